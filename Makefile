@@ -1,0 +1,38 @@
+# nar: `make run` (install + main job on the embedded default) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= data/nar
+PRESET ?= demo
+WORKERS ?= 2
+
+.PHONY: install run test test-all bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip uv
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/nar build --preset $(PRESET) --workers $(WORKERS) --out $(OUT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-all: install
+	FULL_TEST=1 $(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: install
+	$(BIN)/python bench/trace_coverage.py --preset $(PRESET) --workers $(WORKERS)
+
+# Re-pin after changing pyproject.toml dependencies.
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra test -o requirements.lock --no-header --no-annotate
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

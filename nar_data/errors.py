@@ -1,0 +1,64 @@
+"""One error hierarchy for nar_data; messages say what was wrong and how to fix it.
+
+Per-model problems (a config that does not build, an op export cannot take, a worker that hangs)
+are *data*: the tracing pool turns them into ``failures`` rows with ``error_class`` set to the class
+name below. Programmer errors (an unknown source, a foreign Parquet file) always raise.
+"""
+
+from __future__ import annotations
+
+
+class NarDataError(Exception):
+    """Root of every error nar_data raises on purpose."""
+
+
+class SourceError(NarDataError):
+    """A model source cannot list or build what was asked."""
+
+
+class UnknownSourceError(SourceError, ValueError):
+    """A source name that is not registered."""
+
+
+class BuildError(NarDataError):
+    """A model could not be built from its config on the meta device."""
+
+
+class UnsupportedLibraryError(BuildError):
+    """The repo's library has no weight-free builder (yet)."""
+
+
+class RemoteCodeError(BuildError):
+    """The model needs repository code and ``trust_remote_code`` was not given."""
+
+
+class TraceError(NarDataError):
+    """Every capture method failed on a built model."""
+
+
+class InputSynthesisError(TraceError):
+    """No example inputs could be synthesised from the config."""
+
+
+class WorkerError(TraceError):
+    """A tracing worker died or was stopped; the model is recorded as failed."""
+
+
+class WorkerTimeout(WorkerError, TimeoutError):
+    """The model exceeded the per-model wall-clock limit."""
+
+
+class WorkerMemoryExceeded(WorkerError, MemoryError):
+    """The worker's resident memory exceeded the per-model limit."""
+
+
+class WorkerCrashed(WorkerError):
+    """The worker process exited abnormally (segfault, abort, kill)."""
+
+
+class SchemaError(NarDataError, ValueError):
+    """A table or Parquet file does not match the schema this version of nar reads."""
+
+
+class HubError(SourceError):
+    """A Hub call failed in a way that is specific to one repo (gated, missing, malformed)."""

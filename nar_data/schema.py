@@ -1,0 +1,208 @@
+"""The one record that crosses rooms, `Graph`, and the pyarrow schemas of every table.
+
+A `Graph` is the traced operator graph of one architecture: nodes are canonical ops (ids into the
+frozen vocabulary of `nar_data.vocab`, plus the name itself so a later vocabulary can re-map without
+re-tracing), edges run in data-flow direction. Arrays stay plain numpy / lists so that nar_model can
+turn them into a PyG ``Data`` without importing anything from here but this module.
+
+The pyarrow schema of the ``graphs`` table is derived from the dataclass fields; the other tables
+(``models``, ``failures``, ``embeddings``) are declared next to it. Every Parquet file carries
+``SCHEMA_VERSION`` in its metadata, and `nar_data.parquet` refuses files of another version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+#: Bump on any change of a field below, and add a `catalog/releases/` entry.
+SCHEMA_VERSION = 1
+#: Bump when the capture or normalisation changes what a traced graph looks like.
+TRACER_VERSION = "1.0"
+
+TABLES = ("models", "graphs", "failures", "embeddings")
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """The traced operator graph of one architecture.
+
+    Nodes are in a stable topological order (the order ops ran in). Node ``i`` has ``op[i]`` (vocab id),
+    ``op_name[i]`` (canonical name such as ``conv2d``), output ``shape[i]`` and ``dtype[i]``, the
+    ``module[i]`` that ran it (``layer1.0.conv1``) and that module's own parameter count ``params[i]``.
+    Edge ``k`` is ``src[k] -> dst[k]``: the output of ``src`` feeds ``dst``.
+    """
+
+    model_id: str  # "timm:resnet50", "transformers:BertModel", "hf:org/name"
+    source: str  # registry name of the source that built it
+    config_hash: str  # hash of the architecture-relevant config, known before tracing
+    arch_id: str  # Weisfeiler-Lehman hash of (op, shape) over the graph; equal graphs, equal ids
+    op: np.ndarray  # (N,) int32 vocab ids
+    op_name: list[str]  # (N,) canonical op names
+    shape: list[list[int]]  # (N,) output shape of each node (first tensor output)
+    dtype: list[str]  # (N,) output dtype, e.g. "float32"
+    module: list[str]  # (N,) qualified name of the innermost module running the op ("" = top)
+    params: np.ndarray  # (N,) int64 parameter count of that module (non-recursive)
+    src: np.ndarray  # (E,) int32
+    dst: np.ndarray  # (E,) int32
+    num_params: int = 0  # parameters of the whole model
+    flops: int = 0  # multiply-accumulates x2 of matmul-like ops, from shapes
+    family: str = "unknown"  # architecture family label (resnet, bert, ...)
+    coarse: str = "unknown"  # cnn | transformer | hybrid | rnn | mlp | ssm | other | unknown
+    task: str = "unknown"  # head / pipeline task (image-classification, fill-mask, ...)
+    revision: str = ""  # library version or Hub sha the config came from
+    builder: str = ""  # how the module was built ("timm.create_model", ...)
+    capture: str = ""  # capture method that produced the graph (dispatch | export | dispatch-cpu)
+    input_spec: str = "{}"  # JSON: name -> [shape, dtype] of the example inputs
+    versions: str = "{}"  # JSON: torch / timm / transformers / torchvision versions
+    seconds: float = 0.0  # wall time of build + trace
+    schema_version: int = SCHEMA_VERSION
+    tracer_version: str = TRACER_VERSION
+    vocab_version: int = 0
+
+    def __post_init__(self) -> None:
+        n, e = len(self.op), len(self.src)
+        for name in ("op_name", "shape", "dtype", "module", "params"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"Graph {self.model_id}: {name} has {len(getattr(self, name))} entries, op has {n}")
+        if len(self.dst) != e:
+            raise ValueError(f"Graph {self.model_id}: src has {e} entries, dst has {len(self.dst)}")
+        if e and (int(max(self.src.max(), self.dst.max())) >= n or int(min(self.src.min(), self.dst.min())) < 0):
+            raise ValueError(f"Graph {self.model_id}: edge endpoint out of range for {n} nodes")
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.op)
+
+    @property
+    def num_edges(self) -> int:
+        return len(self.src)
+
+    @property
+    def edge_index(self) -> np.ndarray:
+        """(2, E) int64, PyG's layout."""
+        return np.stack([self.src, self.dst]).astype(np.int64)
+
+    def to_row(self) -> dict[str, Any]:
+        row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("op", "params", "src", "dst"):
+            row[name] = np.asarray(row[name])
+        row["num_nodes"], row["num_edges"] = self.num_nodes, self.num_edges
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Graph":
+        kwargs = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row}
+        kwargs["op"] = np.asarray(row["op"], dtype=np.int32)
+        kwargs["params"] = np.asarray(row["params"], dtype=np.int64)
+        kwargs["src"] = np.asarray(row["src"], dtype=np.int32)
+        kwargs["dst"] = np.asarray(row["dst"], dtype=np.int32)
+        kwargs["shape"] = [list(s) for s in row["shape"]]
+        kwargs["op_name"], kwargs["dtype"], kwargs["module"] = (
+            list(row["op_name"]), list(row["dtype"]), list(row["module"]))
+        return cls(**kwargs)
+
+    def input_spec_dict(self) -> dict[str, Any]:
+        return json.loads(self.input_spec)
+
+    def replace(self, **changes: Any) -> "Graph":
+        return dataclasses.replace(self, **changes)
+
+
+# -- pyarrow schemas --------------------------------------------------------------------------------
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "op": pa.list_(pa.int32()),
+    "op_name": pa.list_(pa.string()),
+    "shape": pa.list_(pa.list_(pa.int64())),
+    "dtype": pa.list_(pa.string()),
+    "module": pa.list_(pa.string()),
+    "params": pa.list_(pa.int64()),
+    "src": pa.list_(pa.int32()),
+    "dst": pa.list_(pa.int32()),
+    "num_params": pa.int64(),
+    "flops": pa.int64(),
+    "seconds": pa.float64(),
+    "schema_version": pa.int32(),
+    "vocab_version": pa.int32(),
+}
+
+
+def _graphs_schema() -> pa.Schema:
+    fields = [pa.field(f.name, _ARROW_TYPES.get(f.name, pa.string())) for f in dataclasses.fields(Graph)]
+    fields += [pa.field("num_nodes", pa.int64()), pa.field("num_edges", pa.int64())]
+    return pa.schema(fields)
+
+
+GRAPHS_SCHEMA = _graphs_schema()
+
+#: One row per crawled repo or registry entry (a model, not an architecture).
+MODELS_SCHEMA = pa.schema([
+    ("model_id", pa.string()),  # "timm:resnet50", "hf:google-bert/bert-base-uncased"
+    ("source", pa.string()),
+    ("sha", pa.string()),  # Hub commit, or the library version for registries
+    ("last_modified", pa.string()),
+    ("library", pa.string()),  # timm | transformers | torchvision | sentence-transformers | ...
+    ("pipeline_tag", pa.string()),
+    ("tags", pa.list_(pa.string())),
+    ("base_model", pa.string()),
+    ("downloads", pa.int64()),
+    ("likes", pa.int64()),
+    ("config_hash", pa.string()),
+    ("arch_id", pa.string()),  # empty until traced (or if it failed)
+    ("task", pa.string()),
+    ("family", pa.string()),
+    ("coarse", pa.string()),
+    ("status", pa.string()),  # ok | failed | skipped
+    ("tracer_version", pa.string()),
+    ("updated_at", pa.string()),  # ISO time the row was written
+])
+
+#: One row per model that failed at a stage; never a crash of the run.
+FAILURES_SCHEMA = pa.schema([
+    ("model_id", pa.string()),
+    ("source", pa.string()),
+    ("config_hash", pa.string()),
+    ("stage", pa.string()),  # list | fetch | build | inputs | trace | worker
+    ("error_class", pa.string()),  # exception class name, e.g. WorkerTimeout, RemoteCodeError
+    ("message", pa.string()),
+    ("versions", pa.string()),  # JSON
+    ("tracer_version", pa.string()),
+    ("seconds", pa.float64()),
+    ("updated_at", pa.string()),
+])
+
+#: One row per (architecture, encoder version).
+EMBEDDINGS_SCHEMA = pa.schema([
+    ("arch_id", pa.string()),
+    ("encoder_version", pa.string()),
+    ("vector", pa.list_(pa.float32())),
+])
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "models": MODELS_SCHEMA,
+    "graphs": GRAPHS_SCHEMA,
+    "failures": FAILURES_SCHEMA,
+    "embeddings": EMBEDDINGS_SCHEMA,
+}
+
+#: Key of the JSON blob every nar Parquet file carries in its schema metadata.
+METADATA_KEY = b"nar"
+
+
+def empty_row(table: str) -> dict[str, Any]:
+    """A row of ``table`` with every column at its neutral value (for filling partial rows)."""
+    row: dict[str, Any] = {}
+    for f in SCHEMAS[table]:
+        if pa.types.is_list(f.type):
+            row[f.name] = []
+        elif pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
+            row[f.name] = 0
+        else:
+            row[f.name] = ""
+    return row

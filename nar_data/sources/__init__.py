@@ -1,0 +1,62 @@
+"""Registry of model sources: ``@register_source("name")`` on a `Source` subclass.
+
+Built-in sources live in their own modules and are imported on first use, so ``import nar_data``
+does not import torch, timm or transformers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from ..errors import UnknownSourceError
+from ._base import Built, ModelRef, Source
+
+__all__ = ["Built", "ModelRef", "Source", "get_source", "list_sources", "register_source"]
+
+_SOURCES: dict[str, type[Source]] = {}
+#: Built-in sources: name -> module that registers it.
+_BUILTIN = {
+    "timm": "nar_data.sources.timm",
+    "torchvision": "nar_data.sources.torchvision",
+    "transformers": "nar_data.sources.transformers",
+    "hf": "nar_data.sources.hf_hub",
+    "torch_hub": "nar_data.sources.torch_hub",
+    "testing": "nar_data.testing",
+}
+#: The library registries: the embedded default of `nar trace --source all`.
+REGISTRY_SOURCES = ("timm", "torchvision", "transformers")
+
+
+def register_source(name: str) -> Callable[[type[Source]], type[Source]]:
+    def decorator(cls: type[Source]) -> type[Source]:
+        cls.name = name
+        _SOURCES[name] = cls
+        return cls
+
+    return decorator
+
+
+def _load(name: str) -> None:
+    if name not in _SOURCES and name in _BUILTIN:
+        try:
+            importlib.import_module(_BUILTIN[name])
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("nar_data"):
+                return  # source module not written yet in this checkout
+            raise
+
+
+def list_sources() -> list[str]:
+    """Names of every available source."""
+    for name in _BUILTIN:
+        _load(name)
+    return sorted(_SOURCES)
+
+
+def get_source(name: str, **kwargs: object) -> Source:
+    """An instance of the source ``name``; `UnknownSourceError` lists the valid names."""
+    _load(name)
+    if name not in _SOURCES:
+        raise UnknownSourceError(f"Unknown source {name!r}; valid sources: {', '.join(list_sources())}")
+    return _SOURCES[name](**kwargs)

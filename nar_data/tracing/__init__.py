@@ -1,0 +1,130 @@
+"""Build a model on the meta device and trace it into a `Graph`.
+
+``capture`` runs a ladder of methods and records which one produced the graph:
+
+1. ``dispatch``: the PreDispatch op recorder on meta tensors (fast; same ops as export).
+2. ``export``: ``torch.export.export(strict=False)`` on meta tensors (portable reference).
+3. ``dispatch-cpu``: only for models that read tensor *values* (``.item()``, ``nonzero``), which meta
+   tensors do not have: the module is materialised with *uninitialised* CPU storage (``to_empty``, no
+   weights are loaded or computed) if it fits ``cpu_param_limit``, inputs get dummy values, and the
+   recorder runs again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..errors import TraceError
+from ..schema import Graph
+from ..sources import ModelRef, get_source
+from ._record import RawGraph, record, tensor_leaves
+from .normalize import input_spec, module_params, to_graph
+
+__all__ = ["METHODS", "RawGraph", "capture", "library_versions", "trace_module", "trace_ref"]
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("dispatch", "export", "dispatch-cpu")
+#: Largest model (parameters) the ``dispatch-cpu`` rung materialises: 4 bytes each, under the worker limit.
+CPU_PARAM_LIMIT = 300_000_000
+
+
+def _to_cpu(obj: Any) -> Any:
+    def convert(t: torch.Tensor) -> torch.Tensor:
+        if t.dtype.is_floating_point or t.dtype.is_complex:
+            return torch.randn(t.shape, dtype=t.dtype)
+        if t.dtype == torch.bool:
+            return torch.ones(t.shape, dtype=torch.bool)
+        return torch.ones(t.shape, dtype=t.dtype)
+
+    return torch.utils._pytree.tree_map_only(torch.Tensor, convert, obj)
+
+
+def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
+            methods: Sequence[str] = METHODS, cpu_param_limit: int = CPU_PARAM_LIMIT) -> tuple[RawGraph, str]:
+    """Capture with the first method of ``methods`` that works; `TraceError` lists every method's error."""
+    kwargs = kwargs or {}
+    errors: list[str] = []
+    for method in methods:
+        try:
+            if method == "dispatch":
+                return record(module, args, kwargs), method
+            if method == "export":
+                from ._export import export_graph
+
+                return export_graph(module, args, kwargs), method
+            if method == "dispatch-cpu":
+                n = sum(p.numel() for p in module.parameters())
+                if n > cpu_param_limit:
+                    errors.append(f"{method}: skipped, {n:,} parameters > limit {cpu_param_limit:,}")
+                    continue
+                cpu_module = module.to_empty(device="cpu")
+                return record(cpu_module, _to_cpu(args), _to_cpu(kwargs)), method
+            raise ValueError(f"Unknown capture method {method!r}; valid methods: {METHODS}")
+        except ValueError as e:
+            if "capture method" in str(e):
+                raise
+            errors.append(f"{method}: {type(e).__name__}: {_short(e)}")
+        except Exception as e:  # noqa: BLE001 - every failure moves one rung down the ladder
+            errors.append(f"{method}: {type(e).__name__}: {_short(e)}")
+    raise TraceError(" | ".join(errors))
+
+
+def _short(e: BaseException, n: int = 300) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("torch", "torchvision", "timm", "transformers"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def trace_module(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *,
+                 model_id: str = "local:module", source: str = "local", config_hash: str = "",
+                 methods: Sequence[str] = METHODS, **fields: Any) -> Graph:
+    """Trace an already built module (on meta or CPU) into a `Graph`."""
+    kwargs = kwargs or {}
+    start = time.perf_counter()
+    module.eval()
+    raw, method = capture(module, args, kwargs, methods)
+    num_params = sum(p.numel() for p in module.parameters())
+    fields.setdefault("versions", json.dumps(library_versions(), sort_keys=True))
+    fields.setdefault("seconds", time.perf_counter() - start)
+    return to_graph(raw, model_id=model_id, source=source, config_hash=config_hash or model_id,
+                    params=module_params(module), num_params=num_params, capture=method,
+                    input_spec=input_spec(args, kwargs), **fields)
+
+
+def trace_ref(ref: ModelRef, methods: Sequence[str] = METHODS) -> Graph:
+    """Build ``ref`` with its source on the meta device and trace it (runs inside a tracing worker)."""
+    start = time.perf_counter()
+    source = get_source(ref.source)
+    built = source.build(ref)
+    labels = source.labels(ref)
+    graph = trace_module(built.module, built.args, built.kwargs, model_id=ref.model_id, source=ref.source,
+                         config_hash=ref.config_hash, methods=methods, builder=built.builder,
+                         revision=ref.revision, family=labels.get("family", "unknown"),
+                         coarse=labels.get("coarse", "unknown"), task=labels.get("task", "unknown"))
+    return graph.replace(seconds=time.perf_counter() - start)
+
+
+def meta_inputs(*shapes: Sequence[int], dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, ...]:
+    return tuple(torch.empty(tuple(s), dtype=dtype, device="meta") for s in shapes)
+
+
+def count_tensors(obj: Any) -> int:
+    return len(tensor_leaves(obj))

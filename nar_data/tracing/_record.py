@@ -1,0 +1,133 @@
+"""Fast capture: record ATen ops at the PreDispatch key during one plain forward on meta tensors.
+
+This sees exactly the ops ``torch.export`` (non-strict, pre-dispatch IR) puts in its graph: ``linear``,
+``conv2d``, ``layer_norm`` and ``scaled_dot_product_attention`` stay whole. It skips export's graph
+construction, fake-tensor conversion and verification, and is 10-20x faster (resnet50: 0.09 s vs
+1.7 s; ``bench/capture_bench.py``). ``tests/nar_data/tracing/test_capture.py`` checks on a sample that the
+canonical graph equals export's.
+
+The PreDispatch mode slot only takes a few mode classes, so the recorder subclasses
+``SchemaCheckMode`` (the one meant for per-op inspection) and replaces its handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from ..vocab import INPUT, OUTPUT
+from ._flops import op_flops
+
+
+@dataclass
+class RawGraph:
+    """Captured ops before normalisation. Node i: ``ops[i]`` (``str(OpOverload)``), shape, dtype, module."""
+
+    ops: list[str] = field(default_factory=list)
+    shapes: list[list[int]] = field(default_factory=list)
+    dtypes: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    flops: list[int] = field(default_factory=list)
+    src: list[int] = field(default_factory=list)
+    dst: list[int] = field(default_factory=list)
+
+    def add(self, op: str, value: Any, module: str, preds: list[int], flops: int = 0) -> int:
+        idx = len(self.ops)
+        first = next((t for t in pytree.tree_leaves(value) if isinstance(t, torch.Tensor)), None)
+        self.ops.append(op)
+        self.shapes.append([int(s) for s in first.shape] if first is not None else [])
+        self.dtypes.append(str(first.dtype).removeprefix("torch.") if first is not None else "")
+        self.modules.append(module)
+        self.flops.append(int(flops))
+        for p in preds:
+            self.src.append(p)
+            self.dst.append(idx)
+        return idx
+
+
+def tensor_leaves(obj: Any) -> list[torch.Tensor]:
+    return [t for t in pytree.tree_leaves(obj) if isinstance(t, torch.Tensor)]
+
+
+def _recorder_base() -> type:
+    from torch._subclasses.schema_check_mode import SchemaCheckMode
+
+    return SchemaCheckMode
+
+
+class _ModuleStack:
+    """Tracks the innermost running module with global forward hooks."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.names = {id(m): name for name, m in model.named_modules()}
+        self.stack: list[str] = [""]
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> "_ModuleStack":
+        from torch.nn.modules import module as mod
+
+        def pre(m: torch.nn.Module, *_: Any) -> None:
+            self.stack.append(self.names.get(id(m), self.stack[-1]))
+
+        def post(m: torch.nn.Module, *_: Any) -> None:
+            if len(self.stack) > 1:
+                self.stack.pop()
+
+        self._handles = [mod.register_module_forward_pre_hook(pre),
+                         mod.register_module_forward_hook(post, always_call=True)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self._handles:
+            h.remove()
+
+    @property
+    def current(self) -> str:
+        return self.stack[-1]
+
+
+def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
+    """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
+    from torch._dispatch.python import enable_python_dispatcher
+
+    kwargs = kwargs or {}
+    graph = RawGraph()
+    producer: dict[int, int] = {}
+    keep: list[torch.Tensor] = []  # strong refs: a freed tensor's id() could be reused by a new one
+    for t in tensor_leaves((args, kwargs)):
+        producer[id(t)] = graph.add(INPUT, t, "", [])
+        keep.append(t)
+    modules = _ModuleStack(model)
+
+    class Recorder(_recorder_base()):  # type: ignore[misc]
+        def __init__(self) -> None:
+            TorchDispatchMode.__init__(self, torch._C.DispatchKey.PreDispatch)
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            outs = tensor_leaves(out)
+            if not outs:
+                return out
+            ins = tensor_leaves((args, kwargs))
+            preds = list(dict.fromkeys(producer[id(t)] for t in ins if id(t) in producer))
+            idx = graph.add(str(func), outs[0], modules.current, preds,
+                            op_flops(str(func), [tuple(t.shape) for t in ins], tuple(outs[0].shape)))
+            for t in outs:
+                producer[id(t)] = idx
+                keep.append(t)
+            return out
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(modules)
+        stack.enter_context(enable_python_dispatcher())
+        stack.enter_context(Recorder())
+        out = model(*args, **kwargs)
+    preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))
+    graph.add(OUTPUT, None, "", preds)
+    return graph
