@@ -62,3 +62,38 @@ class SchemaError(NarDataError, ValueError):
 
 class HubError(SourceError):
     """A Hub call failed in a way that is specific to one repo (gated, missing, malformed)."""
+
+
+# -- Hub crawling (issue 3). Per-repo problems become ``failures`` rows with ``error_class`` = the class name.
+
+
+class GatedRepoError(HubError, PermissionError):
+    """The repo is gated or private (HTTP 401/403): accept its terms on the Hub and set ``HF_TOKEN``."""
+
+
+class RepoNotFoundError(HubError, LookupError):
+    """The repo (or revision) is gone: it was deleted or renamed after it was listed."""
+
+
+class EntryNotFoundError(HubError, FileNotFoundError):
+    """A file the crawler needs (``config.json``) is missing from the repo (HTTP 404)."""
+
+
+class MissingConfigError(HubError):
+    """The repo has no ``config.json``, so there is no architecture to build."""
+
+
+class MalformedConfigError(HubError, ValueError):
+    """``config.json`` is not valid JSON, not an object, or lacks the keys its library needs."""
+
+
+class MalformedCardError(HubError, ValueError):
+    """The model card's YAML front matter does not parse."""
+
+
+class ConfigTooLargeError(HubError):
+    """``config.json`` is larger than the crawler's limit (``max_config_bytes``); it is not downloaded."""
+
+
+class BudgetExhaustedError(SourceError):
+    """The client-side API budget is spent and the crawl was told to stop rather than wait; re-run to resume."""

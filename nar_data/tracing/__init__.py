@@ -3,11 +3,11 @@
 ``capture`` runs a ladder of methods and records which one produced the graph:
 
 1. ``dispatch``: the PreDispatch op recorder on meta tensors (fast; same ops as export).
-2. ``export``: ``torch.export.export(strict=False)`` on meta tensors (portable reference).
-3. ``dispatch-cpu``: only for models that read tensor *values* (``.item()``, ``nonzero``), which meta
-   tensors do not have: the module is materialised with *uninitialised* CPU storage (``to_empty``, no
-   weights are loaded or computed) if it fits ``cpu_param_limit``, inputs get dummy values, and the
-   recorder runs again.
+2. ``dispatch-cpu``: for models that read tensor *values* (``.item()``, ``nms``, value-dependent
+   control flow), which meta tensors do not have: the module is materialised with *uninitialised* CPU
+   storage (``to_empty``; no weights are loaded or computed) if it fits ``cpu_param_limit``, inputs get
+   dummy values, and the recorder runs again.
+3. ``export``: ``torch.export.export(strict=False)`` on meta tensors (the portable reference; slowest).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = ["METHODS", "RawGraph", "capture", "library_versions", "trace_module",
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("dispatch", "export", "dispatch-cpu")
+METHODS = ("dispatch", "dispatch-cpu", "export")
 #: Largest model (parameters) the ``dispatch-cpu`` rung materialises: 4 bytes each, under the worker limit.
 CPU_PARAM_LIMIT = 300_000_000
 
@@ -44,6 +44,20 @@ def _to_cpu(obj: Any) -> Any:
         return torch.ones(t.shape, dtype=t.dtype)
 
     return torch.utils._pytree.tree_map_only(torch.Tensor, convert, obj)
+
+
+def _attributes_to_cpu(module: torch.nn.Module) -> torch.nn.Module:
+    """Move meta tensors kept as plain attributes (not parameters or buffers, e.g. anchor templates) to CPU."""
+    for sub in module.modules():
+        for name, value in list(vars(sub).items()):
+            if name.startswith("_"):
+                continue
+            if isinstance(value, torch.Tensor) and value.device.type == "meta":
+                setattr(sub, name, _to_cpu(value))
+            elif isinstance(value, (list, tuple)) and any(
+                    isinstance(v, torch.Tensor) and v.device.type == "meta" for v in value):
+                setattr(sub, name, type(value)(_to_cpu(list(value))))
+    return module
 
 
 def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
@@ -64,7 +78,7 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
                 if n > cpu_param_limit:
                     errors.append(f"{method}: skipped, {n:,} parameters > limit {cpu_param_limit:,}")
                     continue
-                cpu_module = module.to_empty(device="cpu")
+                cpu_module = _attributes_to_cpu(module.to_empty(device="cpu"))
                 return record(cpu_module, _to_cpu(args), _to_cpu(kwargs)), method
             raise ValueError(f"Unknown capture method {method!r}; valid methods: {METHODS}")
         except ValueError as e:

@@ -93,6 +93,7 @@ class _ModuleStack:
 
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
+    import torch.fx.experimental._config as fx_config
     from torch._dispatch.python import enable_python_dispatcher
 
     kwargs = kwargs or {}
@@ -126,6 +127,16 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
     with contextlib.ExitStack() as stack:
         stack.enter_context(modules)
         stack.enter_context(enable_python_dispatcher())
+        # [transformers source] Look like torch.export to the model (torch.compiler.is_compiling() and
+        # is_exporting() are True), so libraries take their export-friendly branches instead of data-dependent
+        # ones that meta tensors cannot answer (transformers' `padding_mask.all()` mask skip, `.item()` checks),
+        # and the recorded graph is the one export would give.
+        from torch._export.utils import _compiling_state_context
+
+        stack.enter_context(_compiling_state_context())
+        # Meta tensors have no values: let nonzero/where/masked_select assume every element is non-zero
+        # (MoE routing, detection post-processing) rather than fail; the op graph is the same.
+        stack.enter_context(fx_config.patch(meta_nonzero_assume_all_nonzero=True))
         stack.enter_context(Recorder())
         out = model(*args, **kwargs)
     preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))

@@ -1,0 +1,303 @@
+"""The ``transformers`` source: every model type with an ``AutoModel`` mapping, and its task heads.
+
+One `ModelRef` per ``(model_type, class)``: the base class from ``MODEL_MAPPING_NAMES`` (``meta["base"]``
+is True) and every head class from the other ``MODEL_FOR_<TASK>_MAPPING_NAMES`` tables. The config is
+the model type's *default* config (``CONFIG_MAPPING[model_type]()``), which is what the class docs call
+"the architecture of <org>/<checkpoint>"; building it never downloads anything.
+
+``build`` makes the module under ``torch.device("meta")`` (no weights are allocated, even for a
+46 B-parameter MoE) with ``use_cache=False`` on every (sub-)config, and synthesises meta inputs with
+`nar_data.tracing.inputs.synthesize`. `build_from_config` does the same for a Hub repo's ``config.json``.
+
+Task names (``ModelRef.task``) follow the Hub's pipeline tags where one exists; see `TASKS`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from ..errors import BuildError, RemoteCodeError, UnsupportedLibraryError
+from ..fingerprint import config_hash
+from . import Built, ModelRef, Source, register_source
+
+__all__ = ["TASKS", "TransformersSource", "build_from_config", "class_for", "iter_classes",
+           "transformers_config_hash"]
+
+logger = logging.getLogger(__name__)
+
+#: ``MODEL_FOR_<X>_MAPPING_NAMES`` -> task name (Hub pipeline tag where there is one). Order = priority
+#: when one class sits in several tables (e.g. a VLM in image-text-to-text and multimodal-lm).
+TASKS: dict[str, str] = {
+    "MODEL_MAPPING_NAMES": "feature-extraction",
+    "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES": "text-generation",
+    "MODEL_FOR_MASKED_LM_MAPPING_NAMES": "fill-mask",
+    "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES": "text2text-generation",
+    "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES": "text-classification",
+    "MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES": "token-classification",
+    "MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES": "question-answering",
+    "MODEL_FOR_MULTIPLE_CHOICE_MAPPING_NAMES": "multiple-choice",
+    "MODEL_FOR_NEXT_SENTENCE_PREDICTION_MAPPING_NAMES": "next-sentence-prediction",
+    "MODEL_FOR_PRETRAINING_MAPPING_NAMES": "pretraining",
+    "MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES": "text-encoding",
+    "MODEL_FOR_TABLE_QUESTION_ANSWERING_MAPPING_NAMES": "table-question-answering",
+    "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES": "image-classification",
+    "MODEL_FOR_ZERO_SHOT_IMAGE_CLASSIFICATION_MAPPING_NAMES": "zero-shot-image-classification",
+    "MODEL_FOR_IMAGE_MAPPING_NAMES": "image-feature-extraction",
+    "MODEL_FOR_MASKED_IMAGE_MODELING_MAPPING_NAMES": "masked-image-modeling",
+    "MODEL_FOR_CAUSAL_IMAGE_MODELING_MAPPING_NAMES": "causal-image-modeling",
+    "MODEL_FOR_IMAGE_SEGMENTATION_MAPPING_NAMES": "image-segmentation",
+    "MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING_NAMES": "semantic-segmentation",
+    "MODEL_FOR_INSTANCE_SEGMENTATION_MAPPING_NAMES": "instance-segmentation",
+    "MODEL_FOR_UNIVERSAL_SEGMENTATION_MAPPING_NAMES": "universal-segmentation",
+    "MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES": "object-detection",
+    "MODEL_FOR_ZERO_SHOT_OBJECT_DETECTION_MAPPING_NAMES": "zero-shot-object-detection",
+    "MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES": "depth-estimation",
+    "MODEL_FOR_NORMAL_ESTIMATION_MAPPING_NAMES": "normal-estimation",
+    "MODEL_FOR_POINTMAP_ESTIMATION_MAPPING_NAMES": "pointmap-estimation",
+    "MODEL_FOR_POSE_ESTIMATION_MAPPING_NAMES": "pose-estimation",
+    "MODEL_FOR_KEYPOINT_DETECTION_MAPPING_NAMES": "keypoint-detection",
+    "MODEL_FOR_KEYPOINT_MATCHING_MAPPING_NAMES": "keypoint-matching",
+    "MODEL_FOR_MASK_GENERATION_MAPPING_NAMES": "mask-generation",
+    "MODEL_FOR_IMAGE_TO_IMAGE_MAPPING_NAMES": "image-to-image",
+    "MODEL_FOR_IMAGE_MATTING_MAPPING_NAMES": "image-matting",
+    "MODEL_FOR_BACKBONE_MAPPING_NAMES": "backbone",
+    "MODEL_FOR_VIDEO_CLASSIFICATION_MAPPING_NAMES": "video-classification",
+    "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES": "image-text-to-text",
+    "MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES": "any-to-any",
+    "MODEL_FOR_VISUAL_QUESTION_ANSWERING_MAPPING_NAMES": "visual-question-answering",
+    "MODEL_FOR_DOCUMENT_QUESTION_ANSWERING_MAPPING_NAMES": "document-question-answering",
+    "MODEL_FOR_TEXT_RECOGNITION_MAPPING_NAMES": "text-recognition",
+    "MODEL_FOR_TABLE_RECOGNITION_MAPPING_NAMES": "table-recognition",
+    "MODEL_FOR_RETRIEVAL_MAPPING_NAMES": "visual-document-retrieval",
+    "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES": "audio-classification",
+    "MODEL_FOR_AUDIO_FRAME_CLASSIFICATION_MAPPING_NAMES": "audio-frame-classification",
+    "MODEL_FOR_AUDIO_XVECTOR_MAPPING_NAMES": "audio-xvector",
+    "MODEL_FOR_CTC_MAPPING_NAMES": "automatic-speech-recognition",
+    "MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES": "speech-seq2seq",
+    "MODEL_FOR_RNNT_MAPPING_NAMES": "speech-rnnt",
+    "MODEL_FOR_TDT_MAPPING_NAMES": "speech-tdt",
+    "MODEL_FOR_TEXT_TO_SPECTROGRAM_MAPPING_NAMES": "text-to-spectrogram",
+    "MODEL_FOR_TEXT_TO_WAVEFORM_MAPPING_NAMES": "text-to-audio",
+    "MODEL_FOR_TIME_SERIES_CLASSIFICATION_MAPPING_NAMES": "time-series-classification",
+    "MODEL_FOR_TIME_SERIES_REGRESSION_MAPPING_NAMES": "time-series-regression",
+    "MODEL_FOR_TIME_SERIES_PREDICTION_MAPPING_NAMES": "time-series-forecasting",
+    "MODEL_FOR_DECISION_MAPPING_NAMES": "reinforcement-learning",
+}
+
+
+def _task_of_table(table: str) -> str:
+    if table in TASKS:
+        return TASKS[table]
+    return table.removeprefix("MODEL_FOR_").removesuffix("_MAPPING_NAMES").lower().replace("_", "-")
+
+
+def _names(value: Any) -> list[str]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def iter_classes() -> Iterator[tuple[str, str, str, bool]]:
+    """``(model_type, class_name, task, is_base)`` for every base model and task head, without imports.
+
+    Only model types with an ``AutoModel`` mapping count; a class that sits in several task tables is
+    listed once, under the first task of `TASKS` order.
+    """
+    from transformers.models.auto import modeling_auto
+
+    base = modeling_auto.MODEL_MAPPING_NAMES
+    tables = [n for n in TASKS if hasattr(modeling_auto, n)]
+    tables += sorted(n for n in dir(modeling_auto) if n.startswith("MODEL_FOR_") and n.endswith("_MAPPING_NAMES")
+                     and n not in TASKS)
+    seen: set[tuple[str, str]] = set()
+    for model_type, value in base.items():
+        for cls in _names(value):
+            seen.add((model_type, cls))
+            yield model_type, cls, TASKS["MODEL_MAPPING_NAMES"], True
+    for table in tables[1:]:
+        for model_type, value in getattr(modeling_auto, table).items():
+            if model_type not in base:
+                continue
+            for cls in _names(value):
+                if (model_type, cls) not in seen:
+                    seen.add((model_type, cls))
+                    yield model_type, cls, _task_of_table(table), False
+
+
+def transformers_config_hash(class_name: str, config: dict[str, Any]) -> str:
+    """The ``config_hash`` of ``class_name`` built from the *full* config dict (``config.to_dict()``).
+
+    The Hub crawler must hash a repo the same way: load its config.json with `load_config` and hash
+    ``cfg.to_dict()``, so a repo whose config equals the default shares the registry entry's hash.
+    """
+    return config_hash(f"transformers.{class_name}", config)
+
+
+def _default_config_dict(model_type: str) -> dict[str, Any] | None:
+    from transformers import CONFIG_MAPPING
+
+    try:
+        # a JSON round trip, so the dict is exactly what a config.json of it would hold (str keys, no dtypes)
+        return json.loads(json.dumps(CONFIG_MAPPING[model_type]().to_dict(), default=str))
+    except Exception as e:  # noqa: BLE001 - a broken default config becomes a build failure, not a crash
+        logger.debug("default config of %s failed: %s", model_type, e)
+        return None
+
+
+# --------------------------------------------------------------------------- building
+
+def load_config(config: dict[str, Any]) -> Any:
+    """A ``PretrainedConfig`` from a config dict (a default config's ``to_dict()`` or a Hub config.json).
+
+    Raises:
+        RemoteCodeError: the model type is not in this transformers (repository code would be needed).
+    """
+    from transformers import CONFIG_MAPPING, AutoConfig
+
+    config = dict(config)
+    model_type = config.pop("model_type", None)
+    if not model_type:
+        raise BuildError("config has no 'model_type'; cannot pick a transformers config class")
+    if model_type not in CONFIG_MAPPING:
+        if config.get("auto_map"):
+            raise RemoteCodeError(f"model_type {model_type!r} is defined by repository code (auto_map); "
+                                  f"nar never passes trust_remote_code")
+        raise UnsupportedLibraryError(f"model_type {model_type!r} is not in transformers "
+                                      f"{_version()}; upgrade transformers or skip this repo")
+    for key in ("transformers_version", "_commit_hash", "auto_map"):
+        config.pop(key, None)
+    return AutoConfig.for_model(model_type, **config)
+
+
+def disable_cache(config: Any) -> None:
+    """``use_cache=False`` on the config and every sub-config (a cache output is no pytree to trace)."""
+    from ..tracing.inputs import sub_configs
+
+    for c in sub_configs(config):
+        c.use_cache = False
+        if hasattr(c, "return_dict"):
+            c.return_dict = True
+
+
+def class_for(config: Any, architecture: str | None = None, task: str | None = None) -> type:
+    """The model class: ``architecture`` if given, else the config's ``architectures``, else the Auto class
+    of ``task`` (a `TASKS` value), else ``AutoModel``'s class for the model type.
+
+    Raises:
+        RemoteCodeError: the named architecture is not a transformers class.
+        BuildError: no class maps the model type for the task.
+    """
+    import transformers
+    from transformers.models.auto import modeling_auto
+
+    names = [architecture] if architecture else list(getattr(config, "architectures", None) or [])
+    for name in names:
+        cls = getattr(transformers, name, None) if name else None
+        if cls is not None:
+            return cls
+    if names and not task:
+        raise RemoteCodeError(f"architecture {names[0]!r} is not a transformers {_version()} class "
+                              f"(repository code?); pass task= to build the Auto class instead")
+    table = next((t for t, v in TASKS.items() if v == task), "MODEL_MAPPING_NAMES") if task else "MODEL_MAPPING_NAMES"
+    mapping = getattr(modeling_auto, table, {})
+    if config.model_type not in mapping:
+        valid = sorted(v for t, v in TASKS.items() if config.model_type in getattr(modeling_auto, t, {}))
+        raise BuildError(f"no {task or 'base'} class for model_type {config.model_type!r}; tasks it has: {valid}")
+    return getattr(transformers, _names(mapping[config.model_type])[0])
+
+
+def build_module(cls: type, config: Any, task: str = "") -> Built:
+    """Build ``cls`` from ``config`` on the meta device and synthesise its example inputs."""
+    import torch
+
+    from ..tracing.inputs import synthesize
+
+    # transformers checks "image tokens == image features" etc. with data-dependent asserts that meta
+    # tensors cannot answer; under tracing they are hints only. This switches them off in the worker.
+    os.environ["TRANSFORMERS_DISABLE_TORCH_CHECK"] = "1"
+    disable_cache(config)
+    try:
+        with torch.device("meta"):
+            module = cls._from_config(config, dtype=torch.float32)
+    except Exception as e:  # noqa: BLE001
+        raise BuildError(f"{cls.__name__}._from_config failed: {type(e).__name__}: {e}") from e
+    module.eval()
+    args, kwargs = synthesize(module, config, task)
+    return Built(module, args, kwargs, builder=f"transformers.{cls.__name__}._from_config")
+
+
+def build_from_config(config: dict[str, Any], architecture: str | None = None, task: str | None = None) -> Built:
+    """Build a Hub repo's ``config.json`` (as a dict) on meta, with example inputs; never remote code.
+
+    The class is ``architecture``, else the first of ``config["architectures"]`` that transformers has,
+    else the Auto class of ``task`` (a `TASKS` value such as ``"text-generation"``), else ``AutoModel``'s.
+    """
+    cfg = load_config(config)
+    return build_module(class_for(cfg, architecture, task), cfg, task or "")
+
+
+def _version() -> str:
+    import transformers
+
+    return transformers.__version__
+
+
+@register_source("transformers")
+class TransformersSource(Source):
+    """Every transformers model type with an ``AutoModel`` mapping, plus its task heads, at default config.
+
+    Filters of ``iter_refs``: ``model_types`` (list), ``base_only`` (bool), ``tasks`` (list of `TASKS`
+    values), ``names`` (list of class names).
+    """
+
+    def iter_refs(self, limit: int | None = None, model_types: list[str] | None = None, base_only: bool = False,
+                  tasks: list[str] | None = None, names: list[str] | None = None, **filters: Any) -> Iterator[ModelRef]:
+        version = _version()
+        configs: dict[str, dict[str, Any] | None] = {}
+        n = 0
+        for model_type, cls, task, is_base in iter_classes():
+            if (model_types and model_type not in model_types) or (base_only and not is_base) or \
+                    (tasks and task not in tasks) or (names and cls not in names):
+                continue
+            if limit is not None and n >= limit:
+                return
+            if model_type not in configs:
+                configs[model_type] = _default_config_dict(model_type)
+            cfg = configs[model_type]
+            config = cfg if cfg is not None else {"model_type": model_type}
+            n += 1
+            yield ModelRef(source="transformers", name=cls, library="transformers", revision=version, task=task,
+                           config=config, config_hash=transformers_config_hash(cls, config),
+                           meta={"model_type": model_type, "auto_class": _auto_class(task), "base": is_base})
+
+    def build(self, ref: ModelRef) -> Built:
+        import transformers
+
+        config = ref.config or {"model_type": ref.meta.get("model_type")}
+        cfg = load_config(config)
+        cls = getattr(transformers, ref.name, None)
+        if cls is None:
+            raise BuildError(f"transformers {_version()} has no class {ref.name!r} (missing optional dependency?)")
+        return build_module(cls, cfg, ref.task)
+
+
+def _auto_class(task: str) -> str:
+    """The ``AutoModel...`` class whose mapping is the table of ``task`` (``"text-generation"`` -> ``AutoModelForCausalLM``)."""
+    return _auto_classes().get(next((t for t, v in TASKS.items() if v == task), ""), "")
+
+
+@lru_cache(maxsize=1)
+def _auto_classes() -> dict[str, str]:
+    from transformers.models.auto import modeling_auto
+
+    tables = {id(getattr(modeling_auto, t)): t for t in dir(modeling_auto) if t.endswith("_MAPPING_NAMES")}
+    out: dict[str, str] = {}
+    for name in dir(modeling_auto):
+        mapping = getattr(getattr(modeling_auto, name), "_model_mapping", None) if name.startswith("AutoModel") else None
+        table = tables.get(id(getattr(mapping, "_model_mapping", None)))
+        if table:
+            out.setdefault(table, name)
+    return out

@@ -1,0 +1,53 @@
+"""`EncoderConfig`: one dataclass for every encoder, with laptop-sized defaults.
+
+Baselines and ours share the fields that make a comparison fair (embedding size, hidden width,
+depth, loss, epochs, batch size, learning rate, seed); the ``motif_*``/``split``/``end_to_end``
+fields only matter to the two-stage ``nar`` encoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EncoderConfig"]
+
+
+@dataclass
+class EncoderConfig:
+    dim: int = 128  # embedding size used for retrieval
+    hidden: int = 64  # GNN width
+    layers: int = 3  # message-passing layers
+    epochs: int = 30  # graph-level epochs (same budget for every trained encoder)
+    batch_size: int = 128  # graphs per step
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    temperature: float = 0.1  # SupCon / InfoNCE temperature
+    ce_weight: float = 0.5  # weight of the coarse-label cross-entropy next to SupCon
+    dropout: float = 0.0
+    heads: int = 4  # GAT attention heads
+    seed: int = 0
+    # two-stage nar encoder only
+    split: str = "bpe"  # segmentation: bpe | legacy | node-num | motif-num | random
+    motif_epochs: int = 3  # stage-1 (motif-level InfoNCE) epochs
+    motif_dim: int = 64  # motif embedding size
+    motifs_per_step: int = 512  # motifs sampled per stage-1 step for the InfoNCE matrix
+    context_hops: int = 1  # k of the k-hop context graph
+    max_merges: int = 600  # BPE merges (motif vocabulary size bound)
+    max_motif_size: int = 48  # nodes per motif, at most
+    end_to_end: bool = False  # let the graph-level loss also train the motif encoder
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EncoderConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"Unknown EncoderConfig keys {sorted(unknown)}; valid keys: {sorted(names)}")
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> "EncoderConfig":
+        return dataclasses.replace(self, **changes)

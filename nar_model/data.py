@@ -1,0 +1,134 @@
+"""`Graph` -> node features and PyG ``Data``; the deduplicated graph set of a dataset folder.
+
+Node features are split in three so every encoder can embed them the same way:
+
+* ``op``   (N,) long: the op's id in the frozen vocabulary (`nar_data.vocab`; 0 = unknown),
+* ``oph``  (N,) long: a stable hash bucket of the canonical op *name*, so two ops the vocabulary does
+  not know yet are still told apart (the vocabulary can lag behind the tracer),
+* ``xn``   (N, NUM_FEATURES) float: shape-derived attributes (rank one-hot, log sizes of the last
+  and channel dims, log numel), log parameters of the owning module, log in/out degree and the
+  node's relative position in the topological order.
+
+Edges are kept in data-flow direction in ``edge_index``; encoders add the reverse direction.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nar_data import vocab
+from nar_data.parquet import read_graphs
+from nar_data.schema import Graph
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
+
+__all__ = ["HASH_BUCKETS", "NUM_FEATURES", "GraphSet", "node_features", "op_hash", "to_data", "load_graphs"]
+
+#: Buckets of the op-name hash (a second, vocabulary-free op identity).
+HASH_BUCKETS = 512
+MAX_RANK = 5
+NUM_FEATURES = (MAX_RANK + 2) + 8
+
+
+@lru_cache(maxsize=65536)
+def op_hash(name: str) -> int:
+    """Stable bucket of an op name in ``[1, HASH_BUCKETS)`` (0 is left for padding)."""
+    return 1 + zlib.crc32(name.encode()) % (HASH_BUCKETS - 1)
+
+
+def _log(x: float, scale: float) -> float:
+    return math.log2(1.0 + max(float(x), 0.0)) / scale
+
+
+def node_features(graph: Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(op, oph, xn)`` arrays of one graph (see the module docstring)."""
+    n = graph.num_nodes
+    op = np.fromiter((vocab.op_id(vocab.canonical(o)) if o else 0 for o in graph.op_name), dtype=np.int64, count=n)
+    oph = np.fromiter((op_hash(o) for o in graph.op_name), dtype=np.int64, count=n)
+    xn = np.zeros((n, NUM_FEATURES), dtype=np.float32)
+    indeg = np.bincount(np.asarray(graph.dst, dtype=np.int64), minlength=n)
+    outdeg = np.bincount(np.asarray(graph.src, dtype=np.int64), minlength=n)
+    params = np.asarray(graph.params, dtype=np.float64)
+    for i, shape in enumerate(graph.shape):
+        rank = min(len(shape), MAX_RANK + 1)
+        xn[i, rank] = 1.0
+        if shape:
+            numel = float(np.prod(np.maximum(np.asarray(shape, dtype=np.float64), 1)))
+            xn[i, MAX_RANK + 2] = _log(shape[-1], 16)
+            xn[i, MAX_RANK + 3] = _log(shape[1] if len(shape) > 1 else shape[0], 16)
+            xn[i, MAX_RANK + 4] = _log(numel, 32)
+            xn[i, MAX_RANK + 5] = _log(shape[-2] if len(shape) > 1 else 1, 16)
+    base = MAX_RANK + 6
+    xn[:, base] = np.log2(1.0 + params) / 24.0
+    xn[:, base + 1] = np.log2(1.0 + indeg) / 4.0
+    xn[:, base + 2] = np.log2(1.0 + outdeg) / 4.0
+    xn[:, base + 3] = np.arange(n, dtype=np.float32) / max(n - 1, 1)
+    return op, oph, xn
+
+
+def to_data(graph: Graph, **extra: Any) -> "Data":
+    """A PyG ``Data`` with ``op``, ``oph``, ``xn``, ``edge_index`` (data-flow direction) and ``extra``."""
+    import torch
+    from torch_geometric.data import Data
+
+    op, oph, xn = node_features(graph)
+    data = Data(op=torch.from_numpy(op), oph=torch.from_numpy(oph), xn=torch.from_numpy(xn),
+                edge_index=torch.from_numpy(graph.edge_index), num_nodes=graph.num_nodes)
+    for key, value in extra.items():
+        setattr(data, key, value)
+    return data
+
+
+@dataclass
+class GraphSet:
+    """Unique architectures of a dataset, with their labels in parallel lists.
+
+    ``graphs[i]`` has ``arch_ids[i]``, ``families[i]`` and ``coarse[i]``; order is the table order
+    (shards sorted by name), so the same folder always gives the same set.
+    """
+
+    graphs: list[Graph]
+
+    @property
+    def arch_ids(self) -> list[str]:
+        return [g.arch_id for g in self.graphs]
+
+    @property
+    def families(self) -> list[str]:
+        return [g.family for g in self.graphs]
+
+    @property
+    def coarse(self) -> list[str]:
+        return [g.coarse for g in self.graphs]
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+    def subset(self, index: "list[int] | np.ndarray") -> "GraphSet":
+        return GraphSet([self.graphs[int(i)] for i in index])
+
+
+def load_graphs(root: str | os.PathLike, max_nodes: int | None = None) -> GraphSet:
+    """The ``graphs`` table of ``root`` deduplicated by ``arch_id`` (first row wins).
+
+    Args:
+        root: dataset folder (``root/graphs/*.parquet``).
+        max_nodes: drop graphs larger than this (None keeps all).
+
+    Raises:
+        FileNotFoundError: when ``root`` has no ``graphs`` table.
+    """
+    graphs = read_graphs(root, unique=True)
+    if not graphs:
+        raise FileNotFoundError(f"No graphs under {root}/graphs; run `nar trace --out {root}` first")
+    if max_nodes:
+        graphs = [g for g in graphs if g.num_nodes <= max_nodes]
+    return GraphSet(graphs)

@@ -1,0 +1,106 @@
+"""Retrieval metrics: MRR@k, MAP@k, NDCG@k with the standard definitions, and the official variant.
+
+Standard (nar_method.md §7.4), for one query with ``R`` relevant items in the database (the query
+itself excluded from both the results and the relevant set) and binary relevance ``rel_1..rel_k`` of
+its top-``k`` results:
+
+* ``MRR@k``  = 1 / rank of the first relevant result (0 if none in the top k);
+* ``AP@k``   = sum_{i<=k, rel_i} precision@i / min(R, k);
+* ``NDCG@k`` = sum_{i<=k} rel_i / log2(i+1), divided by IDCG = sum_{i<=min(R,k)} 1 / log2(i+1).
+
+The official code's variant ("legacy", §5.1): ``k-1`` results after dropping the query, AP divided
+by the full class size ``R+1`` (the query still counted), IDCG over ``R+1`` items floored at 0.3.
+
+Ties in similarity are broken by database index (a stable sort), so results are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["KS", "ap_at_k", "evaluate", "mrr_at_k", "ndcg_at_k", "rank_database"]
+
+KS = (20, 50, 100)
+UNKNOWN = "unknown"
+
+
+def mrr_at_k(rel: np.ndarray, k: int) -> float:
+    """Reciprocal rank of the first relevant of ``rel[:k]`` (0 when none)."""
+    hits = np.flatnonzero(np.asarray(rel[:k], dtype=bool))
+    return 1.0 / (hits[0] + 1) if len(hits) else 0.0
+
+
+def ap_at_k(rel: np.ndarray, num_relevant: int, k: int, denominator: float | None = None) -> float:
+    """Average precision over ``rel[:k]``, normalised by ``min(num_relevant, k)`` (or ``denominator``)."""
+    r = np.asarray(rel[:k], dtype=np.float64)
+    if num_relevant <= 0:
+        return 0.0
+    prec = np.cumsum(r) / np.arange(1, len(r) + 1)
+    denom = denominator if denominator is not None else min(num_relevant, k)
+    return float(np.sum(prec * r) / denom)
+
+
+def ndcg_at_k(rel: np.ndarray, num_relevant: int, k: int, ideal: int | None = None, floor: float = 0.0) -> float:
+    """Binary-gain NDCG over ``rel[:k]``; the ideal list holds ``min(num_relevant, k)`` (or ``ideal``) hits."""
+    r = np.asarray(rel[:k], dtype=np.float64)
+    if num_relevant <= 0:
+        return 0.0
+    dcg = float(np.sum(r / np.log2(np.arange(2, len(r) + 2))))
+    n_ideal = ideal if ideal is not None else min(num_relevant, k)
+    idcg = max(float(np.sum(1.0 / np.log2(np.arange(2, n_ideal + 2)))), floor)
+    return dcg / idcg
+
+
+def rank_database(query: np.ndarray, database: np.ndarray, exclude: int | None = None, k: int | None = None) -> np.ndarray:
+    """Database indices by decreasing cosine (inner product of normalised rows), ``exclude`` dropped.
+
+    Ties are broken by index (stable sort).
+    """
+    scores = database @ query
+    order = np.argsort(-scores, kind="stable")
+    if exclude is not None:
+        order = order[order != exclude]
+    return order if k is None else order[:k]
+
+
+def evaluate(embeddings: np.ndarray, labels: Sequence[str], queries: Sequence[int] | None = None,
+             ks: Sequence[int] = KS, legacy: bool = False) -> dict[str, float]:
+    """Mean MRR/MAP/NDCG@k over ``queries`` (indices into ``embeddings``; default all).
+
+    The database is every row; a query is skipped when its label is ``unknown`` or it has no other
+    item of its label. Returns ``{"mrr@20": ..., "map@20": ..., "ndcg@20": ..., "queries": n}``.
+    With ``legacy`` the official code's normalisations are used (see the module docstring).
+    """
+    emb = np.asarray(embeddings, dtype=np.float32)
+    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    lab = np.asarray(labels, dtype=object)
+    queries = range(len(lab)) if queries is None else queries
+    kmax = max(ks)
+    sums = {f"{m}@{k}": 0.0 for m in ("mrr", "map", "ndcg") for k in ks}
+    n = 0
+    for q in queries:
+        q = int(q)
+        if lab[q] in (UNKNOWN, ""):
+            continue
+        rel_all = lab == lab[q]
+        R = int(rel_all.sum()) - 1
+        if R < 1:
+            continue
+        top = rank_database(emb[q], emb, exclude=q, k=kmax)
+        rel = rel_all[top]
+        n += 1
+        for k in ks:
+            if legacy:
+                r = rel[: k - 1]
+                sums[f"mrr@{k}"] += mrr_at_k(r, k)
+                sums[f"map@{k}"] += ap_at_k(r, R, k, denominator=R + 1)
+                sums[f"ndcg@{k}"] += ndcg_at_k(r, R, k, ideal=R + 1, floor=0.3)
+            else:
+                sums[f"mrr@{k}"] += mrr_at_k(rel, k)
+                sums[f"map@{k}"] += ap_at_k(rel, R, k)
+                sums[f"ndcg@{k}"] += ndcg_at_k(rel, R, k)
+    out = {key: (v / n if n else 0.0) for key, v in sums.items()}
+    out["queries"] = n
+    return out

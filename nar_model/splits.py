@@ -1,0 +1,62 @@
+"""Leak-free splits: whole families are held out (group split / group k-fold), with a fixed seed.
+
+Graphs of family ``unknown`` always stay in the training side: they are never queries nor
+relevant items, only distractors in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["family_kfold", "family_split"]
+
+UNKNOWN = "unknown"
+
+
+def _families(families: Sequence[str], seed: int) -> list[str]:
+    names = sorted({f for f in families if f and f != UNKNOWN})
+    rng = np.random.default_rng(seed)
+    return [names[i] for i in rng.permutation(len(names))]
+
+
+def family_split(families: Sequence[str], test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_idx, test_idx)``: families taken in a seeded random order until ``test_fraction`` of
+    the labelled graphs are held out. No family is on both sides."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    fam = np.asarray(families, dtype=object)
+    labelled = int(np.sum((fam != UNKNOWN) & (fam != "")))
+    held: set[str] = set()
+    count = 0
+    for name in _families(families, seed):
+        if count >= test_fraction * labelled:
+            break
+        held.add(name)
+        count += int(np.sum(fam == name))
+    test = np.asarray([f in held for f in families], dtype=bool)
+    return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+def family_kfold(families: Sequence[str], k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train_idx, test_idx) folds; each labelled family is held out in exactly one fold.
+
+    Families are dealt largest first onto the currently smallest fold, so folds have similar sizes.
+    """
+    if k < 2:
+        raise ValueError(f"k-fold needs k >= 2, got {k}")
+    fam = np.asarray(families, dtype=object)
+    names = _families(families, seed)
+    sizes = {n: int(np.sum(fam == n)) for n in names}
+    folds: list[set[str]] = [set() for _ in range(k)]
+    load = [0] * k
+    for name in sorted(names, key=lambda n: -sizes[n]):  # stable: ties keep the seeded order
+        j = int(np.argmin(load))
+        folds[j].add(name)
+        load[j] += sizes[name]
+    out = []
+    for held in folds:
+        test = np.asarray([f in held for f in families], dtype=bool)
+        out.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return out
