@@ -156,9 +156,10 @@ class TestingSource(Source):
     def build(self, ref: ModelRef) -> Built:
         import torch
 
-        if ref.name in BAD_MODELS:
-            return Built(_Misbehave.module(ref.name), (torch.empty(2, 4, device="meta"),), builder="testing")
-        module, args = tiny_model(ref.name)
+        kind = (ref.config or {}).get("name", ref.name)  # renamed refs (fine-tunes of a tiny model) build it too
+        if kind in BAD_MODELS:
+            return Built(_Misbehave.module(kind), (torch.empty(2, 4, device="meta"),), builder="testing")
+        module, args = tiny_model(kind)
         return Built(module, args, builder="testing.tiny_model")
 
     def labels(self, ref: ModelRef) -> dict[str, str]:

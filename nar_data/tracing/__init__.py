@@ -65,6 +65,7 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
     """Capture with the first method of ``methods`` that works; `TraceError` lists every method's error."""
     kwargs = kwargs or {}
     errors: list[str] = []
+    root_class = ""  # class of the first rung's error: what the failure is "about"
     for method in methods:
         try:
             if method == "dispatch":
@@ -85,9 +86,13 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
             if "capture method" in str(e):
                 raise
             errors.append(f"{method}: {type(e).__name__}: {_short(e)}")
+            root_class = root_class or type(e).__name__
         except Exception as e:  # noqa: BLE001 - every failure moves one rung down the ladder
             errors.append(f"{method}: {type(e).__name__}: {_short(e)}")
-    raise TraceError(" | ".join(errors))
+            root_class = root_class or type(e).__name__
+    error = TraceError(" | ".join(errors))
+    error.root_class = root_class  # type: ignore[attr-defined]
+    raise error
 
 
 def _short(e: BaseException, n: int = 300) -> str:

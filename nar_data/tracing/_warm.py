@@ -1,0 +1,28 @@
+"""Imported by the tracing fork server (and by each worker): make the first real trace as fast as the rest.
+
+The first trace in a process imports and initialises much of torch (``torch._dispatch``, fake tensors,
+the python dispatcher): seconds that must not be billed to, or time out, the first model.
+"""
+
+from __future__ import annotations
+
+_done = False
+
+
+def warm_up() -> None:
+    global _done
+    if _done:
+        return
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker; also no OpenMP pool exists before the fork
+    from ..testing import tiny_model
+    from . import library_versions, trace_module
+
+    library_versions()
+    module, args = tiny_model("transformer_block")
+    trace_module(module, args)
+    _done = True
+
+
+warm_up()

@@ -1,0 +1,443 @@
+"""Trace many models in isolated worker processes, and write the results as dataset tables.
+
+`TracePool` keeps ``workers`` long-lived processes, forked from a ``forkserver`` that imported torch and
+the source libraries and traced a tiny model once (so start-up is neither billed to a model nor repeated
+when a worker is replaced; ``start_method="spawn"`` starts each worker from scratch instead). Each model gets a
+wall-clock timeout and a resident-memory limit, watched from the parent: a model that hangs, grows past
+the limit, segfaults or raises becomes an `Outcome` with a failure (stage, error class, message) and the
+worker is replaced. A worker is also recycled after ``max_tasks`` models, to bound leaks.
+
+`trace_to_dataset` is the resumable driver: it skips models already in the ``models`` table and config
+hashes already in ``graphs`` (or failed with this tracer version), traces each new config hash once, and
+streams ``models``/``graphs``/``failures`` rows to append-only shards. Killing it at any moment loses at
+most the rows not yet flushed; a re-run picks them up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from ..config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS
+from ..errors import TraceError, WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
+from ..schema import TRACER_VERSION, Graph, empty_row
+from ..sources import ModelRef
+
+__all__ = ["Outcome", "RunSummary", "TracePool", "failure_row", "model_row", "trace_to_dataset"]
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.05
+#: Imported by each worker before it reports ready, so a model's time excludes library imports.
+_PRELOAD = ("torch", "torchvision", "timm", "transformers", "nar_data.sources.timm", "nar_data.sources.torchvision",
+            "nar_data.sources.transformers")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Outcome:
+    """What happened to one ref: a `Graph`, or a failure ``(stage, error_class, message)``."""
+
+    ref: ModelRef
+    graph: Graph | None = None
+    stage: str = ""
+    error_class: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    peak_rss: int = 0  # bytes, sampled from the parent while the model ran
+
+    @property
+    def ok(self) -> bool:
+        return self.graph is not None
+
+
+# --------------------------------------------------------------------------------------------- worker
+
+
+def _error_class(e: BaseException) -> str:
+    """The class that explains a failure: for a capture-ladder `TraceError`, its first rung's error."""
+    return getattr(e, "root_class", None) or type(e).__name__
+
+
+def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
+    from . import library_versions, trace_module
+    from ..sources import get_source
+
+    start = time.perf_counter()
+    stage = "build"
+    try:
+        source = get_source(ref.source)
+        built = source.build(ref)
+        labels = source.labels(ref)
+        stage = "trace"
+        graph = trace_module(built.module, built.args, built.kwargs, model_id=ref.model_id, source=ref.source,
+                             config_hash=ref.config_hash, methods=methods, builder=built.builder,
+                             revision=ref.revision, family=labels.get("family", "unknown"),
+                             coarse=labels.get("coarse", "unknown"), task=labels.get("task", "unknown"),
+                             versions=json.dumps(library_versions(), sort_keys=True))
+        seconds = time.perf_counter() - start
+        return {"row": graph.replace(seconds=seconds).to_row(), "seconds": seconds}
+    except Exception as e:  # noqa: BLE001 - every failure of a model is data, not a crash
+        if os.environ.get("NAR_DEBUG"):
+            traceback.print_exc()
+        return {"stage": stage, "error_class": _error_class(e), "message": " ".join(str(e).split())[:2000],
+                "seconds": time.perf_counter() - start}
+
+
+def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str]) -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import importlib
+
+    for name in ("nar_data.tracing", "nar_data.labels", *preload):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    from ._warm import warm_up
+
+    warm_up()
+    conn.send("ready")
+    while True:
+        try:
+            ref = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if ref is None:
+            return
+        conn.send(_run_one(ref, methods))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, methods: Sequence[str], preload: Sequence[str]) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, tuple(methods), tuple(preload)), daemon=True)
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.ref: ModelRef | None = None
+        self.started = 0.0
+        self.peak = 0
+        self.tasks = 0
+        import psutil
+
+        self._ps = psutil.Process(self.process.pid)
+
+    def rss(self) -> int:
+        try:
+            return self._ps.memory_info().rss + sum(c.memory_info().rss for c in self._ps.children(recursive=True))
+        except Exception:  # noqa: BLE001 - process gone
+            return 0
+
+    def submit(self, ref: ModelRef) -> None:
+        self.conn.send(ref)
+        self.ref, self.started, self.peak = ref, time.perf_counter(), 0
+        self.tasks += 1
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(5)
+        self.kill()
+
+
+class TracePool:
+    """``workers`` isolated tracing processes; `imap` yields an `Outcome` per ref as they finish.
+
+    Use as a context manager (workers are stopped on exit).
+    """
+
+    def __init__(self, workers: int = 1, timeout_s: float = TRACE_TIMEOUT_S, memory_limit: int = TRACE_MEMORY_LIMIT,
+                 max_tasks: int = WORKER_MAX_TASKS, methods: Sequence[str] | None = None,
+                 preload: Sequence[str] = _PRELOAD, start_method: str = "forkserver") -> None:
+        from . import METHODS
+
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers, self.timeout_s, self.memory_limit, self.max_tasks = workers, timeout_s, memory_limit, max_tasks
+        self.methods = tuple(methods or METHODS)
+        self.preload = tuple(preload)
+        self._ctx = mp.get_context(start_method)
+        if start_method == "forkserver":
+            # The fork server imports torch & co. and traces a tiny model once; every worker (and every
+            # replacement after a failure) is then forked from it in milliseconds, already warm.
+            self._ctx.set_forkserver_preload(["nar_data.tracing._warm", *self.preload])
+        self._pool: list[_Worker] = []
+
+    def __enter__(self) -> "TracePool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for w in self._pool:
+            w.stop()
+        self._pool = []
+
+    def _spawn(self) -> _Worker:
+        w = _Worker(self._ctx, self.methods, self.preload)
+        self._pool.append(w)
+        return w
+
+    def _retire(self, w: _Worker) -> None:
+        self._pool.remove(w)
+        w.kill()
+
+    def imap(self, refs: Iterable[ModelRef]) -> Iterator[Outcome]:
+        """Trace every ref; outcomes come in completion order."""
+        pending = iter(refs)
+        exhausted = False
+        while len(self._pool) < self.workers:
+            self._spawn()
+        while True:
+            # hand out work to idle, ready workers
+            for w in list(self._pool):
+                if w.ready and w.ref is None and not exhausted:
+                    ref = next(pending, None)
+                    if ref is None:
+                        exhausted = True
+                    else:
+                        w.submit(ref)
+            busy = [w for w in self._pool if w.ref is not None or not w.ready]
+            if exhausted and not any(w.ref is not None for w in self._pool):
+                return
+            if not busy:
+                continue
+            ready = wait([w.conn for w in busy], timeout=POLL_S)
+            for w in list(busy):
+                if w.conn in ready:
+                    try:
+                        msg = w.conn.recv()
+                    except (EOFError, OSError):
+                        msg = None
+                    if msg == "ready":
+                        w.ready = True
+                        continue
+                    if msg is not None:
+                        yield self._finish(w, msg)
+                        continue
+                # no message: check the worker is alive, in time and within memory
+                outcome = self._check(w)
+                if outcome is not None:
+                    yield outcome
+
+    def _finish(self, w: _Worker, msg: dict[str, Any]) -> Outcome:
+        ref = w.ref
+        assert ref is not None
+        w.peak = max(w.peak, w.rss())
+        out = Outcome(ref, seconds=msg["seconds"], peak_rss=w.peak)
+        if "row" in msg:
+            out.graph = Graph.from_row(msg["row"])
+        else:
+            out.stage, out.error_class, out.message = msg["stage"], msg["error_class"], msg["message"]
+        w.ref = None
+        if not out.ok or w.tasks >= self.max_tasks:  # a failure may leave state behind: start fresh
+            self._retire(w)
+            self._spawn()
+        return out
+
+    def _check(self, w: _Worker) -> Outcome | None:
+        if w.ref is None:
+            if not w.process.is_alive() and not w.ready:  # died while starting (import error)
+                code = w.process.exitcode
+                self._retire(w)
+                raise WorkerCrashed(f"a tracing worker could not start (exit code {code}); run with NAR_DEBUG=1")
+            return None
+        rss = w.rss()
+        w.peak = max(w.peak, rss)
+        elapsed = time.perf_counter() - w.started
+        error: Exception | None = None
+        if not w.process.is_alive():
+            code = w.process.exitcode
+            sig = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            error = WorkerCrashed(f"the tracing worker died ({sig}) while tracing this model")
+        elif elapsed > self.timeout_s:
+            error = WorkerTimeout(f"tracing took longer than {self.timeout_s:g} s; the worker was stopped")
+        elif rss > self.memory_limit:
+            error = WorkerMemoryExceeded(f"worker memory reached {rss >> 20} MiB, over the limit of "
+                                         f"{self.memory_limit >> 20} MiB; the worker was stopped")
+        if error is None:
+            return None
+        out = Outcome(w.ref, stage="worker", error_class=type(error).__name__, message=str(error),
+                      seconds=elapsed, peak_rss=w.peak)
+        self._retire(w)
+        self._spawn()
+        return out
+
+
+# --------------------------------------------------------------------------------------------- dataset
+
+
+def model_row(ref: ModelRef, *, arch_id: str = "", status: str = "ok", labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``models`` row of a ref (Hub fields come from ``ref.meta``)."""
+    row = empty_row("models")
+    meta = ref.meta
+    labels = labels or {}
+    row.update(model_id=ref.model_id, source=ref.source, sha=ref.revision, library=ref.library,
+               last_modified=str(meta.get("last_modified") or ""), pipeline_tag=str(meta.get("pipeline_tag") or ""),
+               tags=list(meta.get("tags") or []), base_model=str(meta.get("base_model") or ""),
+               downloads=int(meta.get("downloads") or 0), likes=int(meta.get("likes") or 0),
+               config_hash=ref.config_hash, arch_id=arch_id, task=labels.get("task", ref.task or ""),
+               family=labels.get("family", ""), coarse=labels.get("coarse", ""), status=status,
+               tracer_version=TRACER_VERSION, updated_at=_now())
+    return row
+
+
+def failure_row(ref: ModelRef, stage: str, error_class: str, message: str, seconds: float = 0.0) -> dict[str, Any]:
+    from . import library_versions
+
+    row = empty_row("failures")
+    row.update(model_id=ref.model_id, source=ref.source, config_hash=ref.config_hash, stage=stage,
+               error_class=error_class, message=message[:2000], versions=json.dumps(library_versions(), sort_keys=True),
+               tracer_version=TRACER_VERSION, seconds=float(seconds), updated_at=_now())
+    return row
+
+
+@dataclass
+class RunSummary:
+    """Counts of one `trace_to_dataset` run; saved as JSON under ``DIR/_runs/``."""
+
+    started_at: str = field(default_factory=_now)
+    seen: int = 0
+    skipped: int = 0  # already in the dataset
+    reused: int = 0  # a new model whose config hash was already traced
+    traced: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)  # "stage/error_class" -> count
+    per_model: list[dict[str, Any]] = field(default_factory=list)  # model_id, ok, seconds, peak_rss, nodes
+
+    def save(self, out: str | os.PathLike) -> Path:
+        runs = Path(out) / "_runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        path = runs / f"trace-{self.started_at.replace(':', '')}-{os.getpid()}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1))
+        os.replace(tmp, path)
+        return path
+
+
+def _done_keys(out: Path, retry_failed: bool) -> tuple[set[tuple[str, str]], dict[str, str], set[str]]:
+    """(model_id, config_hash) pairs with a models row; config_hash -> arch_id traced; config hashes failed."""
+    from ..parquet import read_table
+
+    models = read_table(out, "models", ["model_id", "config_hash", "status"]).to_pydict()
+    graphs = read_table(out, "graphs", ["config_hash", "arch_id"]).to_pydict()
+    done = {(m, h) for m, h, s in zip(models["model_id"], models["config_hash"], models["status"]) if s == "ok"}
+    traced = dict(zip(graphs["config_hash"], graphs["arch_id"]))
+    failed: set[str] = set()
+    if not retry_failed:
+        f = read_table(out, "failures", ["config_hash", "tracer_version"]).to_pydict()
+        failed = {h for h, v in zip(f["config_hash"], f["tracer_version"]) if v == TRACER_VERSION}
+    return done, traced, failed
+
+
+def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, workers: int = 1,
+                     timeout_s: float = TRACE_TIMEOUT_S, memory_limit: int = TRACE_MEMORY_LIMIT,
+                     max_tasks: int = WORKER_MAX_TASKS, retry_failed: bool = False,
+                     methods: Sequence[str] | None = None, rows_per_shard: int = 200, flush_seconds: float = 30.0,
+                     preload: Sequence[str] = _PRELOAD,
+                     progress: Callable[[str, ModelRef, Outcome | None], None] | None = None) -> RunSummary:
+    """Trace ``refs`` into the dataset at ``out``, resuming whatever an earlier run wrote.
+
+    ``progress(event, ref, outcome)`` is called with event ``"skip"`` (already there), ``"reuse"`` (new model,
+    known config hash) or ``"done"`` (traced or failed) for every ref.
+    """
+    from ..labels import labels_for
+    from ..parquet import TableWriter, clean_tmp
+    from ..sources import get_source
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    clean_tmp(out)
+    done, traced, failed = _done_keys(out, retry_failed)
+    summary = RunSummary()
+    start = time.perf_counter()
+    notify = progress or (lambda *a: None)
+    writers = {t: TableWriter(out, t, rows_per_shard, flush_seconds) for t in ("models", "graphs", "failures")}
+    waiting: dict[str, list[ModelRef]] = {}  # config hash being traced -> other refs sharing it
+
+    def labels(ref: ModelRef) -> dict[str, str]:
+        try:
+            return get_source(ref.source).labels(ref)
+        except Exception:  # noqa: BLE001 - a label problem never loses a model
+            return labels_for(ref)
+
+    def to_trace() -> Iterator[ModelRef]:
+        for ref in refs:
+            summary.seen += 1
+            key = ref.config_hash or ref.model_id
+            if (ref.model_id, ref.config_hash) in done:
+                summary.skipped += 1
+                notify("skip", ref, None)
+            elif key in traced:
+                writers["models"].write(model_row(ref, arch_id=traced[key], labels=labels(ref)))
+                done.add((ref.model_id, ref.config_hash))
+                summary.reused += 1
+                notify("reuse", ref, None)
+            elif key in failed:
+                summary.skipped += 1
+                notify("skip", ref, None)
+            elif key in waiting:
+                waiting[key].append(ref)
+            else:
+                waiting[key] = []
+                yield ref
+
+    try:
+        with TracePool(workers, timeout_s, memory_limit, max_tasks, methods, preload) as pool:
+            for o in pool.imap(to_trace()):
+                key = o.ref.config_hash or o.ref.model_id
+                sharing = [o.ref] + waiting.pop(key, [])
+                if o.ok:
+                    assert o.graph is not None
+                    writers["graphs"].write(o.graph)
+                    traced[key] = o.graph.arch_id
+                    lab = {"family": o.graph.family, "coarse": o.graph.coarse, "task": o.graph.task}
+                    for r in sharing:
+                        writers["models"].write(model_row(r, arch_id=o.graph.arch_id, labels=lab if r is o.ref else labels(r)))
+                    summary.traced += 1
+                    summary.reused += len(sharing) - 1
+                else:
+                    writers["failures"].write(failure_row(o.ref, o.stage, o.error_class, o.message, o.seconds))
+                    for r in sharing:
+                        writers["models"].write(model_row(r, status="failed", labels=labels(r)))
+                    failed.add(key)
+                    summary.failed += 1
+                    k = f"{o.stage}/{o.error_class}"
+                    summary.failures[k] = summary.failures.get(k, 0) + 1
+                for r in sharing:
+                    done.add((r.model_id, r.config_hash))
+                summary.per_model.append({"model_id": o.ref.model_id, "source": o.ref.source, "ok": o.ok,
+                                          "seconds": round(o.seconds, 4), "peak_rss": o.peak_rss,
+                                          "nodes": o.graph.num_nodes if o.graph is not None else 0,
+                                          "capture": o.graph.capture if o.graph is not None else "",
+                                          "error": f"{o.stage}/{o.error_class}" if not o.ok else ""})
+                notify("done", o.ref, o)
+    finally:
+        for w in writers.values():
+            w.close()
+        summary.seconds = time.perf_counter() - start
+        summary.save(out)
+    return summary

@@ -1,0 +1,115 @@
+"""The tracing pool's failure paths and the resumable dataset driver."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from nar_data.parquet import read_table
+from nar_data.sources import get_source
+from nar_data.tracing.pool import trace_to_dataset
+
+FAST = {"preload": ("nar_data.testing",), "flush_seconds": 0.0}
+
+
+def refs(*names: str):  # noqa: ANN201
+    return list(get_source("testing").iter_refs(names=list(names)))
+
+
+@pytest.fixture(scope="module")
+def failing_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    out = tmp_path_factory.mktemp("pool")
+    events: list[tuple[str, str]] = []
+    summary = trace_to_dataset(refs("mlp", "raise", "sleep", "oom", "segfault", "cnn"), out, workers=2,
+                               timeout_s=15, memory_limit=1_200_000_000,
+                               progress=lambda e, r, o: events.append((e, r.name)), **FAST)
+    return out, summary, events
+
+
+def test_every_misbehaving_model_becomes_a_classified_failure_row(failing_run) -> None:  # noqa: ANN001
+    out, summary, _ = failing_run
+    failures = {r["model_id"]: r for r in read_table(out, "failures").to_pylist()}
+    assert {m: (f["stage"], f["error_class"]) for m, f in failures.items()} == {
+        "testing:raise": ("trace", "RuntimeError"),
+        "testing:sleep": ("worker", "WorkerTimeout"),
+        "testing:oom": ("worker", "WorkerMemoryExceeded"),
+        "testing:segfault": ("worker", "WorkerCrashed"),
+    }
+    assert "always fails in forward" in failures["testing:raise"]["message"]
+    assert "signal 11" in failures["testing:segfault"]["message"]
+    assert all(f["tracer_version"] and f["versions"].startswith("{") for f in failures.values())
+    assert summary.traced == 2 and summary.failed == 4
+
+
+def test_the_run_goes_on_and_writes_good_models(failing_run) -> None:  # noqa: ANN001
+    out, _, events = failing_run
+    graphs = read_table(out, "graphs").to_pydict()
+    assert sorted(graphs["model_id"]) == ["testing:cnn", "testing:mlp"]
+    models = {r["model_id"]: r for r in read_table(out, "models").to_pylist()}
+    assert models["testing:mlp"]["status"] == "ok" and models["testing:mlp"]["arch_id"]
+    assert models["testing:oom"]["status"] == "failed" and not models["testing:oom"]["arch_id"]
+    assert sorted(n for e, n in events if e == "done") == sorted(["mlp", "raise", "sleep", "oom", "segfault", "cnn"])
+    assert list(Path(out, "_runs").glob("trace-*.json")), "a run summary is saved next to the data"
+
+
+def test_rerun_skips_what_is_done_and_failed(failing_run) -> None:  # noqa: ANN001
+    out, _, _ = failing_run
+    events: list[str] = []
+    summary = trace_to_dataset(refs("mlp", "raise", "cnn"), out, progress=lambda e, r, o: events.append(e), **FAST)
+    assert events == ["skip", "skip", "skip"] and summary.traced == 0
+    assert len(read_table(out, "graphs")) == 2
+
+
+def test_same_config_hash_is_traced_once(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    (mlp,) = refs("mlp")
+    twin = replace(mlp, name="mlp-finetune")  # another model, same architecture config
+    summary = trace_to_dataset([mlp, twin], tmp_path, **FAST)
+    assert summary.traced == 1 and summary.reused == 1
+    models = read_table(tmp_path, "models").to_pydict()
+    assert sorted(models["model_id"]) == ["testing:mlp", "testing:mlp-finetune"]
+    assert len(set(models["arch_id"])) == 1 and len(read_table(tmp_path, "graphs")) == 1
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    from dataclasses import replace
+    from nar_data.sources import get_source
+    from nar_data.tracing.pool import trace_to_dataset
+    base = list(get_source("testing").iter_refs(names=["mlp", "cnn", "residual"]))
+    refs = [replace(r, name=f"{r.name}-{i}", config_hash=f"{r.config_hash}-{i}") for i in range(400) for r in base]
+    if __name__ == "__main__":
+        trace_to_dataset(refs, sys.argv[1], rows_per_shard=1, flush_seconds=0.0, preload=("nar_data.testing",))
+""")
+
+
+def test_kill_9_during_writes_leaves_readable_shards_and_resume_completes(tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(KILL_SCRIPT)
+    out = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, str(script), str(out)], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "graphs").glob("*.parquet"))) < 15:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its worker, mid-write
+    proc.wait()
+    before = read_table(out, "graphs")  # every shard on disk is complete and readable
+    assert len(before) >= 15
+    # resume with only the first 40 refs so the test stays short: nothing is traced twice or lost
+    short = KILL_SCRIPT.replace("range(400)", "range(14)")
+    script.write_text(short)
+    subprocess.run([sys.executable, str(script), str(out)], check=True, timeout=300)
+    graphs = read_table(out, "graphs").to_pydict()
+    assert len(graphs["config_hash"]) == len(set(graphs["config_hash"])), "no config hash traced twice"
+    models = read_table(out, "models").to_pydict()
+    ok = {m for m, s in zip(models["model_id"], models["status"]) if s == "ok"}
+    assert {f"testing:{n}-{i}" for i in range(14) for n in ("mlp", "cnn", "residual")} <= ok
+    assert not list((out / ".tmp").glob("*")), "temporary files of the killed run are cleaned up"
