@@ -28,7 +28,7 @@ def coverage(root: str | os.PathLike, top_failures: int = 5) -> dict[str, Any]:
     """Per-source coverage of the dataset at ``root``.
 
     Returns ``{"sources": {source: {...}}, "total": {...}}`` with, per source: ``models``, ``ok``, ``failed``,
-    ``success`` (fraction), ``seconds`` (median/p90 of traced graphs), ``nodes`` (median/p90/max), ``arch_ids``
+    ``pending`` (crawled, not traced yet), ``success`` (ok / (ok + failed)), ``seconds`` (median/p90 of traced graphs), ``nodes`` (median/p90/max), ``arch_ids``
     (distinct architectures among ok models) and ``failures`` (top ``stage/error_class`` with a sample message).
     """
     models = latest_models(root)
@@ -39,7 +39,7 @@ def coverage(root: str | os.PathLike, top_failures: int = 5) -> dict[str, Any]:
     per_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in models.values():
         per_source[row["source"]].append(row)
-    failed_latest = {m for m, r in models.items() if r["status"] != "ok"}
+    failed_latest = {m for m, r in models.items() if r["status"] == "failed"}
     for source, rows in sorted(per_source.items()):
         ok = [r for r in rows if r["status"] == "ok"]
         idx = [by_hash[r["config_hash"]] for r in ok if r["config_hash"] in by_hash]
@@ -52,16 +52,18 @@ def coverage(root: str | os.PathLike, top_failures: int = 5) -> dict[str, Any]:
                 key = f"{f['stage']}/{f['error_class']}"
                 classes[key] += 1
                 sample.setdefault(key, f"{f['model_id']}: {f['message'][:160]}")
+        failed_rows = [r for r in rows if r["status"] == "failed"]
         out["sources"][source] = {
-            "models": len(rows), "ok": len(ok), "failed": len(rows) - len(ok),
-            "success": len(ok) / len(rows) if rows else 0.0,
+            "models": len(rows), "ok": len(ok), "failed": len(failed_rows),
+            "pending": len(rows) - len(ok) - len(failed_rows),  # crawled, not traced yet
+            "success": len(ok) / (len(ok) + len(failed_rows)) if ok or failed_rows else 0.0,
             "seconds": {"median": _pct(secs, 50), "p90": _pct(secs, 90)},
             "nodes": {"median": _pct(nodes, 50), "p90": _pct(nodes, 90), "max": max(nodes, default=0)},
             "arch_ids": len({r["arch_id"] for r in ok}),
             "captures": dict(Counter(graphs["capture"][i] for i in idx)),
             "failures": [{"class": k, "count": n, "example": sample[k]} for k, n in classes.most_common(top_failures)],
         }
-    total = [r for r in models.values()]
+    total = [r for r in models.values() if r["status"] in ("ok", "failed")]
     ok_total = [r for r in total if r["status"] == "ok"]
     out["total"] = {"models": len(total), "ok": len(ok_total),
                     "success": len(ok_total) / len(total) if total else 0.0,

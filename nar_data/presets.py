@@ -46,8 +46,11 @@ def load_preset(name: str) -> dict[str, list[str]]:
 
 
 def iter_refs(sources: Sequence[str], preset: str | None = None, limit: int | None = None,
-              **filters: Any) -> Iterator[ModelRef]:
-    """Refs of ``sources`` (``"all"`` = the registries), restricted to a preset's names; ``limit`` per source."""
+              source_kwargs: dict[str, dict[str, Any]] | None = None) -> Iterator[ModelRef]:
+    """Refs of ``sources`` (``"all"`` = the registries), restricted to a preset's names; ``limit`` per source.
+
+    ``source_kwargs[name]`` goes to that source's ``iter_refs`` (e.g. ``{"hf": {"data": DIR}}``: the crawl to read).
+    """
     names = load_preset(preset) if preset and preset != ALL else None
     expanded = list(REGISTRY_SOURCES) if "all" in sources else list(sources)
     for source_name in expanded:
@@ -56,7 +59,7 @@ def iter_refs(sources: Sequence[str], preset: str | None = None, limit: int | No
         source = get_source(source_name)
         wanted = set(names[source_name]) if names is not None else None
         count = 0
-        for ref in source.iter_refs(**filters):
+        for ref in source.iter_refs(**(source_kwargs or {}).get(source_name, {})):
             if limit is not None and count >= limit:
                 break
             if wanted is not None and ref.name not in wanted:

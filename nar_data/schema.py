@@ -158,7 +158,7 @@ MODELS_SCHEMA = pa.schema([
     ("task", pa.string()),
     ("family", pa.string()),
     ("coarse", pa.string()),
-    ("status", pa.string()),  # ok | failed | skipped
+    ("status", pa.string()),  # ok | failed | pending (crawled, not traced yet); the latest row per model wins
     ("tracer_version", pa.string()),
     ("updated_at", pa.string()),  # ISO time the row was written
 ])

@@ -12,7 +12,8 @@ import typer
 from flows.commands._options import DEFAULT_OUT, LimitOpt, OutOpt, PresetOpt, WorkersOpt
 
 SourceOpt = Annotated[list[str], typer.Option(
-    "--source", "-s", help="timm | torchvision | transformers | all (the three registries); repeatable.")]
+    "--source", "-s", help="timm | torchvision | transformers | all (the three registries) | hf (repos a `nar crawl` "
+    "wrote into --out) | torch_hub; repeatable.")]
 
 
 def trace(
@@ -43,7 +44,7 @@ def trace(
     from nar_data.tracing.pool import trace_to_dataset
 
     console = Console(stderr=True)
-    refs = list(iter_refs(source, preset, limit))
+    refs = list(iter_refs(source, preset, limit, source_kwargs={"hf": {"data": out}}))
     if not refs:
         raise typer.BadParameter("no models selected; check --source / --preset / --limit")
     columns = (TextColumn("[bold]trace"), BarColumn(), MofNCompleteColumn(), TextColumn("ok {task.fields[ok]} "

@@ -191,19 +191,28 @@ def _card(meta: dict[str, Any], body: str = "", raw_yaml: str | None = None) -> 
 
 
 def approx_params(config: dict[str, Any], num_labels: int = 0) -> int:
-    """A rough parameter count from a transformers config (what the Hub's ``safetensors.total`` reports)."""
-    from ..fingerprint import stable_hash
+    """A rough parameter count from a config (what the Hub's ``safetensors.total`` reports).
 
-    h = config.get("hidden_size") or config.get("d_model") or config.get("n_embd") or 0
+    Decoder/encoder stacks use ``layers * (4 h^2 + 2 h * inner * experts) + vocab * h``; configs without
+    those keys (conv nets, timm) get a stable pseudo count of their *normalised* config, so fine-tunes
+    that only change names, dtypes or label maps keep their base's count, as real checkpoints do.
+    """
+    from ..fingerprint import normalize_config, stable_hash
+    from ..hub.listing import head_width
+
+    h = config.get("hidden_size") or config.get("d_model") or config.get("n_embd") or config.get("dim") or 0
     layers = (config.get("num_hidden_layers") or config.get("num_layers") or config.get("n_layer")
-              or config.get("encoder_layers", 0) + config.get("decoder_layers", 0))
-    if not h or not layers:  # conv nets etc.: a stable pseudo count from the config
-        base = 1_000_000 + int(stable_hash(config, 4), 16) % 90_000_000
+              or config.get("n_layers") or config.get("encoder_layers", 0) + config.get("decoder_layers", 0))
+    if not isinstance(h, int) or not isinstance(layers, int) or not h or not layers:
+        base = 1_000_000 + int(stable_hash(normalize_config(config), 4), 16) % 90_000_000
+        h = h if isinstance(h, int) and h else 512
     else:
-        inner = config.get("intermediate_size") or config.get("d_ff") or config.get("n_inner") or 4 * h
+        inner = config.get("intermediate_size") or config.get("d_ff") or config.get("n_inner") \
+            or config.get("hidden_dim") or 4 * h
         experts = config.get("num_local_experts") or 1
         base = layers * (4 * h * h + 2 * h * inner * experts) + (config.get("vocab_size") or 0) * h
-    return int(base + num_labels * (h or 512))
+    width = head_width(config) or h
+    return int(base + num_labels * (width + 1))  # a Linear(width, num_labels) head with bias
 
 
 def _head(arch: str, task: str) -> tuple[str, str] | None:
@@ -287,7 +296,8 @@ def generate_repos(n: int = 320, seed: int = 0) -> list[HubRepo]:
                       "license": "apache-2.0", "datasets": ["imagenet-1k"]})
         b.add(repo_id, {"config.json": json.dumps(cfg, indent=2).encode(), "README.md": card,
                         "model.safetensors": b""}, library_name="timm", pipeline_tag="image-classification",
-              tags=_tags("timm", "image-classification"), safetensors_total=approx_params({"a": arch}))
+              tags=_tags("timm", "image-classification"),
+              safetensors_total=approx_params({"a": arch}) + classes * features)
         timm_bases.append((repo_id, cfg))
     _bad_repos(b, configs)
     # -- fine-tune families fill the rest
@@ -353,6 +363,39 @@ def generate_repos(n: int = 320, seed: int = 0) -> list[HubRepo]:
     return b.repos[:max(n, len(b.repos))]
 
 
+# The remote-code fixture is real code (a 2-layer toy LM) so that the opt-in path can be built end to end.
+_REMOTE_CONFIGURATION = b"""from transformers import PretrainedConfig
+
+
+class NarConfig(PretrainedConfig):
+    model_type = "nar_custom"
+
+    def __init__(self, hidden_size=64, vocab_size=128, **kwargs):
+        self.hidden_size, self.vocab_size = hidden_size, vocab_size
+        super().__init__(**kwargs)
+"""
+_REMOTE_MODELING = b"""import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from .configuration_nar import NarConfig
+
+
+class NarCustomForCausalLM(PreTrainedModel):
+    config_class = NarConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.mix = nn.Linear(config.hidden_size, config.hidden_size)
+        self.head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, **kwargs):
+        return self.head(torch.relu(self.mix(self.embed(input_ids))))
+"""
+
+
 def _bad_repos(b: _Builder, configs: dict[str, dict[str, Any]]) -> None:
     bert = configs["google-bert/bert-base-uncased"]
     ok_card = _card({"library_name": "transformers", "pipeline_tag": "text-classification"})
@@ -369,10 +412,10 @@ def _bad_repos(b: _Builder, configs: dict[str, dict[str, Any]]) -> None:
             meta["gated"] = "manual"
         elif kind == "remote_code":
             cfg = {"architectures": ["NarCustomForCausalLM"], "model_type": "nar_custom", "hidden_size": 64,
-                   "auto_map": {"AutoConfig": "configuration_nar.NarConfig",
+                   "vocab_size": 128, "auto_map": {"AutoConfig": "configuration_nar.NarConfig",
                                 "AutoModelForCausalLM": "modeling_nar.NarCustomForCausalLM"}}
-            files.update({"config.json": json.dumps(cfg).encode(), "modeling_nar.py": b"import os\n",
-                          "configuration_nar.py": b""})
+            files.update({"config.json": json.dumps(cfg).encode(), "modeling_nar.py": _REMOTE_MODELING,
+                          "configuration_nar.py": _REMOTE_CONFIGURATION})
             meta.update(pipeline_tag="text-generation", tags=_tags("transformers", "text-generation", extra=["custom_code"]))
         elif kind == "huge_config":
             cfg = dict(bert, padding_table=list(range(400_000)))  # ~3 MB of JSON

@@ -6,7 +6,7 @@ It speaks enough of the Hub's HTTP API for the real ``huggingface_hub`` client::
     GET  /api/{models,datasets}/{id}[/revision/{rev}]
     HEAD/GET /{id}/resolve/{rev}/{path}    (and /datasets/{id}/resolve/...) with ETag, X-Repo-Commit
     GET  /api/{type}s/{id}/tree/{rev}[/{path}], POST /api/{type}s/{id}/paths-info/{rev}
-    POST /api/repos/create, /api/{type}s/{id}/preupload/{rev}, /api/{type}s/{id}/commit/{rev}
+    POST /api/repos/create, /api/validate-yaml, /api/{type}s/{id}/preupload/{rev}, /api/{type}s/{id}/commit/{rev}
     POST /{prefix}{id}.git/info/lfs/objects/batch, PUT /_lfs/{oid}, POST /_lfs/verify/{oid}
     GET  /api/whoami-v2
 
@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
+from urllib.parse import parse_qs, unquote, urlencode, urlparse
 
 __all__ = ["HubRepo", "HubServer", "running_hub", "load_repos", "save_repos"]
 
@@ -206,6 +206,13 @@ def load_repos(folder: str | Path) -> list[HubRepo]:
     return sorted(out, key=lambda r: r.created_at)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # a client hanging up is not news
+        pass
+
+
 class _HubError(Exception):
     def __init__(self, status: int, code: str | None, message: str) -> None:
         super().__init__(message)
@@ -223,11 +230,13 @@ class HubServer:
             resolver calls (file downloads) are counted apart, as on the Hub.
         page_size: listing page size when the client gives no ``limit``.
         tokens: accepted bearer tokens (``None``: any token is accepted); holders may read gated repos.
+        retry_after: seconds the injected 429s ask the client to wait (``RateLimit`` ``t=`` and ``Retry-After``).
+        port: 0 picks a free port (tests); a fixed one for demos.
     """
 
     def __init__(self, repos: Iterable[HubRepo] | str | Path = (), *, rate_limit_fraction: float = 0.0,
                  error_fraction: float = 0.0, quota: tuple[int, float] | None = None, page_size: int = PAGE_SIZE,
-                 tokens: Iterable[str] | None = None, seed: int = 0, retry_after: int = 0) -> None:
+                 tokens: Iterable[str] | None = None, seed: int = 0, retry_after: int = 0, port: int = 0) -> None:
         if isinstance(repos, (str, Path)):
             repos = load_repos(repos)
         self.repos: dict[tuple[str, str], HubRepo] = {}
@@ -237,7 +246,7 @@ class HubServer:
         self.rate_limit_fraction, self.error_fraction = rate_limit_fraction, error_fraction
         self.quota, self.page_size = quota, page_size
         self.tokens = set(tokens) if tokens is not None else None
-        self.retry_after = retry_after
+        self.retry_after, self.port = retry_after, port
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._window: dict[str, list[float]] = {"api": [], "resolvers": []}
@@ -273,7 +282,7 @@ class HubServer:
         class Handler(_Handler):
             hub = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", self.port), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="nar-hub-server", daemon=True)
@@ -403,6 +412,7 @@ _ROUTES = [
     ("GET", "list_models", re.compile(r"^/api/models$")),
     ("GET", "whoami", re.compile(r"^/api/whoami-v2$")),
     ("POST", "create_repo", re.compile(r"^/api/repos/create$")),
+    ("POST", "validate_yaml", re.compile(r"^/api/validate-yaml$")),
     ("GET", "repo_info", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO +
                                      r"(?:/revision/(?P<rev>[^/]+))?$")),
     ("GET", "tree", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO +
@@ -422,6 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     hub: HubServer
     protocol_version = "HTTP/1.1"  # keep-alive: the client reuses one connection
+    disable_nagle_algorithm = True  # small responses must not wait for delayed ACKs (40 ms each)
     server_version = "nar-hub/1"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -503,9 +514,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for k, v in headers.items():
             self.send_header(k, v)
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")  # headers and body in one write
         if method != "HEAD":
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def _send_json(self, status: int, obj: Any, headers: dict[str, str], method: str) -> None:
         self._send(status, json.dumps(obj, separators=(",", ":")).encode(), headers, method)
@@ -526,6 +538,7 @@ class _Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _files_at(repo: HubRepo, rev: str | None) -> tuple[str, dict[str, bytes]]:
         rev = unquote(rev or "main")
+        rev = repo.meta.get("git_tags", {}).get(rev, rev)  # a release tag names its commit (issue 5 section)
         if rev in ("main", repo.sha):
             return repo.sha, repo.files
         if rev in repo.history:
@@ -622,6 +635,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, out, rl, method)
 
     # -- write routes
+    def _r_validate_yaml(self, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
+        from nar_data.hub.card import CardError, split_front_matter
+
+        content = json.loads(self._body or b"{}").get("content", "")
+        try:
+            split_front_matter(content)
+        except CardError as e:
+            raise _HubError(400, None, str(e)) from None
+        self._send_json(200, {"errors": [], "warnings": []}, rl, method)
+
     def _r_create_repo(self, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
         if not self._authorized():
             raise _HubError(401, None, "Invalid credentials in Authorization header")
@@ -634,7 +657,8 @@ class _Handler(BaseHTTPRequestHandler):
             if (repo_type, repo_id) in self.hub.repos:
                 if body.get("exist_ok"):
                     return self._send_json(200, {"url": url, "name": repo_id}, rl, method)
-                raise _HubError(409, None, "You already created this repo")
+                # like the Hub, a 409 still names the repo's url (`HfApi.create_repo(exist_ok=True)` reads it)
+                return self._send_json(409, {"error": "You already created this repo", "url": url}, rl, method)
             self.hub.add(HubRepo.create(repo_id, {".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"},
                                         repo_type=repo_type, private=bool(body.get("private"))))
         self._send_json(200, {"url": url, "name": repo_id}, rl, method)
@@ -712,6 +736,42 @@ class _Handler(BaseHTTPRequestHandler):
                               "commitOid": repo.sha, "success": True}, rl, method)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Issue 5 (publishing) additions: release tags and refs of a repo, as `HfApi.create_tag` / `list_repo_refs`
+# call them. Tags live in ``repo.meta["git_tags"]`` (tag -> commit sha) and resolve as revisions.
+# ---------------------------------------------------------------------------------------------------------
+_ROUTES += [
+    ("POST", "create_tag", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO + r"/tag/(?P<rev>[^/]+)$")),
+    ("GET", "list_refs", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO + r"/refs$")),
+]
+
+
+def _r_create_tag(self: _Handler, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
+    repo = self._get_repo(g["type"], g["repo"])
+    if not self._authorized():
+        raise _HubError(401, None, "Invalid credentials in Authorization header")
+    sha, _ = self._files_at(repo, g.get("rev"))
+    tag = json.loads(self._body or b"{}").get("tag", "")
+    with self.hub._lock:
+        tags = repo.meta.setdefault("git_tags", {})
+        if tag in tags:
+            raise _HubError(409, None, f"Tag {tag} already exists")
+        tags[tag] = sha
+    self._send_json(200, {"name": tag, "ref": f"refs/tags/{tag}", "targetCommit": sha}, rl, method)
+
+
+def _r_list_refs(self: _Handler, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
+    repo = self._get_repo(g["type"], g["repo"])
+    tags = repo.meta.get("git_tags", {})
+    self._send_json(200, {"branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.sha}],
+                          "converts": [], "tags": [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": c}
+                                                   for t, c in sorted(tags.items())]}, rl, method)
+
+
+_Handler._r_create_tag = _r_create_tag  # type: ignore[attr-defined]
+_Handler._r_list_refs = _r_list_refs  # type: ignore[attr-defined]
+
+
 @contextmanager
 def running_hub(repos: Iterable[HubRepo] | str | Path = (), **kwargs: Any) -> Iterator[HubServer]:
     """A started `HubServer` for the ``with`` block (any test dir can use it); stopped afterwards."""
@@ -723,5 +783,31 @@ def running_hub(repos: Iterable[HubRepo] | str | Path = (), **kwargs: Any) -> It
         server.stop()
 
 
-def quote_repo(repo_id: str) -> str:
-    return quote(repo_id, safe="/")
+def main(argv: list[str] | None = None) -> None:
+    """``python -m nar_data.testing.hub_server [--repos N | --folder DIR] [--port P]``: a demo Hub until Ctrl-C."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Serve fixture repos as a local Hugging Face Hub (for demos).")
+    ap.add_argument("--repos", type=int, default=320, help="generate this many fixture repos")
+    ap.add_argument("--folder", help="serve repos saved with save_repos() instead")
+    ap.add_argument("--port", type=int, default=0, help="0 = any free port")
+    ap.add_argument("--rate-limit-fraction", type=float, default=0.0)
+    args = ap.parse_args(argv)
+    if args.folder:
+        repos: Iterable[HubRepo] | str = args.folder
+    else:
+        from .hub_fixtures import generate_repos
+
+        repos = generate_repos(args.repos)
+    server = HubServer(repos, rate_limit_fraction=args.rate_limit_fraction, port=args.port)
+    url = server.start()
+    print(f"local Hub with {len(server.repos)} repos at {url}\n  nar crawl --endpoint {url} --out data/demo-hub", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

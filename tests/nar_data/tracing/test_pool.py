@@ -113,3 +113,18 @@ def test_kill_9_during_writes_leaves_readable_shards_and_resume_completes(tmp_pa
     ok = {m for m, s in zip(models["model_id"], models["status"]) if s == "ok"}
     assert {f"testing:{n}-{i}" for i in range(14) for n in ("mlp", "cnn", "residual")} <= ok
     assert not list((out / ".tmp").glob("*")), "temporary files of the killed run are cleaned up"
+
+
+def test_coverage_reports_success_failures_and_dedup(failing_run) -> None:  # noqa: ANN001
+    from nar_data.coverage import coverage, run_stats
+
+    out, _, _ = failing_run
+    cov = coverage(out)["sources"]["testing"]
+    assert (cov["models"], cov["ok"], cov["failed"]) == (6, 2, 4)
+    assert cov["success"] == pytest.approx(2 / 6)
+    assert {f["class"] for f in cov["failures"]} == {"trace/RuntimeError", "worker/WorkerTimeout",
+                                                     "worker/WorkerMemoryExceeded", "worker/WorkerCrashed"}
+    assert cov["arch_ids"] == 2 and cov["nodes"]["max"] > 0
+    stats = run_stats(out)
+    assert stats["per_source"]["testing"]["models"] == 6
+    assert stats["top_rss"][0]["model_id"] == "testing:oom", "the model that hit the memory limit used the most"

@@ -1,0 +1,31 @@
+"""`nar crawl` end to end against the local Hub (in-process Typer runner)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+from nar_data.parquet import read_table
+from nar_data.testing.hub_server import HubServer
+
+
+def test_nar_crawl_writes_rows_and_summary(tmp_path: Path, hub: HubServer, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    args = ["crawl", "--endpoint", hub.url, "--out", str(tmp_path), "--author", "timm", "--raw-config-hash",
+            "--quota", "api=500/300,resolvers=3000/300"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    n = sum(1 for r in hub.repos.values() if r.repo_id.startswith("timm/"))
+    assert len(read_table(tmp_path, "models")) == n
+    assert "new architecture configs" in result.output and "finished" in result.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and len(read_table(tmp_path, "models")) == n  # incremental: nothing new
+
+
+def test_nar_crawl_torch_hub_lists_the_allow_list(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["crawl", "--source", "torch_hub", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = read_table(tmp_path, "models").to_pylist()
+    assert rows and all(r["source"] == "torch_hub" and r["status"] == "pending" for r in rows)
