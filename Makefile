@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 run: install
-	$(BIN)/nar build --preset $(PRESET) --workers $(WORKERS) --out $(OUT)
+	$(BIN)/nar trace --preset $(PRESET) --workers $(WORKERS) --out $(OUT)
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -28,7 +28,7 @@ test-all: install
 	FULL_TEST=1 $(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: install
-	$(BIN)/python bench/trace_coverage.py --preset $(PRESET) --workers $(WORKERS)
+	$(BIN)/python bench/trace_coverage.py --preset $(PRESET) --workers $(WORKERS) --out data/bench-$(PRESET)
 
 # Re-pin after changing pyproject.toml dependencies.
 lock:

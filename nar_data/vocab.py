@@ -12,6 +12,7 @@ re-map without re-tracing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -69,3 +70,38 @@ def op_id(name: str, version: int = VOCAB_VERSION) -> int:
 
 def vocab_size(version: int = VOCAB_VERSION) -> int:
     return len(vocabulary(version))
+
+
+def freeze(names: Iterable[str], min_count: int = 1) -> list[str]:
+    """The lines of a new vocabulary file from the canonical op names of a traced dataset.
+
+    Reserved names first (``<unk>``, ``input``, ``output``), then every name seen at least ``min_count``
+    times, sorted, so the file is reproducible from the same data.
+    """
+    from collections import Counter
+
+    counts = Counter(canonical(n) for n in names)
+    reserved = [UNK, INPUT, OUTPUT]
+    return reserved + sorted(n for n, c in counts.items() if c >= min_count and n not in reserved)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m nar_data.vocab DATA_DIR... > nar_data/vocab_data/v<N>.txt`` freezes a new version."""
+    import argparse
+
+    from .parquet import read_table
+
+    ap = argparse.ArgumentParser(prog="python -m nar_data.vocab", description=_main.__doc__)
+    ap.add_argument("data", nargs="+", help="traced dataset folders")
+    ap.add_argument("--min-count", type=int, default=1)
+    args = ap.parse_args(argv)
+    names = (n for d in args.data for ops in read_table(d, "graphs", ["op_name"]).column("op_name").to_pylist()
+             for n in ops)
+    lines = freeze(names, args.min_count)
+    print(f"# nar op vocabulary: {len(lines)} canonical ops, frozen from {', '.join(args.data)}")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

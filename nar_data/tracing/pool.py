@@ -57,7 +57,7 @@ class Outcome:
     error_class: str = ""
     message: str = ""
     seconds: float = 0.0
-    peak_rss: int = 0  # bytes, sampled from the parent while the model ran
+    peak_rss: int = 0  # bytes: the worker's peak RSS during this model (VmHWM, and the parent's samples)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +97,27 @@ def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
                 "seconds": time.perf_counter() - start}
 
 
+def _reset_peak_rss() -> None:
+    """Reset this process's peak RSS (``VmHWM``) so the next reading is one model's peak (Linux only)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss() -> int:
+    """Peak RSS in bytes since the last reset (0 where ``/proc`` is not available)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str]) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import importlib
@@ -117,7 +138,10 @@ def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str
             return
         if ref is None:
             return
-        conn.send(_run_one(ref, methods))
+        _reset_peak_rss()
+        result = _run_one(ref, methods)
+        result["peak_rss"] = _peak_rss()
+        conn.send(result)
 
 
 class _Worker:
@@ -245,14 +269,15 @@ class TracePool:
     def _finish(self, w: _Worker, msg: dict[str, Any]) -> Outcome:
         ref = w.ref
         assert ref is not None
-        w.peak = max(w.peak, w.rss())
-        out = Outcome(ref, seconds=msg["seconds"], peak_rss=w.peak)
+        rss = w.rss()
+        out = Outcome(ref, seconds=msg["seconds"], peak_rss=max(w.peak, msg.get("peak_rss", 0)))
         if "row" in msg:
             out.graph = Graph.from_row(msg["row"])
         else:
             out.stage, out.error_class, out.message = msg["stage"], msg["error_class"], msg["message"]
         w.ref = None
-        if not out.ok or w.tasks >= self.max_tasks:  # a failure may leave state behind: start fresh
+        # A failure may leave state behind, and memory a big model used is rarely given back: start fresh.
+        if not out.ok or w.tasks >= self.max_tasks or rss > self.memory_limit // 2:
             self._retire(w)
             self._spawn()
         return out

@@ -28,7 +28,7 @@ def failing_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     out = tmp_path_factory.mktemp("pool")
     events: list[tuple[str, str]] = []
     summary = trace_to_dataset(refs("mlp", "raise", "sleep", "oom", "segfault", "cnn"), out, workers=2,
-                               timeout_s=15, memory_limit=1_200_000_000,
+                               timeout_s=20, memory_limit=1_200_000_000, methods=("dispatch",),
                                progress=lambda e, r, o: events.append((e, r.name)), **FAST)
     return out, summary, events
 
