@@ -17,6 +17,7 @@ import collections
 import json
 import multiprocessing as mp
 import re
+import signal
 import statistics
 import sys
 import time
@@ -42,7 +43,7 @@ def _reset_peak() -> None:
         pass
 
 
-def _worker(conn: Any) -> None:
+def _worker(conn: Any, methods: tuple[str, ...]) -> None:
     """Receive refs, build + trace each, send back one result dict per ref."""
     import logging
     import warnings
@@ -70,7 +71,7 @@ def _worker(conn: Any) -> None:
             built = source.build(ref)
             stage = "trace"
             graph = trace_module(built.module, built.args, built.kwargs, model_id=ref.model_id, source="transformers",
-                                 config_hash=ref.config_hash, builder=built.builder)
+                                 config_hash=ref.config_hash, builder=built.builder, methods=methods)
             res.update(ok=True, capture=graph.capture, nodes=len(graph.op_name), params=graph.num_params)
         except BaseException as e:  # noqa: BLE001
             res.update(ok=False, stage=stage, error_class=type(e).__name__, message=" ".join(str(e).split())[:600])
@@ -80,10 +81,10 @@ def _worker(conn: Any) -> None:
 
 
 class Worker:
-    def __init__(self) -> None:
+    def __init__(self, methods: tuple[str, ...]) -> None:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, methods), daemon=True)
         self.proc.start()
         if not self.conn.poll(300):
             raise RuntimeError("worker did not start in 300 s")
@@ -119,6 +120,10 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="per-model wall-clock limit (s)")
     p.add_argument("--json", default="", help="write per-model results here")
     p.add_argument("--resume", default="", help="reuse results of a previous --json file for refs it has")
+    p.add_argument("--sample-heads", type=int, default=0,
+                   help="trace a seeded random sample of this many task heads (all base models still run)")
+    p.add_argument("--methods", default="dispatch,dispatch-cpu,export",
+                   help="capture ladder (comma-separated); dropping export makes failures fail fast")
     args = p.parse_args()
 
     from nar_data.sources import get_source
@@ -130,20 +135,30 @@ def main() -> None:
         names=[s for s in args.names.split(",") if s] or None))
     if args.heads_only:
         refs = [r for r in refs if not r.meta["base"]]
+    if args.sample_heads:
+        import random
+
+        heads = [r for r in refs if not r.meta["base"]]
+        keep = {id(r) for r in random.Random(0).sample(heads, min(args.sample_heads, len(heads)))}
+        refs = [r for r in refs if r.meta["base"] or id(r) in keep]
     print(f"{len(refs)} refs listed in {time.perf_counter() - t0:.1f} s", flush=True)
 
     previous = {}
     if args.resume and Path(args.resume).exists():
         previous = {r["name"] + "|" + r["model_type"]: r for r in json.loads(Path(args.resume).read_text())}
     results: list[dict[str, Any]] = []
+    done: set[str] = set()
     worker: Worker | None = None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so `finally` saves the results
     try:
         for i, ref in enumerate(refs):
             key = ref.name + "|" + ref.meta["model_type"]
             if key in previous and previous[key].get("ok"):
                 results.append(previous[key])
+                done.add(key)
                 continue
-            worker = worker or Worker()
+            done.add(key)
+            worker = worker or Worker(tuple(args.methods.split(",")))
             res = worker.run(ref, args.timeout)
             if res is None:  # hang or crash: record it and start a fresh worker
                 crashed = worker.proc.is_alive() is False
@@ -157,13 +172,15 @@ def main() -> None:
             status = "ok " if res["ok"] else "ERR"
             print(f"[{i + 1}/{len(refs)}] {status} {ref.name:50s} {res['seconds']:6.2f}s {res['rss_mb']:7.0f}MB "
                   f"{res.get('capture', '') or _group_key(res)[:100]}", flush=True)
-            if args.json and i % 20 == 0:
-                Path(args.json).write_text(json.dumps(results))
+            if args.json and i % 5 == 0:
+                Path(args.json).write_text(json.dumps(results + [r for k, r in previous.items()
+                                                                  if k not in done and r.get("ok")]))
     finally:
         if worker is not None:
             worker.kill()
         if args.json:
-            Path(args.json).write_text(json.dumps(results))
+            Path(args.json).write_text(json.dumps(results + [r for k, r in previous.items()
+                                                             if k not in done and r.get("ok")]))
     report(results)
 
 

@@ -19,7 +19,7 @@ class EncoderConfig:
     dim: int = 128  # embedding size used for retrieval
     hidden: int = 64  # GNN width
     layers: int = 3  # message-passing layers
-    epochs: int = 30  # graph-level epochs (same budget for every trained encoder)
+    epochs: int = 10  # graph-level epochs (same budget for every trained encoder)
     batch_size: int = 128  # graphs per step
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -30,7 +30,7 @@ class EncoderConfig:
     seed: int = 0
     # two-stage nar encoder only
     split: str = "bpe"  # segmentation: bpe | legacy | node-num | motif-num | random
-    motif_epochs: int = 3  # stage-1 (motif-level InfoNCE) epochs
+    motif_epochs: int = 2  # stage-1 (motif-level InfoNCE) epochs
     motif_dim: int = 64  # motif embedding size
     motifs_per_step: int = 512  # motifs sampled per stage-1 step for the InfoNCE matrix
     context_hops: int = 1  # k of the k-hop context graph

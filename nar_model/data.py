@@ -14,7 +14,7 @@ Edges are kept in data-flow direction in ``edge_index``; encoders add the revers
 
 from __future__ import annotations
 
-import math
+import itertools
 import os
 import zlib
 from dataclasses import dataclass
@@ -44,28 +44,37 @@ def op_hash(name: str) -> int:
     return 1 + zlib.crc32(name.encode()) % (HASH_BUCKETS - 1)
 
 
-def _log(x: float, scale: float) -> float:
-    return math.log2(1.0 + max(float(x), 0.0)) / scale
+@lru_cache(maxsize=65536)
+def _op_id(name: str) -> int:
+    return vocab.op_id(vocab.canonical(name)) if name else 0
 
 
 def node_features(graph: Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(op, oph, xn)`` arrays of one graph (see the module docstring)."""
     n = graph.num_nodes
-    op = np.fromiter((vocab.op_id(vocab.canonical(o)) if o else 0 for o in graph.op_name), dtype=np.int64, count=n)
+    op = np.fromiter((_op_id(o) for o in graph.op_name), dtype=np.int64, count=n)
     oph = np.fromiter((op_hash(o) for o in graph.op_name), dtype=np.int64, count=n)
     xn = np.zeros((n, NUM_FEATURES), dtype=np.float32)
     indeg = np.bincount(np.asarray(graph.dst, dtype=np.int64), minlength=n)
     outdeg = np.bincount(np.asarray(graph.src, dtype=np.int64), minlength=n)
     params = np.asarray(graph.params, dtype=np.float64)
-    for i, shape in enumerate(graph.shape):
-        rank = min(len(shape), MAX_RANK + 1)
-        xn[i, rank] = 1.0
-        if shape:
-            numel = float(np.prod(np.maximum(np.asarray(shape, dtype=np.float64), 1)))
-            xn[i, MAX_RANK + 2] = _log(shape[-1], 16)
-            xn[i, MAX_RANK + 3] = _log(shape[1] if len(shape) > 1 else shape[0], 16)
-            xn[i, MAX_RANK + 4] = _log(numel, 32)
-            xn[i, MAX_RANK + 5] = _log(shape[-2] if len(shape) > 1 else 1, 16)
+    lens = np.fromiter((len(s) for s in graph.shape), dtype=np.int64, count=n)
+    flat = np.fromiter(itertools.chain.from_iterable(graph.shape), dtype=np.float64, count=int(lens.sum()))
+    flat = np.maximum(flat, 1.0)
+    xn[np.arange(n), np.minimum(lens, MAX_RANK + 1)] = 1.0
+    has = lens > 0
+    start = np.cumsum(lens) - lens
+    last = np.where(has, flat[np.maximum(start + lens - 1, 0)] if len(flat) else 1.0, 1.0)
+    chan = np.where(lens > 1, flat[np.minimum(start + 1, max(len(flat) - 1, 0))] if len(flat) else 1.0, last)
+    second_last = np.where(lens > 1, flat[np.maximum(start + lens - 2, 0)] if len(flat) else 1.0, 1.0)
+    logflat = np.log2(flat)
+    numel = np.zeros(n)
+    if len(flat):
+        numel[has] = np.add.reduceat(logflat, start[has])  # log2 numel = sum of log2 dims
+    xn[:, MAX_RANK + 2] = np.where(has, np.log2(1.0 + last) / 16, 0.0)
+    xn[:, MAX_RANK + 3] = np.where(has, np.log2(1.0 + chan) / 16, 0.0)
+    xn[:, MAX_RANK + 4] = np.where(has, np.log2(1.0 + 2.0 ** numel) / 32, 0.0)
+    xn[:, MAX_RANK + 5] = np.where(has, np.log2(1.0 + second_last) / 16, 0.0)
     base = MAX_RANK + 6
     xn[:, base] = np.log2(1.0 + params) / 24.0
     xn[:, base + 1] = np.log2(1.0 + indeg) / 4.0

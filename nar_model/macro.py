@@ -43,7 +43,6 @@ def context_membership(num_nodes: int, src: np.ndarray, dst: np.ndarray, seg: np
     und_s, und_d = np.concatenate([src, dst]), np.concatenate([dst, src])
     # frontier as (node, motif) pairs, expanded k times along undirected edges
     node, motif = np.arange(num_nodes, dtype=np.int64), np.asarray(seg, dtype=np.int64)
-    reached = set()
     cur = np.stack([node, motif], axis=1)
     order = np.argsort(und_s, kind="stable")
     und_s, und_d = und_s[order], und_d[order]
@@ -54,10 +53,15 @@ def context_membership(num_nodes: int, src: np.ndarray, dst: np.ndarray, seg: np
         rep = np.repeat(np.arange(len(cur)), deg)
         offs = np.arange(len(rep)) - np.repeat(np.cumsum(deg) - deg, deg)
         nxt = np.stack([und_d[starts[cur[rep, 0]] + offs], cur[rep, 1]], axis=1)
-        nxt = np.unique(nxt, axis=0) if len(nxt) else nxt.reshape(0, 2)
+        nxt = _unique_pairs(nxt, num_nodes) if len(nxt) else nxt.reshape(0, 2)
         pairs.append(nxt)
         cur = nxt
-    allp = np.unique(np.concatenate(pairs), axis=0)
+    allp = _unique_pairs(np.concatenate(pairs), num_nodes)
     outside = seg[allp[:, 0]] != allp[:, 1]
-    del reached
     return allp[outside, 0], allp[outside, 1]
+
+
+def _unique_pairs(pairs: np.ndarray, num_nodes: int) -> np.ndarray:
+    """Distinct (node, motif) rows, sorted by motif then node (1-D unique on a packed key: fast)."""
+    code = np.unique(pairs[:, 1] * (num_nodes + 1) + pairs[:, 0])
+    return np.stack([code % (num_nodes + 1), code // (num_nodes + 1)], axis=1)

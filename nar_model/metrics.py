@@ -29,7 +29,7 @@ UNKNOWN = "unknown"
 def mrr_at_k(rel: np.ndarray, k: int) -> float:
     """Reciprocal rank of the first relevant of ``rel[:k]`` (0 when none)."""
     hits = np.flatnonzero(np.asarray(rel[:k], dtype=bool))
-    return 1.0 / (hits[0] + 1) if len(hits) else 0.0
+    return 1.0 / float(hits[0] + 1) if len(hits) else 0.0
 
 
 def ap_at_k(rel: np.ndarray, num_relevant: int, k: int, denominator: float | None = None) -> float:

@@ -204,20 +204,16 @@ class MotifVocab:
         orders = [topo_order(g.num_nodes, g.src, g.dst) for g in graphs]
         seqs = [node_codes(g, o, self.max_offset) for g, o in zip(graphs, orders)]
         tok = self._concat(seqs)
-        width = np.ones(len(tok), dtype=np.int64)  # nodes covered by each position's token
-        size = np.asarray(self.size, dtype=np.int64)
         for pa, pb, new in self.merges:
             tok = _merge(tok, pa, pb, new)
-        width = np.where(tok >= 0, size[np.maximum(tok, 0)], 0)
-        out, i = [], 0
-        bounds = np.flatnonzero(tok == SEP)
-        start = 0
-        for g, order, codes, end in zip(graphs, orders, seqs, bounds.tolist()):
+        size = np.asarray(self.size, dtype=np.int64)
+        width = np.where(tok >= 0, size[np.maximum(tok, 0)], 0)  # nodes covered by each remaining token
+        out, start = [], 0
+        for order, codes, end in zip(orders, seqs, np.flatnonzero(tok == SEP).tolist()):
             toks, w = tok[start:end], width[start:end]
-            starts = np.concatenate([[0], np.cumsum(w)[:-1]]) if len(w) else np.zeros(0, dtype=np.int64)
+            starts = np.concatenate([[0], np.cumsum(w)[:-1]]).astype(np.int64)
             out.append(_from_bounds(order, codes, starts, toks, self.buckets))
             start = end + 1
-            i += 1
         return out
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -108,6 +109,7 @@ def fit_graph_level(model: torch.nn.Module, items: Sequence[Any], family: np.nda
     with progress_bar(config.epochs, f"training {type(model).__name__}", progress) as bar:
         for epoch in range(config.epochs):
             model.train()
+            start = time.perf_counter()
             tot = sc = ce = 0.0
             batches = balanced_batches(family, config.batch_size, rng)
             for idx in batches:
@@ -124,7 +126,8 @@ def fit_graph_level(model: torch.nn.Module, items: Sequence[Any], family: np.nda
                 tot, sc, ce = tot + loss.item(), sc + l_sc.item(), ce + l_ce.item()
             sched.step()
             n = max(len(batches), 1)
-            history.append({"epoch": epoch, "loss": tot / n, "supcon": sc / n, "ce": ce / n})
+            history.append({"stage": 2, "epoch": epoch, "loss": tot / n, "supcon": sc / n, "ce": ce / n,
+                            "seconds": time.perf_counter() - start})
             logger.info("epoch %d loss %.4f", epoch, tot / n)
             bar.advance()
     return history

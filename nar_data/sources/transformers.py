@@ -136,15 +136,61 @@ def transformers_config_hash(class_name: str, config: dict[str, Any]) -> str:
     return config_hash(f"transformers.{class_name}", config)
 
 
+#: Default configs that do not build as shipped, with the smallest change that makes them buildable
+#: (each one checked by hand against the modeling code; the change is part of ``ref.config`` and its hash).
+DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
+    "chameleon": {"vocabulary_map": {"<image>": 8711}},
+    "emu3": {"vocabulary_map": {"<image>": 151851, "<|image start|>": 151852, "<|image end|>": 151853,
+                                "<|extra_200|>": 151846, "<|extra_201|>": 151847}},
+    "aya_vision": {"vision_config": {"num_attention_heads": 16}},
+    "esm": {"vocab_size": 33, "pad_token_id": 1},
+    "xmod": {"default_language": "en_XX"},  # X-MOD picks one language adapter; the default config names none
+    # the default SigLIP tower (224 px / 16 = 14x14 patches) cannot pool to 256 image tokens; Gemma 3's is 896/14
+    "gemma3": {"vision_config": {"image_size": 896, "patch_size": 14}},
+    # BLIP-2 family: the image placeholder token is only set by the processor's checkpoint config
+    "blip-2": {"image_token_id": 2}, "instructblip": {"image_token_id": 2}, "instructblipvideo": {"video_token_id": 2},
+}
+
+
+def _fill_none(d: dict[str, Any]) -> None:
+    """Fill the ``None`` fields that every modeling file derives the same way (recursively)."""
+    for v in d.values():
+        if isinstance(v, dict):
+            _fill_none(v)
+    hidden, heads = d.get("hidden_size"), d.get("num_attention_heads")
+    if "head_dim" in d and d["head_dim"] is None and isinstance(hidden, int) and isinstance(heads, int) and heads:
+        d["head_dim"] = hidden // heads
+    if "num_key_value_heads" in d and d["num_key_value_heads"] is None and isinstance(heads, int):
+        d["num_key_value_heads"] = heads
+    if "prediction_length" in d and d["prediction_length"] is None:
+        d["prediction_length"] = 24  # time-series configs: the ModelTesters' horizon order of magnitude
+    if d.get("is_encoder_decoder") and "decoder_start_token_id" not in d:
+        d["decoder_start_token_id"] = d.get("pad_token_id") or 0  # T5's convention: start = pad
+    vision, text = d.get("vision_config"), d.get("text_config")
+    if isinstance(vision, dict) and isinstance(text, dict) and isinstance(vision.get("out_hidden_size"), int) \
+            and isinstance(text.get("hidden_size"), int):
+        vision["out_hidden_size"] = text["hidden_size"]  # the merger projects into the text model's width
+    if "context_length" in d and d["context_length"] is None and isinstance(d.get("prediction_length"), int):
+        d["context_length"] = d["prediction_length"]  # what the config's __init__ does
+
+
+def _merge(d: dict[str, Any], fix: dict[str, Any]) -> dict[str, Any]:
+    for k, v in fix.items():
+        d[k] = _merge(dict(d.get(k) or {}), v) if isinstance(v, dict) and isinstance(d.get(k), dict) else v
+    return d
+
+
 def _default_config_dict(model_type: str) -> dict[str, Any] | None:
     from transformers import CONFIG_MAPPING
 
     try:
         # a JSON round trip, so the dict is exactly what a config.json of it would hold (str keys, no dtypes)
-        return json.loads(json.dumps(CONFIG_MAPPING[model_type]().to_dict(), default=str))
+        d = json.loads(json.dumps(CONFIG_MAPPING[model_type]().to_dict(), default=str))
     except Exception as e:  # noqa: BLE001 - a broken default config becomes a build failure, not a crash
         logger.debug("default config of %s failed: %s", model_type, e)
         return None
+    _fill_none(d)
+    return _merge(d, DEFAULT_FIXUPS.get(model_type, {}))
 
 
 # --------------------------------------------------------------------------- building
@@ -213,20 +259,34 @@ def build_module(cls: type, config: Any, task: str = "") -> Built:
     """Build ``cls`` from ``config`` on the meta device and synthesise its example inputs."""
     import torch
 
-    from ..tracing.inputs import synthesize
+    from ..tracing.inputs import BuildConstants, synthesize, with_shadow_values
 
     # transformers checks "image tokens == image features" etc. with data-dependent asserts that meta
     # tensors cannot answer; under tracing they are hints only. This switches them off in the worker.
     os.environ["TRANSFORMERS_DISABLE_TORCH_CHECK"] = "1"
     disable_cache(config)
+    config = _config_for_class(cls, config)
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), BuildConstants() as constants:
             module = cls._from_config(config, dtype=torch.float32)
     except Exception as e:  # noqa: BLE001
         raise BuildError(f"{cls.__name__}._from_config failed: {type(e).__name__}: {e}") from e
     module.eval()
-    args, kwargs = synthesize(module, config, task)
+    args, kwargs, values = synthesize(module, config, task)
+    # always: even without integer inputs, models compute paddings from torch.tensor(<python int>) scalars
+    with_shadow_values(module, kwargs, values, constants.seeds)
     return Built(module, args, kwargs, builder=f"transformers.{cls.__name__}._from_config")
+
+
+def _config_for_class(cls: type, config: Any) -> Any:
+    """The (sub-)config ``cls`` is built from: a text-only head of a composite model type (``Emu3ForCausalLM``
+    of ``emu3``) takes the ``text_config``."""
+    from ..tracing.inputs import sub_configs
+
+    wanted = getattr(cls, "config_class", None)
+    if wanted is None or isinstance(config, wanted):
+        return config
+    return next((c for c in sub_configs(config) if isinstance(c, wanted)), config)
 
 
 def build_from_config(config: dict[str, Any], architecture: str | None = None, task: str | None = None) -> Built:
@@ -237,6 +297,23 @@ def build_from_config(config: dict[str, Any], architecture: str | None = None, t
     """
     cfg = load_config(config)
     return build_module(class_for(cfg, architecture, task), cfg, task or "")
+
+
+def _class_owners(classes: list[tuple[str, str, str, bool]]) -> dict[str, str]:
+    """For each class listed under several model types, the model type that owns it: the one whose name
+    (without ``_``/``-``) the class name starts with, the longest such; else the first listed."""
+    types: dict[str, list[str]] = {}
+    for model_type, cls, _, _ in classes:
+        types.setdefault(cls, [])
+        if model_type not in types[cls]:
+            types[cls].append(model_type)
+    owners = {}
+    for cls, mts in types.items():
+        if len(mts) > 1:
+            key = cls.lower()
+            matching = [m for m in mts if key.startswith(m.replace("_", "").replace("-", ""))]
+            owners[cls] = max(matching, key=len) if matching else mts[0]
+    return owners
 
 
 def _version() -> str:
@@ -258,9 +335,14 @@ class TransformersSource(Source):
         version = _version()
         configs: dict[str, dict[str, Any] | None] = {}
         n = 0
-        for model_type, cls, task, is_base in iter_classes():
+        classes = list(iter_classes())
+        owners = _class_owners(classes)
+        for model_type, cls, task, is_base in classes:
+            # A class shared by several model types (LlamaModel for llama, internlm3, ...) is named
+            # "Class@model_type" except for the model type that owns it, so model ids stay unique.
+            name = cls if owners.get(cls, model_type) == model_type else f"{cls}@{model_type}"
             if (model_types and model_type not in model_types) or (base_only and not is_base) or \
-                    (tasks and task not in tasks) or (names and cls not in names):
+                    (tasks and task not in tasks) or (names and cls not in names and name not in names):
                 continue
             if limit is not None and n >= limit:
                 return
@@ -269,18 +351,20 @@ class TransformersSource(Source):
             cfg = configs[model_type]
             config = cfg if cfg is not None else {"model_type": model_type}
             n += 1
-            yield ModelRef(source="transformers", name=cls, library="transformers", revision=version, task=task,
+            yield ModelRef(source="transformers", name=name, library="transformers", revision=version, task=task,
                            config=config, config_hash=transformers_config_hash(cls, config),
-                           meta={"model_type": model_type, "auto_class": _auto_class(task), "base": is_base})
+                           meta={"model_type": model_type, "auto_class": _auto_class(task), "base": is_base,
+                                 "class": cls})
 
     def build(self, ref: ModelRef) -> Built:
         import transformers
 
         config = ref.config or {"model_type": ref.meta.get("model_type")}
         cfg = load_config(config)
-        cls = getattr(transformers, ref.name, None)
+        class_name = ref.meta.get("class") or ref.name.split("@")[0]
+        cls = getattr(transformers, class_name, None)
         if cls is None:
-            raise BuildError(f"transformers {_version()} has no class {ref.name!r} (missing optional dependency?)")
+            raise BuildError(f"transformers {_version()} has no class {class_name!r} (missing optional dependency?)")
         return build_module(cls, cfg, ref.task)
 
 

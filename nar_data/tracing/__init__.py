@@ -31,8 +31,9 @@ __all__ = ["METHODS", "RawGraph", "capture", "library_versions", "trace_module",
 logger = logging.getLogger(__name__)
 
 METHODS = ("dispatch", "dispatch-cpu", "export")
-#: Largest model (parameters) the ``dispatch-cpu`` rung materialises: 4 bytes each, under the worker limit.
-CPU_PARAM_LIMIT = 300_000_000
+#: Largest model (parameters) the ``dispatch-cpu`` rung materialises: its weights (4 bytes each) *and* real
+#: activations must stay under the worker memory limit (models above 100 M went past 3 GB).
+CPU_PARAM_LIMIT = 100_000_000
 
 
 def _to_cpu(obj: Any) -> Any:

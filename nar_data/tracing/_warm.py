@@ -16,6 +16,20 @@ def warm_up() -> None:
     import torch
 
     torch.set_num_threads(1)  # one core per worker; also no OpenMP pool exists before the fork
+    import logging
+    import warnings
+
+    # Default configs trip many harmless library warnings (token ids, init changes): keep the logs readable.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    for name in ("transformers", "timm", "torch._export", "torch.export"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+    except ImportError:
+        pass
     from ..testing import tiny_model
     from . import library_versions, trace_module
 

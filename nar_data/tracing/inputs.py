@@ -62,12 +62,35 @@ def meta(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     return torch.empty(tuple(int(s) for s in shape), dtype=dtype, device="meta")
 
 
+#: A token id that is no special token of any model (set per model by `synthesize`).
+_PLAIN_TOKEN = [5]
+
+
 def ids(*shape: int) -> torch.Tensor:
-    return meta(*shape, dtype=torch.long)
+    """Token ids as a small *real* tensor: `synthesize` moves it to meta and shadows its values."""
+    return torch.full(tuple(int(s) for s in shape), _PLAIN_TOKEN[0], dtype=torch.long)
 
 
 def ones_mask(*shape: int) -> torch.Tensor:
-    return meta(*shape, dtype=torch.long)
+    return torch.ones(tuple(int(s) for s in shape), dtype=torch.long)
+
+
+def special_token_ids(config: Any) -> set[int]:
+    out: set[int] = set()
+    for c in sub_configs(config):
+        for k, v in vars(c).items():
+            if (k.endswith("_token_id") or k.endswith("_token_index") or k.endswith("_id")) and isinstance(v, int):
+                out.add(v)
+            elif k.endswith("_token_ids") and isinstance(v, (list, tuple)):
+                out.update(x for x in v if isinstance(x, int))
+    return out
+
+
+def plain_token(config: Any) -> int:
+    vocab = cfg_get(config, "vocab_size", prefer="text_config", default=1000)
+    vocab = vocab if isinstance(vocab, int) and vocab > 1 else 1000
+    special = special_token_ids(config)
+    return next((t for t in range(min(100, vocab - 1), 0, -1) if t not in special), 1)
 
 
 def sub_configs(config: Any) -> Iterator[Any]:
@@ -148,7 +171,12 @@ def text_len(config: Any, seq: int = SEQ) -> int:
 def text_inputs(model: torch.nn.Module, config: Any, params: set[str], task: str) -> dict[str, Any]:
     L = text_len(config)
     shape = (BATCH, 2, L) if task == "multiple-choice" else (BATCH, L)
-    out: dict[str, Any] = {"input_ids": ids(*shape)}
+    input_ids = ids(*shape)
+    eos = cfg_get(config, "eos_token_id", prefer="text_config")
+    eos = eos[0] if isinstance(eos, (list, tuple)) and eos else eos
+    if isinstance(eos, int) and 0 <= eos:
+        input_ids[..., -1] = eos  # heads that pool "the EOS token" (T5/BART classification) need exactly one
+    out: dict[str, Any] = {"input_ids": input_ids}
     if "attention_mask" in params:
         out["attention_mask"] = ones_mask(*shape)
     return out
@@ -157,6 +185,37 @@ def text_inputs(model: torch.nn.Module, config: Any, params: set[str], task: str
 def image_inputs(config: Any, name: str = "pixel_values", prefer: str | None = "vision_config") -> dict[str, Any]:
     h, w = image_hw(config, prefer)
     return {name: meta(BATCH, num_channels(config, prefer), h, w)}
+
+
+def naflex_inputs(config: Any) -> dict[str, Any]:
+    """SigLIP2-style native-resolution patches: ``[B, n, C*p*p]`` + mask + ``spatial_shapes`` ``[[h, w]]``."""
+    p = int(cfg_get(config, "patch_size", prefer="vision_config", default=16))
+    n = int(cfg_get(config, "num_patches", prefer="vision_config", default=256))
+    side = max(1, int(math.isqrt(n)))
+    return {"pixel_values": meta(BATCH, side * side, num_channels(config) * p * p),
+            "pixel_attention_mask": torch.ones(BATCH, side * side, dtype=torch.long),
+            "spatial_shapes": torch.tensor([[side, side]] * BATCH, dtype=torch.long)}
+
+
+def multimodal_image(config: Any, params: set[str]) -> dict[str, Any]:
+    """The image half of an image+text model: 4-D pixels, or 5-D ``[B, n, C, H, W]`` for tiling models."""
+    out = image_inputs(config)
+    h, w = image_hw(config)
+    pix = out["pixel_values"]
+    pinpoints = cfg_get(config, "image_grid_pinpoints")
+    if pinpoints:  # LLaVA-NeXT "anyres": the base image plus the tiles of the best grid
+        try:
+            from transformers.models.llava_next.modeling_llava_next import image_size_to_num_patches
+
+            n = image_size_to_num_patches((h, w), pinpoints, h)
+        except Exception:  # noqa: BLE001
+            n = 5
+        out["pixel_values"] = meta(BATCH, int(n), *pix.shape[1:])
+    elif "pixel_attention_mask" in params:  # Idefics2/3, SmolVLM: images x sub-images
+        out["pixel_values"] = meta(BATCH, 1, *pix.shape[1:])
+    if "image_sizes" in params:
+        out["image_sizes"] = torch.tensor([[h, w]] * BATCH, dtype=torch.long)
+    return out
 
 
 def video_inputs(config: Any, name: str = "pixel_values", prefer: str | None = "vision_config") -> dict[str, Any]:
@@ -194,21 +253,67 @@ def time_series_inputs(config: Any, params: set[str]) -> dict[str, Any]:
     past_shape = (BATCH, past, channels) if (shaped or channels > 1) else (BATCH, past)
     out["past_values"] = meta(*past_shape)
     if "past_time_features" in params:
-        out["past_time_features"] = meta(BATCH, past, max(n_time, 1))
+        out["past_time_features"] = meta(BATCH, past, n_time)
     if "past_observed_mask" in params:
         out["past_observed_mask"] = meta(*past_shape, dtype=torch.bool)
     if "static_categorical_features" in params and int(cfg_get(config, "num_static_categorical_features",
                                                                default=0) or 0):
-        out["static_categorical_features"] = ids(BATCH, int(config.num_static_categorical_features))
+        out["static_categorical_features"] = torch.zeros(BATCH, int(config.num_static_categorical_features), dtype=torch.long)
     if "static_real_features" in params and int(cfg_get(config, "num_static_real_features", default=0) or 0):
         out["static_real_features"] = meta(BATCH, int(config.num_static_real_features))
     if "future_time_features" in params:
-        out["future_time_features"] = meta(BATCH, pred, max(n_time, 1))
+        out["future_time_features"] = meta(BATCH, pred, n_time)
+    if "future_values" in params and "future_time_features" in params:  # teacher-forced decoder, as in training
+        out["future_values"] = meta(BATCH, pred, channels) if len(past_shape) == 3 else meta(BATCH, pred)
+    if "past_values_padding" in params:  # TimesFM: 0 = observed
+        out["past_values_padding"] = torch.zeros(past_shape[:2], dtype=torch.long)
+    if "freq" in params:
+        out["freq"] = torch.zeros(BATCH, 1, dtype=torch.long)
     return out
 
 
-def seq2seq_inputs(config: Any, params: set[str]) -> dict[str, Any]:
+def grid_vision(config: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Qwen2-VL-style flattened patches ``[t*h*w, C*tp*p*p]``, their ``grid_thw`` and the merged token count."""
+    p = int(cfg_get(config, "patch_size", prefer="vision_config", default=14))
+    p = p if isinstance(p, int) else 14
+    tp = int(cfg_get(config, "temporal_patch_size", prefer="vision_config", default=1) or 1)
+    m = int(cfg_get(config, "spatial_merge_size", "merge_size", prefer="vision_config", default=2) or 1)
+    c = num_channels(config)
+    h = w = 2 * m
+    grid = torch.tensor([[1, h, w]], dtype=torch.long)
+    return meta(h * w, c * tp * p * p), grid, (h * w) // (m * m)
+
+
+def _token(config: Any, *names: str) -> int | None:
+    v = cfg_get(config, *names)
+    return v if isinstance(v, int) else None
+
+
+def grid_inputs(config: Any, params: set[str]) -> dict[str, Any]:
+    """A Qwen2-VL-family model: one small image as patches + grid, and a prompt holding its tokens."""
+    pixels, grid, n_img = grid_vision(config)
+    if "input_ids" not in params:  # the vision tower alone: forward(hidden_states, grid_thw)
+        first = "pixel_values" if "pixel_values" in params else "hidden_states"
+        return {first: pixels, "grid_thw" if "grid_thw" in params else "image_grid_thw": grid}
+    image = _token(config, "image_token_id", "image_token_index", "image_pad_token_id")
+    start = _token(config, "vision_start_token_id", "image_start_token_id")
+    end = _token(config, "vision_end_token_id", "image_end_token_id")
+    tok = _PLAIN_TOKEN[0]
+    seq = [tok] * 4 + ([start] if start is not None else []) + [image if image is not None else tok] * n_img + \
+        ([end] if end is not None else []) + [tok] * 4
+    input_ids = torch.tensor([seq], dtype=torch.long)
+    out = {"input_ids": input_ids, "pixel_values": pixels, "image_grid_thw": grid}
+    if "mm_token_type_ids" in params:  # 0 text, 1 image (what the processor returns beside input_ids)
+        out["mm_token_type_ids"] = (input_ids == image).long() if image is not None else torch.zeros_like(input_ids)
+    if "attention_mask" in params:
+        out["attention_mask"] = torch.ones_like(input_ids)
+    return out
+
+
+def seq2seq_inputs(config: Any, params: set[str], task: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if task in ("text-classification", "question-answering"):
+        return out  # these heads pool the EOS token of the decoder run on the shifted input_ids
     if "decoder_input_ids" in params:
         out["decoder_input_ids"] = ids(BATCH, DEC_SEQ)
         if "decoder_attention_mask" in params:
@@ -228,12 +333,25 @@ def _is_video(model: torch.nn.Module, config: Any, task: str) -> bool:
     return task == "video-classification" or any(k in mt for k in ("video", "vivit", "timesformer", "tvlt"))
 
 
-def synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
-    """``(args, kwargs)`` of meta tensors that ``model`` (built from ``config``) can run forward on.
+def synthesize(model: torch.nn.Module, config: Any, task: str = "") -> tuple[tuple[Any, ...], dict[str, Any],
+                                                                             dict[str, torch.Tensor]]:
+    """``(args, kwargs, values)``: meta inputs ``model`` (built from ``config``) can run forward on.
+
+    Integer inputs (token ids, masks, image grids) are meta tensors too, and ``values`` maps their
+    names to real CPU values for `with_shadow_values`.
 
     Raises:
         InputSynthesisError: when no rule knows the model's main input.
     """
+    _PLAIN_TOKEN[0] = plain_token(config)
+    args, kwargs = _synthesize(model, config, task)
+    values = {k: v for k, v in kwargs.items() if isinstance(v, torch.Tensor) and not v.is_meta}
+    for k, v in values.items():
+        kwargs[k] = v.to("meta") if v.numel() <= SHADOW_LIMIT else meta(*v.shape, dtype=v.dtype)
+    return args, kwargs, {k: v for k, v in values.items() if v.numel() <= SHADOW_LIMIT}
+
+
+def _synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
     sig = forward_params(model)
     params = set(sig)
     mt = getattr(config, "model_type", "")
@@ -241,37 +359,64 @@ def synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
         return (), OVERRIDES[mt](model, config, task)
     main = getattr(model, "main_input_name", "input_ids")
     kwargs: dict[str, Any] = {}
+    if "image_grid_thw" in params or "grid_thw" in params:
+        kwargs.update(grid_inputs(config, params))
+        return (), _finish(model, config, sig, kwargs)
     if main in ("input_ids", "inputs_embeds", "inputs") and main not in params and "input_ids" in params:
         main = "input_ids"
 
     if main == "input_ids" or (main not in params and "input_ids" in params):
         kwargs.update(text_inputs(model, config, params, task))
         # a multimodal model: also give it an image (or audio) when its forward takes one
-        if "pixel_values" in params and cfg_get(config, "vision_config") is not None:
-            kwargs.update(image_inputs(config))
-        kwargs.update(seq2seq_inputs(config, params) if getattr(config, "is_encoder_decoder", False) else {})
+        if "pixel_values" in params and "spatial_shapes" in params:
+            kwargs.update(naflex_inputs(config))
+        elif "pixel_values" in params:  # a text model that also takes an image is multimodal
+            kwargs.update(multimodal_image(config, params))
+        kwargs.update(seq2seq_inputs(config, params, task) if getattr(config, "is_encoder_decoder", False) else {})
+    elif main == "pixel_values" and "spatial_shapes" in params:
+        kwargs.update(naflex_inputs(config))
+        if "input_ids" in params and cfg_get(config, "text_config") is not None:
+            kwargs.update(text_inputs(model, config, params, task))
     elif main == "pixel_values":
         kwargs.update(video_inputs(config) if _is_video(model, config, task) else image_inputs(config, prefer=None))
-        if "input_ids" in params and _required(sig, "input_ids"):
+        if "input_ids" in params and (_required(sig, "input_ids") or cfg_get(config, "text_config") is not None):
             kwargs.update(text_inputs(model, config, params, task))
-        kwargs.update(seq2seq_inputs(config, params) if getattr(config, "is_encoder_decoder", False) else {})
+        kwargs.update(seq2seq_inputs(config, params, task) if getattr(config, "is_encoder_decoder", False) else {})
     elif main == "pixel_values_videos":
         kwargs.update(video_inputs(config, "pixel_values_videos"))
     elif main == "input_values":
-        kwargs["input_values"] = meta(BATCH, AUDIO_SAMPLES)
-        kwargs.update(seq2seq_inputs(config, params) if getattr(config, "is_encoder_decoder", False) else {})
+        if cfg_get(config, "num_mel_bins") is not None and cfg_get(config, "max_length") is not None:
+            # a spectrogram transformer (AST): [batch, frames, mel]
+            kwargs["input_values"] = meta(BATCH, int(config.max_length), int(config.num_mel_bins))
+        elif any(cfg_get(config, k) is not None for k in ("audio_channels", "codebook_size", "upsampling_ratios",
+                                                            "codebook_dim", "num_quantizers")):
+            # a neural audio codec: [batch, channels, samples]
+            kwargs["input_values"] = meta(BATCH, int(cfg_get(config, "audio_channels", default=1) or 1),
+                                          AUDIO_SAMPLES)
+        else:
+            kwargs["input_values"] = meta(BATCH, AUDIO_SAMPLES)
+        kwargs.update(seq2seq_inputs(config, params, task) if getattr(config, "is_encoder_decoder", False) else {})
     elif main == "input_features":
         kwargs["input_features"] = audio_features(config)
         if "attention_mask" in params and _required(sig, "attention_mask"):
             kwargs["attention_mask"] = ones_mask(*kwargs["input_features"].shape[:2])
-        kwargs.update(seq2seq_inputs(config, params) if getattr(config, "is_encoder_decoder", False) else {})
+        kwargs.update(seq2seq_inputs(config, params, task) if getattr(config, "is_encoder_decoder", False) else {})
+    elif main == "audio_mel":  # Gemma3n audio: [batch, frames, mel]
+        kwargs["audio_mel"] = meta(BATCH, AUDIO_FRAMES * 4, int(cfg_get(config, "input_feat_size", default=128)))
     elif main == "past_values":
         kwargs.update(time_series_inputs(config, params))
     else:
         raise InputSynthesisError(
             f"No input rule for {type(model).__name__} (model_type {mt!r}, main input {main!r}); "
             f"add one to nar_data.tracing.inputs.OVERRIDES")
-    # anything else the forward *requires* that we know how to make
+    return (), _finish(model, config, sig, kwargs)
+
+
+def _finish(model: torch.nn.Module, config: Any, sig: dict[str, inspect.Parameter],
+            kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Add what the forward *requires* and we know how to make; drop what it does not take."""
+    params = set(sig)
+    L = next((int(v.shape[-1]) for k, v in kwargs.items() if k == "input_ids"), SEQ)
     for name, p in sig.items():
         if name in kwargs or p.default is not inspect.Parameter.empty:
             continue
@@ -280,11 +425,44 @@ def synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
         elif name == "pixel_values":
             kwargs.update(image_inputs(config))
         elif name == "attention_mask":
-            kwargs[name] = ones_mask(BATCH, SEQ)
-    kwargs = {k: v for k, v in kwargs.items() if k in params or "kwargs" in _var_kw(model)}
+            kwargs[name] = ones_mask(BATCH, L)
+        elif name in ("qformer_input_ids", "qformer_attention_mask"):
+            kwargs[name] = ids(BATCH, 8) if name == "qformer_input_ids" else ones_mask(BATCH, 8)
+        elif name in ("prompt_pixel_values", "prompt_masks") and "pixel_values" in kwargs:
+            b, c, h, w = kwargs["pixel_values"].shape  # SegGPT stacks prompt over input: each half the height
+            if "prompt_pixel_values" not in kwargs and "prompt_masks" not in kwargs:
+                h //= 2
+                kwargs["pixel_values"] = meta(b, c, h, w)
+            kwargs[name] = meta(b, c, h, w)
+        elif name == "input_values":
+            kwargs[name] = meta(BATCH, AUDIO_SAMPLES)
+        elif name == "input_features":
+            kwargs[name] = audio_features(config)
+        elif name == "pixel_values_videos":
+            kwargs.update(video_inputs(config, name))
+        elif name in ("input_features_mask", "audio_mel_mask", "feature_attention_mask"):
+            feats = kwargs.get("input_features", kwargs.get("audio_mel"))
+            if feats is not None:
+                kwargs[name] = torch.ones(tuple(feats.shape[:2]), dtype=torch.bool)
+        elif name == "bbox":
+            kwargs[name] = _boxes(L)
+        elif name == "query_embeds":
+            n = int(cfg_get(config, "num_query_tokens", default=32))
+            kwargs[name] = meta(BATCH, n, int(cfg_get(config, "hidden_size", prefer="qformer_config", default=768)))
+            kwargs.pop("attention_mask", None)  # it would have to cover the queries too
+        elif name in ("hidden_states", "inputs_embeds"):
+            kwargs[name] = meta(BATCH, L, int(cfg_get(config, "hidden_size", "d_model", default=768)))
+    if "bbox" in params and "bbox" not in kwargs and "input_ids" in kwargs:
+        kwargs["bbox"] = _boxes(L)
+    kwargs = {k: v for k, v in kwargs.items() if k in params or _var_kw(model)}
     if "use_cache" in params:
         kwargs["use_cache"] = False
-    return (), kwargs
+    return kwargs
+
+
+def _boxes(length: int) -> torch.Tensor:
+    """Valid ``[x0, y0, x1, y1]`` boxes on the 0-1000 grid LayoutLM-style models expect."""
+    return torch.tensor([[[10, 20, 110, 220]] * length], dtype=torch.long)
 
 
 def _required(sig: dict[str, inspect.Parameter], name: str) -> bool:
@@ -296,5 +474,217 @@ def _var_kw(model: torch.nn.Module) -> set[str]:
     return {n for n, p in sig.parameters.items() if p.kind == p.VAR_KEYWORD}
 
 
-def round_up(x: int, m: int) -> int:
-    return int(math.ceil(x / m) * m)
+
+# --------------------------------------------------------------------------- shadow values
+
+#: Largest tensor (elements) whose values are shadowed on CPU: token ids, grids, masks, positions.
+SHADOW_LIMIT = 1 << 16
+
+
+class ShadowValues:
+    """Give chosen meta inputs *values*, so data-dependent code on them runs on the meta device.
+
+    Meta tensors have shapes but no data; multimodal models read their token ids and image grids
+    (``image_grid_thw.tolist()``, ``(input_ids == image_token_id).sum()``, ``repeat_interleave``).
+    Under this context every op whose tensor operands are all either real CPU tensors or meta tensors
+    with a shadow is also run on the small CPU shadows, so the result gets a shadow too; ``.item()``,
+    ``.tolist()`` and data-dependent shapes (``nonzero``) are answered from the shadow. Weights and
+    activations stay shadowless meta tensors: nothing large is ever computed or allocated.
+
+    Enter it *inside* the model's forward (see `with_shadow_values`), below any recording mode.
+    """
+
+    _active: list["ShadowValues"] = []
+
+    def __init__(self, seeds: dict[int, tuple[torch.Tensor, torch.Tensor]], int_only: bool = False) -> None:
+        self.int_only = int_only  # while a model is built: shadow integer constants only, not weights
+        self.values: dict[int, torch.Tensor] = {}
+        self.keep: list[torch.Tensor] = []  # strong refs: an id() must not be reused while we map it
+        for meta_t, cpu_t in seeds.values():
+            self.set(meta_t, cpu_t)
+
+    def set(self, meta_t: torch.Tensor, cpu_t: torch.Tensor) -> None:
+        self.values[id(meta_t)] = cpu_t
+        self.keep.append(meta_t)
+
+    def get(self, t: torch.Tensor) -> torch.Tensor | None:
+        return self.values.get(id(t))
+
+    def __enter__(self) -> "ShadowValues":
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        shadow = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+                return shadow.dispatch(func, args, kwargs or {})
+
+        self._mode = Mode()
+        self._mode.__enter__()
+        ShadowValues._active.append(self)
+        _patch_tensor_methods()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        ShadowValues._active.pop()
+        self._mode.__exit__(*exc)
+        if not ShadowValues._active:
+            _unpatch_tensor_methods()
+
+    def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        from torch.utils import _pytree as pytree
+
+        tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        to_meta = str(kwargs.get("device", "")) == "meta"
+        known = (to_meta or any(t.is_meta for t in tensors)) and all(
+            not t.is_meta or id(t) in self.values for t in tensors)
+        if not known and _VALUE_FREE.get(str(func).split(".")[1] if "." in str(func) else "", False) \
+                and args and isinstance(args[0], torch.Tensor) and args[0].is_meta \
+                and args[0].numel() <= SHADOW_LIMIT:
+            # zeros_like / new_full / ...: the result's values do not depend on the input's values
+            self.set(args[0], torch.empty(args[0].shape, dtype=args[0].dtype))
+            self.keep.append(args[0])
+            known = all(not t.is_meta or id(t) in self.values for t in tensors)
+        if not known:
+            out = func(*args, **kwargs)
+            if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
+                self.values.pop(id(args[0]), None)  # mutated by an unknown operand: stale
+            return out
+        scalar = not any("Tensor" in str(r.type) for r in func._schema.returns)  # item(), equal(), ...
+        try:
+            if scalar:
+                raise RuntimeError(f"{func} returns a scalar: the shadow answers")
+            out, meta_error = func(*args, **kwargs), None
+        except Exception as e:  # noqa: BLE001 - data-dependent on meta: the CPU shadow decides
+            out, meta_error = None, e
+        outs = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
+        if meta_error is None and (not outs or any(t.numel() > SHADOW_LIMIT for t in outs)):
+            return out
+        if meta_error is None and self.int_only and any(t.is_floating_point() or t.is_complex() for t in outs):
+            return out
+
+        def cpu(x: Any) -> Any:
+            if isinstance(x, torch.Tensor) and x.is_meta:
+                return self.values[id(x)]
+            if isinstance(x, torch.device) and x.type == "meta":
+                return torch.device("cpu")
+            return x
+
+        cargs, ckwargs = pytree.tree_map(cpu, (args, kwargs))
+        try:
+            cout = func(*cargs, **ckwargs)
+        except Exception:  # noqa: BLE001
+            if meta_error is not None:
+                raise meta_error from None
+            return out
+        if meta_error is not None:
+            if scalar and isinstance(cout, torch.Tensor) and cout.dim() == 0:
+                return cout.item()
+            if not any(isinstance(c, torch.Tensor) for c in pytree.tree_leaves(cout)):
+                return cout  # a Python scalar: item(), equal(), is_nonzero()
+            out = pytree.tree_map_only(torch.Tensor, lambda c: torch.empty_strided(
+                c.shape, c.stride(), dtype=c.dtype, device="meta"), cout)
+        for o, c in zip(pytree.tree_leaves(out), pytree.tree_leaves(cout)):
+            if isinstance(o, torch.Tensor) and isinstance(c, torch.Tensor) and c.numel() <= SHADOW_LIMIT:
+                self.set(o, c)
+        return out
+
+
+_ORIGINAL: dict[str, Any] = {}
+#: Ops whose result does not read the *values* of their first (tensor) argument.
+_VALUE_FREE = dict.fromkeys(("new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like",
+                             "full_like", "empty_like", "fill"), True)
+
+
+def _patch_tensor_methods() -> None:
+    """``Tensor.tolist`` and ``torch.tensor(..., device="meta")`` skip the dispatcher: route them via shadows."""
+    if _ORIGINAL:
+        return
+    _ORIGINAL["tolist"] = torch.Tensor.tolist
+    _ORIGINAL["tensor"] = torch.tensor
+
+    def tolist(self: torch.Tensor) -> Any:
+        if self.is_meta and ShadowValues._active:
+            value = ShadowValues._active[-1].get(self)
+            if value is not None:
+                return value.tolist()
+        return _ORIGINAL["tolist"](self)
+
+    def tensor(data: Any, *args: Any, device: Any = None, **kwargs: Any) -> torch.Tensor:
+        target = torch.device(device) if device is not None else _context_device()
+        if target.type == "meta" and ShadowValues._active:
+            kwargs.pop("device", None)
+            shadow = ShadowValues._active[-1]
+
+            def real(x: Any) -> Any:  # a list of 0-d meta tensors (``[t.max() + 1, ...]``): use their shadows
+                if isinstance(x, torch.Tensor) and x.is_meta:
+                    value = shadow.get(x)
+                    if value is None:
+                        raise RuntimeError("torch.tensor() of a meta tensor without a shadow value")
+                    return value.item() if value.dim() == 0 else value.tolist()
+                if isinstance(x, (list, tuple)):
+                    return [real(v) for v in x]
+                return x
+
+            return _ORIGINAL["tensor"](real(data), *args, **kwargs).to("meta")
+        return _ORIGINAL["tensor"](data, *args, device=device, **kwargs)
+
+    torch.Tensor.tolist = tolist  # type: ignore[method-assign]
+    torch.tensor = tensor  # type: ignore[assignment]
+
+
+def _unpatch_tensor_methods() -> None:
+    if _ORIGINAL:
+        torch.Tensor.tolist = _ORIGINAL.pop("tolist")  # type: ignore[method-assign]
+        torch.tensor = _ORIGINAL.pop("tensor")  # type: ignore[assignment]
+
+
+def _context_device() -> torch.device:
+    """The device of the innermost ``with torch.device(...)`` (``torch.get_default_device`` without its
+    ``torch.tensor`` call, which would recurse into our patch)."""
+    from torch.overrides import _get_current_function_mode_stack
+    from torch.utils._device import DeviceContext
+
+    mode = next((m for m in reversed(_get_current_function_mode_stack()) if isinstance(m, DeviceContext)), None)
+    return torch.device(mode.device) if mode is not None else torch.device("cpu")
+
+
+class BuildConstants:
+    """Remember the values of small integer constants a model creates on meta while it is built.
+
+    ``self.register_buffer("stride", torch.tensor(stride))`` under ``torch.device("meta")`` loses the value,
+    and so does ``kernel_size - stride``; audio codecs compute their padding from such buffers in forward.
+    Inside this context a `ShadowValues` (integer tensors only) runs, and ``seeds`` are the shadows to
+    hand to `with_shadow_values`.
+    """
+
+    def __enter__(self) -> "BuildConstants":
+        self.shadow = ShadowValues({}, int_only=True)
+        self.shadow.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shadow.__exit__(*exc)
+
+    @property
+    def seeds(self) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+        return {id(t): (t, self.shadow.values[id(t)]) for t in self.shadow.keep if id(t) in self.shadow.values}
+
+
+def with_shadow_values(model: torch.nn.Module, kwargs: dict[str, Any], values: dict[str, torch.Tensor],
+                       constants: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
+    """Make ``model``'s forward run under `ShadowValues` seeded with ``values[name]`` for ``kwargs[name]``.
+
+    The instance's ``forward`` is wrapped (module hooks and names are unchanged), so any capture method
+    that calls the model sees the shadowed values.
+    """
+    constants = dict(constants or {})  # (meta, cpu) pairs: the strong refs keep every id() valid
+    forward = model.forward
+
+    def shadowed_forward(*args: Any, **kw: Any) -> Any:
+        by_id = {id(v): (v, values[k]) for k, v in kw.items() if k in values and isinstance(v, torch.Tensor)}
+        with ShadowValues({**constants, **by_id}):
+            return forward(*args, **kw)
+
+    shadowed_forward.__wrapped__ = forward  # type: ignore[attr-defined]
+    model.forward = shadowed_forward  # type: ignore[method-assign]

@@ -38,12 +38,45 @@ def _describe(v: Any) -> Any:
     return v if isinstance(v, (int, float, str, bool, type(None))) else type(v).__name__
 
 
+#: Ops that only re-wrap a tensor (autograd and export bookkeeping): not part of the architecture.
+IDENTITY_OPS = frozenset({"detach", "lift_fresh", "lift_fresh_copy", "alias"})
+
+
+def drop_identities(names: list[str], src: list[int], dst: list[int]) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Remove `IDENTITY_OPS` nodes, wiring their inputs to their consumers. Returns the kept node indices
+    (old numbering, in order) and the new edge arrays. Node order must be topological (it is)."""
+    n = len(names)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for u, v in zip(src, dst):
+        preds[v].append(u)
+    new_index: dict[int, int] = {}
+    rep: list[list[int]] = [[] for _ in range(n)]  # surviving nodes that stand for node i's value
+    keep: list[int] = []
+    edges: dict[tuple[int, int], None] = {}
+    for i in range(n):
+        if names[i] in IDENTITY_OPS:
+            rep[i] = list(dict.fromkeys(r for p in preds[i] for r in rep[p]))
+            continue
+        new_index[i] = len(keep)
+        keep.append(i)
+        rep[i] = [new_index[i]]
+        for p in preds[i]:
+            for r in rep[p]:
+                edges[(r, new_index[i])] = None
+    pairs = list(edges)
+    return keep, np.asarray([a for a, _ in pairs], dtype=np.int32), np.asarray([b for _, b in pairs], dtype=np.int32)
+
+
 def to_graph(raw: RawGraph, *, model_id: str, source: str, config_hash: str, params: dict[str, int],
              num_params: int, **fields: Any) -> Graph:
     """Normalise a captured graph. ``fields`` fill the remaining `Graph` fields (labels, provenance)."""
     names = [canonical(op) for op in raw.ops]
-    src = np.asarray(raw.src, dtype=np.int32)
-    dst = np.asarray(raw.dst, dtype=np.int32)
+    keep, src, dst = drop_identities(names, raw.src, raw.dst)
+    if len(keep) < len(names):
+        names = [names[i] for i in keep]
+        raw = RawGraph(ops=[raw.ops[i] for i in keep], shapes=[raw.shapes[i] for i in keep],
+                       dtypes=[raw.dtypes[i] for i in keep], modules=[raw.modules[i] for i in keep],
+                       flops=[raw.flops[i] for i in keep], src=src.tolist(), dst=dst.tolist())
     return Graph(
         model_id=model_id, source=source, config_hash=config_hash,
         arch_id=arch_id(names, raw.shapes, src, dst),

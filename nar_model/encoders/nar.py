@@ -20,6 +20,7 @@ Shapes:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,14 +81,20 @@ def _classes() -> tuple[Any, Any]:
     return MotifData, MacroData
 
 
-def motif_data(graph: Graph, seg: Segmentation, hops: int = 1) -> Any:
-    """The op graph of ``graph`` with the tensors of its segmentation (see `MotifData`)."""
+def motif_data(graph: Graph, seg: Segmentation, hops: int = 1, context: bool = True) -> Any:
+    """The op graph of ``graph`` with the tensors of its segmentation (see `MotifData`).
+
+    ``context=False`` skips the context rings (only stage-1 training reads them).
+    """
     MD, _ = _classes()
     op, oph, xn = node_features(graph)
     src, dst = np.asarray(graph.src, dtype=np.int64), np.asarray(graph.dst, dtype=np.int64)
     inside = intra_edges(src, dst, seg.seg)
     msrc, mdst, w = macro_edges(src, dst, seg.seg)
-    cn, cm = context_membership(graph.num_nodes, src, dst, seg.seg, hops)
+    if context:
+        cn, cm = context_membership(graph.num_nodes, src, dst, seg.seg, hops)
+    else:
+        cn = cm = np.zeros(0, dtype=np.int64)
     t = torch.from_numpy
     return MD(op=t(op), oph=t(oph), xn=t(xn), edge_index=t(graph.edge_index),
               intra_edge_index=t(np.stack([src[inside], dst[inside]])), seg=t(seg.seg),
@@ -197,8 +204,8 @@ class NAREncoder(Encoder):
     def segment(self, graphs: Sequence[Graph]) -> list[Segmentation]:
         return segment_graphs(graphs, self.config.split, self.vocab, seed=self.config.seed)
 
-    def _motif_items(self, graphs: Sequence[Graph]) -> list[Any]:
-        return [motif_data(g, s, self.config.context_hops) for g, s in zip(graphs, self.segment(graphs))]
+    def _motif_items(self, graphs: Sequence[Graph], context: bool = True) -> list[Any]:
+        return [motif_data(g, s, self.config.context_hops, context) for g, s in zip(graphs, self.segment(graphs))]
 
     @torch.no_grad()
     def _macro_items(self, items: list[Any], batch_size: int = 64) -> list[Any]:
@@ -245,12 +252,13 @@ class NAREncoder(Encoder):
         with progress_bar(c.motif_epochs, "stage 1: motif InfoNCE", progress) as bar:
             for epoch in range(c.motif_epochs):
                 self.net.train()
+                start = time.perf_counter()
                 total, steps = 0.0, 0
                 for idx in balanced_batches(np.zeros(len(items), dtype=np.int64) - 1, c.batch_size, rng):
                     b = _collate([items[i] for i in idx])
                     m = self.net.motifs(b)
                     ctx, has = self.net.contexts(b)
-                    sel = torch.flatnonzero(has)
+                    sel = torch.nonzero(has).flatten()
                     if len(sel) < 2:
                         continue
                     if len(sel) > c.motifs_per_step:
@@ -260,7 +268,8 @@ class NAREncoder(Encoder):
                     loss.backward()
                     opt.step()
                     total, steps = total + loss.item(), steps + 1
-                self.history.append({"stage": 1, "epoch": epoch, "loss": total / max(steps, 1)})
+                self.history.append({"stage": 1, "epoch": epoch, "loss": total / max(steps, 1),
+                                     "seconds": time.perf_counter() - start})
                 bar.advance()
 
     # -- inference ----------------------------------------------------------------------------------
@@ -271,7 +280,7 @@ class NAREncoder(Encoder):
         self.net.eval()
         out = []
         for i in range(0, len(graphs), batch_size):
-            items = self._motif_items(graphs[i:i + batch_size])
+            items = self._motif_items(graphs[i:i + batch_size], context=False)
             out.append(self.net(_collate(items)).numpy())
         return l2_normalize(np.concatenate(out))
 

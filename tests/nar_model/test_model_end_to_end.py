@@ -1,0 +1,77 @@
+"""train -> embed -> search through the `nar` CLI, on a tiny dataset with planted twins."""
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from nar_data.parquet import write_shard
+from nar_data.testing import tiny_model
+from nar_data.tracing import trace_module
+from nar_model.embed import read_embeddings
+
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, make_tiny_families):
+    root = tmp_path_factory.mktemp("ds")
+    graphs = make_tiny_families(3)
+    # planted twins: the tiny `testing` models at another width (same structure, other shapes/arch_id)
+    for name in ("cnn", "mlp"):
+        module, args = tiny_model(name, width=16)
+        graphs.append(trace_module(module, args, model_id=f"planted:{name}-twin", source="planted",
+                                   family=f"twin-{name}", coarse="cnn"))
+    write_shard(root, "graphs", graphs)
+    return root
+
+
+def test_train_embed_search_finds_the_planted_twin(dataset, tmp_path):
+    from flows.cli import app
+
+    runner = CliRunner()
+    ckpt = tmp_path / "nar.pt"
+    r = runner.invoke(app, ["train", "--data", str(dataset), "--out", str(ckpt), "--epochs", "3",
+                            "--motif-epochs", "1"])
+    assert r.exit_code == 0, r.output
+    assert ckpt.is_file()
+    r = runner.invoke(app, ["embed", "--data", str(dataset), "--ckpt", str(ckpt)])
+    assert r.exit_code == 0, r.output
+    version = re.search(r"with (nar-[0-9a-f]+)", r.output).group(1)
+    ids, vectors = read_embeddings(dataset, version)
+    assert len(ids) == 3 * 6 + 2 and vectors.shape[1] == 128
+    for name in ("cnn", "mlp"):
+        # an unseen model, built and traced on the fly by the `testing` source
+        r = runner.invoke(app, ["search", f"testing:{name}", "--data", str(dataset), "--ckpt", str(ckpt), "-k", "3"])
+        assert r.exit_code == 0, r.output
+        first = [line for line in r.output.splitlines() if re.match(r"\s*│\s*1\s*│", line)]
+        assert first and f"planted:{name}-twin" in first[0], r.output
+
+
+def test_eval_prints_table1_and_writes_json(dataset, tmp_path):
+    import json
+
+    from flows.cli import app
+
+    out = tmp_path / "eval.json"
+    r = CliRunner().invoke(app, ["eval", "--data", str(dataset), "--encoders", "wl", "--test-fraction", "0.4",
+                                 "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "| Data | Method | MRR@20/50/100" in r.output
+    result = json.loads(out.read_text())["wl"]
+    assert result["queries"] > 0 and 0.0 <= result["standard"]["map@20"] <= 1.0
+
+
+def test_search_rejects_an_unresolvable_query(dataset, tmp_path):
+    from flows.commands.model import resolve_query
+
+    with pytest.raises(ValueError, match="Cannot resolve"):
+        resolve_query("no-such-arch", dataset)
+
+
+def test_resolve_query_by_arch_id_and_model_id(dataset):
+    from flows.commands.model import resolve_query
+    from nar_data.parquet import read_graphs
+
+    g = read_graphs(dataset)[4]
+    assert resolve_query(g.arch_id, dataset).model_id == g.model_id
+    assert resolve_query(g.model_id, dataset).arch_id == g.arch_id
