@@ -56,12 +56,20 @@ def main() -> int:
             times = []
             for _ in range(args.repeat):
                 t = time.perf_counter()
-                raws[method], _ = capture(built.module, built.args, built.kwargs, methods=(method,))
+                try:
+                    raws[method], _ = capture(built.module, built.args, built.kwargs, methods=(method,))
+                except Exception as e:  # noqa: BLE001 - report, go on with the next model
+                    print(f"  {spec} {method} failed: {str(e)[:120]}", file=sys.stderr)
+                    break
                 times.append(time.perf_counter() - t)
-            best[method] = min(times)
-        same = ops(raws["dispatch"]) == ops(raws["export"])
+            best[method] = min(times) if times else float("nan")
+        if "dispatch" not in raws:
+            print(f"| {spec} | - | {build_s:.2f} | failed | | | |")
+            continue
+        same = "yes" if "export" in raws and ops(raws["dispatch"]) == ops(raws["export"]) else \
+            ("export failed" if "export" not in raws else "no")
         print(f"| {spec} | {len(raws['dispatch'].ops)} | {build_s:.2f} | {best['dispatch']:.3f} | {best['export']:.3f} | "
-              f"{best['export'] / best['dispatch']:.1f}x | {'yes' if same else 'no'} |", flush=True)
+              f"{best['export'] / best['dispatch']:.1f}x | {same} |", flush=True)
     return 0
 
 

@@ -130,6 +130,13 @@ def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str
     from ._warm import warm_up
 
     warm_up()
+    if not os.environ.get("NAR_DEBUG"):
+        # Libraries print pages (export dumps whole graphs on failure); errors reach the failures table
+        # anyway, so keep the parent's progress display clean. NAR_DEBUG=1 keeps worker output.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     conn.send("ready")
     while True:
         try:
