@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 run: install
-	$(BIN)/nar trace --preset $(PRESET) --workers $(WORKERS) --out $(OUT)
+	$(BIN)/nar build --preset $(PRESET) --workers $(WORKERS) --out $(OUT)
 
 test: install
 	$(BIN)/python -m pytest -q

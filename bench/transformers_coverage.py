@@ -28,19 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _peak_rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    from nar_data.tracing.pool import peak_rss
+
+    return peak_rss() / 2**20
 
 
 def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
+    from nar_data.tracing.pool import reset_peak_rss
+
+    reset_peak_rss()
 
 
 def _worker(conn: Any, methods: tuple[str, ...]) -> None:

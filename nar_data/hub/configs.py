@@ -91,7 +91,7 @@ def config_identity(repo: ListedRepo, config: dict[str, Any], trust_remote_code:
     try:
         cfg = load_config(config)
         cls = class_for(cfg, arch or None, None if arch else _auto_task(task))
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
+    except Exception as e:  # noqa: BLE001 - untrusted config: any error of transformers' validation is "malformed"
         raise MalformedConfigError(f"transformers cannot read config.json: {type(e).__name__}: {e}") from None
     full = json.loads(json.dumps(cfg.to_dict(), default=str))
     return ConfigIdentity(f"transformers.{cls.__name__}", transformers_config_hash(cls.__name__, full), task, full)

@@ -266,6 +266,7 @@ class HubCrawler:
         mid = model_id_of(repo.repo_id)
         meta = repo.meta()
         fp, params = ("", 0) if self.strict_configs else repo.fingerprint()
+        stage = "list"
         try:
             if repo.library not in SUPPORTED_LIBRARIES:
                 raise errors.UnsupportedLibraryError(
@@ -293,6 +294,10 @@ class HubCrawler:
             if type(e) is errors.HubError:  # transient after all retries: stop; the page is redone on resume
                 raise
             stage = _stage_of(e)
+            failure = _failure(mid, "", stage, type(e).__name__, str(e))
+            return _Outcome(self._row(repo, meta, "", arch_ids, "", failed=True),
+                            RepoState(repo.sha, "", "failed", type(e).__name__, fp), failure=failure)
+        except Exception as e:  # noqa: BLE001 - one bad repo is a failures row, never the end of the crawl
             failure = _failure(mid, "", stage, type(e).__name__, str(e))
             return _Outcome(self._row(repo, meta, "", arch_ids, "", failed=True),
                             RepoState(repo.sha, "", "failed", type(e).__name__, fp), failure=failure)

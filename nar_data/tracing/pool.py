@@ -15,6 +15,7 @@ most the rows not yet flushed; a re-run picks them up.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import multiprocessing as mp
@@ -33,7 +34,8 @@ from ..errors import TraceError, WorkerCrashed, WorkerMemoryExceeded, WorkerTime
 from ..schema import TRACER_VERSION, Graph, empty_row
 from ..sources import ModelRef
 
-__all__ = ["Outcome", "RunSummary", "TracePool", "failure_row", "model_row", "trace_to_dataset"]
+__all__ = ["Outcome", "RunSummary", "TracePool", "failure_row", "model_row", "peak_rss", "reset_peak_rss",
+           "trace_to_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
                 "seconds": time.perf_counter() - start}
 
 
-def _reset_peak_rss() -> None:
+def reset_peak_rss() -> None:
     """Reset this process's peak RSS (``VmHWM``) so the next reading is one model's peak (Linux only)."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -106,7 +108,7 @@ def _reset_peak_rss() -> None:
         pass
 
 
-def _peak_rss() -> int:
+def peak_rss() -> int:
     """Peak RSS in bytes since the last reset (0 where ``/proc`` is not available)."""
     try:
         with open("/proc/self/status") as f:
@@ -145,9 +147,9 @@ def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str
             return
         if ref is None:
             return
-        _reset_peak_rss()
+        reset_peak_rss()
         result = _run_one(ref, methods)
-        result["peak_rss"] = _peak_rss()
+        result["peak_rss"] = peak_rss()
         conn.send(result)
 
 
@@ -238,6 +240,10 @@ class TracePool:
     def imap(self, refs: Iterable[ModelRef]) -> Iterator[Outcome]:
         """Trace every ref; outcomes come in completion order."""
         pending = iter(refs)
+        first = next(pending, None)
+        if first is None:  # nothing to trace: do not pay for starting workers
+            return
+        pending = itertools.chain([first], pending)
         exhausted = False
         while len(self._pool) < self.workers:
             self._spawn()

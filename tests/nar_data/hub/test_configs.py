@@ -66,3 +66,12 @@ def test_hub_and_registry_hashes_agree() -> None:
     cfg = {"architecture": "resnet50", "num_classes": 1000, "pretrained_cfg": {"num_classes": 1000,
                                                                                "input_size": [3, 224, 224]}}
     assert config_identity(listed("timm/resnet50.a1_in1k", "timm"), cfg).config_hash == timm_ref("resnet50").config_hash
+
+
+def test_a_config_transformers_rejects_on_validation_is_a_malformed_config() -> None:
+    """transformers 5 validates configs strictly (e.g. `layer_types` must have one entry per layer); such a
+    Hub config must become a `MalformedConfigError` row, never an exception that ends the crawl."""
+    config = {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "num_hidden_layers": 2,
+              "layer_types": ["full_attention"] * 5}
+    with pytest.raises(MalformedConfigError, match="cannot read config.json"):
+        config_identity(ListedRepo("org/resized-qwen", library="transformers"), config)

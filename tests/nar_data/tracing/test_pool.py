@@ -128,3 +128,10 @@ def test_coverage_reports_success_failures_and_dedup(failing_run) -> None:  # no
     stats = run_stats(out)
     assert stats["per_source"]["testing"]["models"] == 6
     assert stats["top_rss"][0]["model_id"] == "testing:oom", "the model that hit the memory limit used the most"
+
+
+def test_nothing_to_trace_starts_no_worker() -> None:
+    from nar_data.tracing.pool import TracePool
+
+    pool = TracePool(workers=2)
+    assert list(pool.imap([])) == [] and pool._pool == []

@@ -1,0 +1,39 @@
+"""Flow `crawl`: list a Hub into the dataset's ``models`` table, incrementally (only new/changed shas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows import _prefect_env  # noqa: F401 - before prefect
+from prefect import flow, task
+
+from flows._report import save_run_summary
+from flows.publish import HUB_TAG, hub_rate_limit
+
+
+@task(tags=["nar-crawl", HUB_TAG], retries=3, retry_delay_seconds=[10, 60, 300])
+def crawl_hub(out: str, endpoint: str | None = None, query: dict[str, Any] | None = None,
+              quota: str | None = None) -> dict[str, Any]:
+    """One `HubCrawler.crawl`: resumes an unfinished run of the same query, so a retry never repeats pages."""
+    from dataclasses import asdict
+
+    from nar_data.hub import ANONYMOUS, WITH_TOKEN, CallBudget, CrawlQuery, HubClient, HubCrawler, parse_quota
+
+    hub_rate_limit()
+    q = dict(query or {})
+    if "filter" in q:
+        q["filter"] = tuple(q["filter"])
+    client = HubClient(endpoint=endpoint)
+    client.budget = CallBudget(parse_quota(quota) if quota else (WITH_TOKEN if client.has_token else ANONYMOUS))
+    summary = HubCrawler(out, client).crawl(CrawlQuery(**q))
+    counts = asdict(summary)
+    counts["failed"] = dict(summary.failed)
+    return counts
+
+
+@flow(name="nar-crawl", log_prints=True)
+def crawl_flow(out: str, endpoint: str | None = None, query: dict[str, Any] | None = None,
+               quota: str | None = None) -> dict[str, Any]:
+    counts = crawl_hub(out, endpoint, query, quota)
+    save_run_summary(out, "crawl", counts)
+    return counts

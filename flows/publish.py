@@ -1,0 +1,55 @@
+"""Flow `publish`: write the dataset card and, given a repo id, upload the new shards in one commit + tag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows import _prefect_env  # noqa: F401 - before prefect
+from prefect import flow, task
+
+from flows._report import save_run_summary
+
+#: Tag of every task that calls the Hub API. Create a matching global rate limit once per Prefect server
+#: (`prefect gcl create hf-hub-api --limit 500 --slot-decay-per-second 1.6`) to keep all runs under the
+#: Hub's 500 calls / 5 min; without it the tasks run unthrottled (the crawler has its own client-side budget).
+HUB_TAG = "hf-hub-api"
+
+
+def hub_rate_limit() -> None:
+    """Take a slot of the ``hf-hub-api`` global rate limit when one exists (no-op otherwise)."""
+    from prefect.concurrency.sync import rate_limit
+
+    try:
+        rate_limit(HUB_TAG, strict=False)
+    except Exception:  # noqa: BLE001 - no API / no limit configured: the library's own budget still applies
+        pass
+
+
+@task(tags=["nar-publish"])
+def write_card(out: str, encoder_version: str | None = None, metrics_markdown: str = "",
+               run: dict[str, Any] | None = None) -> str:
+    """Render ``OUT/README.md`` (configs per table, counts, versions, metrics)."""
+    from nar_data.publish import write_card as _write_card
+
+    return str(_write_card(out, current_encoder=encoder_version, metrics_markdown=metrics_markdown, extra=run))
+
+
+@task(tags=["nar-publish", HUB_TAG], retries=3, retry_delay_seconds=[10, 30, 90])
+def upload(out: str, repo_id: str, endpoint: str | None = None, tag: str | None = None) -> dict[str, Any]:
+    """Upload the shards the Hub repo lacks + the card in one commit, then tag it (a retry re-sends only what is missing)."""
+    from nar_data.publish import publish_to_hub
+
+    hub_rate_limit()
+    r = publish_to_hub(out, repo_id, endpoint=endpoint, tag=tag)
+    return {"repo_id": r.repo_id, "uploaded": r.uploaded, "skipped": r.skipped, "commit": r.commit, "tag": r.tag}
+
+
+@flow(name="nar-publish", log_prints=True)
+def publish_flow(out: str, repo_id: str | None = None, endpoint: str | None = None,
+                 encoder_version: str | None = None, tag: str | None = None) -> dict[str, Any]:
+    card = write_card(out, encoder_version)
+    result: dict[str, Any] = {"card": card}
+    if repo_id:
+        result["upload"] = upload(out, repo_id, endpoint, tag)
+    save_run_summary(out, "publish", result)
+    return result

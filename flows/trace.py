@@ -1,0 +1,153 @@
+"""Flow `trace`: model refs -> the graphs dataset, in batches a task runner can spread over machines.
+
+Each batch is one call of `nar_data.tracing.pool.trace_to_dataset`, which already isolates every model
+in its own process (timeouts, memory limits, crashes become ``failures`` rows) and skips what the
+folder already holds. Refs sharing a config hash always land in the same batch, so each architecture
+is traced once even when batches run in parallel on a Dask/Ray cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flows import _prefect_env  # noqa: F401 - before prefect
+from prefect import flow, task, unmapped
+
+from flows._report import artifact_table, dataset_id, save_run_summary
+from flows.runners import Runner, make_task_runner
+from nar_data.schema import TRACER_VERSION
+from nar_data.sources import ModelRef
+
+TRACE_TAG = "nar-trace"
+
+
+@task(tags=["nar-select"])
+def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | None = None,
+                names: Sequence[str] | None = None, data: str | None = None) -> list[ModelRef]:
+    """The refs of ``sources`` (``all`` = the registries) restricted to a preset and/or ``names``.
+
+    ``data``: the folder whose crawl state the ``hf`` source reads (what `nar crawl` found).
+    """
+    from nar_data.presets import iter_refs
+
+    kwargs: dict[str, dict[str, Any]] = {}
+    for name in sources:
+        if names:
+            kwargs.setdefault(name, {})["names"] = list(names)
+        if name == "hf" and data:
+            kwargs.setdefault(name, {})["data"] = data
+    return list(iter_refs(list(sources), preset, limit, source_kwargs=kwargs))
+
+
+def batch_refs(refs: Sequence[ModelRef], batches: int) -> list[list[ModelRef]]:
+    """Split ``refs`` into at most ``batches`` lists, keeping each config hash in one list (round robin)."""
+    groups: dict[str, list[ModelRef]] = defaultdict(list)
+    for ref in refs:
+        groups[ref.config_hash or ref.model_id].append(ref)
+    out: list[list[ModelRef]] = [[] for _ in range(max(1, min(batches, len(groups))))]
+    for i, group in enumerate(groups.values()):
+        out[i % len(out)].extend(group)
+    return [b for b in out if b]
+
+
+def trace_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Cache key of a batch: (dataset id, every (repo, sha), tracer version)."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(dataset_id(parameters["out"]).encode())
+    h.update(TRACER_VERSION.encode())
+    for ref in sorted(parameters["refs"], key=lambda r: r.model_id):
+        h.update(f"\0{ref.model_id}@{ref.revision}#{ref.config_hash}".encode())
+    return f"nar-trace-{h.hexdigest()}"
+
+
+@task(tags=[TRACE_TAG], retries=1, retry_delay_seconds=5, cache_key_fn=trace_cache_key,
+      cache_expiration=timedelta(days=30), persist_result=True)
+def trace_batch(refs: list[ModelRef], out: str, workers: int = 1, timeout_s: float = 120.0,
+                preload: Sequence[str] | None = None, show_progress: bool = False) -> dict[str, Any]:
+    """Trace one batch into ``out`` (resumable; already-traced models are skipped). Returns its counts.
+
+    ``show_progress``: a progress bar on stderr (the CLI's local runs; off on cluster workers).
+    """
+    from contextlib import nullcontext
+
+    from nar_data.tracing.pool import trace_to_dataset
+
+    kwargs: dict[str, Any] = {"preload": tuple(preload)} if preload is not None else {}
+    bar_cm: Any = nullcontext()
+    if show_progress:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar_cm = Progress(TextColumn("[bold]trace"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          TextColumn("{task.fields[last]}"), console=Console(stderr=True))
+    with bar_cm as bar:
+        if bar is not None:
+            job = bar.add_task("trace", total=len(refs), last="")
+            kwargs["progress"] = lambda event, ref, outcome: bar.update(job, advance=1, last=ref.model_id)
+        summary = trace_to_dataset(refs, out, workers=workers, timeout_s=timeout_s, **kwargs)
+    counts = asdict(summary)
+    counts.pop("per_model")
+    return counts
+
+
+def merge_counts(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {"batches": len(results), "seen": 0, "skipped": 0, "reused": 0, "traced": 0,
+                             "failed": 0, "seconds": 0.0}
+    for r in results:
+        for key in ("seen", "skipped", "reused", "traced", "failed"):
+            total[key] = total.get(key, 0) + r[key]
+        total["seconds"] = max(total.get("seconds", 0.0), r["seconds"])
+    return total
+
+
+def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = 1, batches: int = 1, timeout_s: float = 120.0,
+              preload: Sequence[str] | None = None) -> dict[str, Any]:
+    """Trace ``refs`` inside a running flow: one `trace_batch` task per batch, on the flow's task runner."""
+    parts = batch_refs(refs, batches)
+    if not parts:
+        return merge_counts([])
+    futures = trace_batch.map(parts, unmapped(str(out)), unmapped(workers), unmapped(timeout_s), unmapped(preload),
+                              unmapped(len(parts) == 1 and _is_local()))
+    counts = merge_counts([f.result() for f in futures])
+    _coverage_artifact(out)
+    return counts
+
+
+def _is_local() -> bool:
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    ctx = FlowRunContext.get()
+    return ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
+
+
+def _coverage_artifact(out: str | Path) -> None:
+    from nar_data.coverage import coverage
+
+    cov = coverage(out)
+    artifact_table("coverage", [{"source": s, "models": c["models"], "ok": c["ok"], "failed": c["failed"],
+                                 "success": round(c["success"], 3), "arch_ids": c["arch_ids"]}
+                                for s, c in cov["sources"].items()], f"Tracing coverage of {out}")
+
+
+@flow(name="nar-trace", log_prints=True)
+def trace_flow(out: str, sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
+               limit: int | None = None, names: list[str] | None = None, workers: int = 1, batches: int = 1,
+               timeout_s: float = 120.0, preload: list[str] | None = None) -> dict[str, Any]:
+    """Select refs and trace them into ``out``; writes ``OUT/_runs/flow-trace-*.json``."""
+    refs = select_refs(sources, preset, limit, names)
+    counts = run_trace(refs, out, workers, batches, timeout_s, preload)
+    save_run_summary(out, "trace", counts)
+    return counts
+
+
+def trace_with_runner(runner: Runner | str = Runner.local, address: str | None = None, cluster_workers: int = 2,
+                      **params: Any) -> dict[str, Any]:
+    """`trace_flow` on the given task runner (``local``, ``dask``, ``ray``)."""
+    return trace_flow.with_options(task_runner=make_task_runner(runner, address, cluster_workers))(**params)
