@@ -182,13 +182,18 @@ def _merge(d: dict[str, Any], fix: dict[str, Any]) -> dict[str, Any]:
 
 def _default_config_dict(model_type: str) -> dict[str, Any] | None:
     from transformers import CONFIG_MAPPING
+    from transformers.utils import logging as hf_logging
 
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # default configs warn about token ids outside a tiny default vocab
     try:
         # a JSON round trip, so the dict is exactly what a config.json of it would hold (str keys, no dtypes)
         d = json.loads(json.dumps(CONFIG_MAPPING[model_type]().to_dict(), default=str))
     except Exception as e:  # noqa: BLE001 - a broken default config becomes a build failure, not a crash
         logger.debug("default config of %s failed: %s", model_type, e)
         return None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     _fill_none(d)
     return _merge(d, DEFAULT_FIXUPS.get(model_type, {}))
 
@@ -342,7 +347,7 @@ class TransformersSource(Source):
             # "Class@model_type" except for the model type that owns it, so model ids stay unique.
             name = cls if owners.get(cls, model_type) == model_type else f"{cls}@{model_type}"
             if (model_types and model_type not in model_types) or (base_only and not is_base) or \
-                    (tasks and task not in tasks) or (names and cls not in names and name not in names):
+                    (tasks and task not in tasks) or (names and name not in names):
                 continue
             if limit is not None and n >= limit:
                 return
