@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -22,11 +23,11 @@ import torch
 
 from ..errors import TraceError
 from ..schema import Graph
-from ..sources import ModelRef, get_source
+from ..sources import Built, ModelRef, get_source
 from ._record import RawGraph, record, tensor_leaves
 from .normalize import input_spec, module_params, to_graph
 
-__all__ = ["METHODS", "RawGraph", "capture", "library_versions", "trace_module", "trace_ref"]
+__all__ = ["METHODS", "RawGraph", "capture", "library_versions", "trace_built", "trace_module", "trace_ref"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
             methods: Sequence[str] = METHODS, cpu_param_limit: int = CPU_PARAM_LIMIT) -> tuple[RawGraph, str]:
     """Capture with the first method of ``methods`` that works; `TraceError` lists every method's error."""
     kwargs = kwargs or {}
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"Unknown capture method {unknown[0]!r}; valid methods: {METHODS}")
     errors: list[str] = []
     root_class = ""  # class of the first rung's error: what the failure is "about"
     for method in methods:
@@ -82,12 +86,6 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
                     continue
                 cpu_module = _attributes_to_cpu(module.to_empty(device="cpu"))
                 return record(cpu_module, _to_cpu(args), _to_cpu(kwargs)), method
-            raise ValueError(f"Unknown capture method {method!r}; valid methods: {METHODS}")
-        except ValueError as e:
-            if "capture method" in str(e):
-                raise
-            errors.append(f"{method}: {type(e).__name__}: {_short(e)}")
-            root_class = root_class or type(e).__name__
         except Exception as e:  # noqa: BLE001 - every failure moves one rung down the ladder
             errors.append(f"{method}: {type(e).__name__}: {_short(e)}")
             root_class = root_class or type(e).__name__
@@ -101,16 +99,27 @@ def _short(e: BaseException, n: int = 300) -> str:
     return text if len(text) <= n else text[:n] + "..."
 
 
+@functools.cache
+def _versions_json() -> str:
+    return json.dumps(library_versions(), sort_keys=True)
+
+
 def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that decide what a graph looks like (read once per process)."""
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
     import importlib.metadata as md
 
-    out = {}
+    out = []
     for pkg in ("torch", "torchvision", "timm", "transformers"):
         try:
-            out[pkg] = md.version(pkg)
+            out.append((pkg, md.version(pkg)))
         except md.PackageNotFoundError:
             pass
-    return out
+    return tuple(out)
 
 
 def trace_module(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *,
@@ -122,23 +131,26 @@ def trace_module(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: di
     module.eval()
     raw, method = capture(module, args, kwargs, methods)
     num_params = sum(p.numel() for p in module.parameters())
-    fields.setdefault("versions", json.dumps(library_versions(), sort_keys=True))
+    fields.setdefault("versions", _versions_json())
     fields.setdefault("seconds", time.perf_counter() - start)
     return to_graph(raw, model_id=model_id, source=source, config_hash=config_hash or model_id,
                     params=module_params(module), num_params=num_params, capture=method,
                     input_spec=input_spec(args, kwargs), **fields)
 
 
+def trace_built(ref: ModelRef, built: Built, labels: dict[str, str], methods: Sequence[str] = METHODS) -> Graph:
+    """Trace the module a source built for ``ref`` into its `Graph`, with the ref's identity and labels."""
+    return trace_module(built.module, built.args, built.kwargs, model_id=ref.model_id, source=ref.source,
+                        config_hash=ref.config_hash, methods=methods, builder=built.builder,
+                        revision=ref.revision, family=labels.get("family", "unknown"),
+                        coarse=labels.get("coarse", "unknown"), task=labels.get("task", "unknown"))
+
+
 def trace_ref(ref: ModelRef, methods: Sequence[str] = METHODS) -> Graph:
-    """Build ``ref`` with its source on the meta device and trace it (runs inside a tracing worker)."""
+    """Build ``ref`` with its source on the meta device and trace it, in this process (the pool isolates)."""
     start = time.perf_counter()
     source = get_source(ref.source)
-    built = source.build(ref)
-    labels = source.labels(ref)
-    graph = trace_module(built.module, built.args, built.kwargs, model_id=ref.model_id, source=ref.source,
-                         config_hash=ref.config_hash, methods=methods, builder=built.builder,
-                         revision=ref.revision, family=labels.get("family", "unknown"),
-                         coarse=labels.get("coarse", "unknown"), task=labels.get("task", "unknown"))
+    graph = trace_built(ref, source.build(ref), source.labels(ref), methods)
     return graph.replace(seconds=time.perf_counter() - start)
 
 

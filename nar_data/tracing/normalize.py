@@ -49,20 +49,19 @@ def drop_identities(names: list[str], src: list[int], dst: list[int]) -> tuple[l
     preds: list[list[int]] = [[] for _ in range(n)]
     for u, v in zip(src, dst):
         preds[v].append(u)
-    new_index: dict[int, int] = {}
-    rep: list[list[int]] = [[] for _ in range(n)]  # surviving nodes that stand for node i's value
+    rep: list[list[int]] = [[] for _ in range(n)]  # surviving nodes (new numbering) that stand for node i
     keep: list[int] = []
     edges: dict[tuple[int, int], None] = {}
     for i in range(n):
         if names[i] in IDENTITY_OPS:
             rep[i] = list(dict.fromkeys(r for p in preds[i] for r in rep[p]))
             continue
-        new_index[i] = len(keep)
+        j = len(keep)
         keep.append(i)
-        rep[i] = [new_index[i]]
+        rep[i] = [j]
         for p in preds[i]:
             for r in rep[p]:
-                edges[(r, new_index[i])] = None
+                edges[(r, j)] = None
     pairs = list(edges)
     return keep, np.asarray([a for a, _ in pairs], dtype=np.int32), np.asarray([b for _, b in pairs], dtype=np.int32)
 

@@ -75,7 +75,7 @@ def _error_class(e: BaseException) -> str:
 
 
 def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
-    from . import library_versions, trace_module
+    from . import trace_built
     from ..sources import get_source
 
     start = time.perf_counter()
@@ -85,11 +85,7 @@ def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
         built = source.build(ref)
         labels = source.labels(ref)
         stage = "trace"
-        graph = trace_module(built.module, built.args, built.kwargs, model_id=ref.model_id, source=ref.source,
-                             config_hash=ref.config_hash, methods=methods, builder=built.builder,
-                             revision=ref.revision, family=labels.get("family", "unknown"),
-                             coarse=labels.get("coarse", "unknown"), task=labels.get("task", "unknown"),
-                             versions=json.dumps(library_versions(), sort_keys=True))
+        graph = trace_built(ref, built, labels, methods)
         seconds = time.perf_counter() - start
         return {"row": graph.replace(seconds=seconds).to_row(), "seconds": seconds}
     except Exception as e:  # noqa: BLE001 - every failure of a model is data, not a crash
@@ -343,11 +339,11 @@ def model_row(ref: ModelRef, *, arch_id: str = "", status: str = "ok", labels: d
 
 
 def failure_row(ref: ModelRef, stage: str, error_class: str, message: str, seconds: float = 0.0) -> dict[str, Any]:
-    from . import library_versions
+    from . import _versions_json
 
     row = empty_row("failures")
     row.update(model_id=ref.model_id, source=ref.source, config_hash=ref.config_hash, stage=stage,
-               error_class=error_class, message=message[:2000], versions=json.dumps(library_versions(), sort_keys=True),
+               error_class=error_class, message=message[:2000], versions=_versions_json(),
                tracer_version=TRACER_VERSION, seconds=float(seconds), updated_at=_now())
     return row
 

@@ -86,3 +86,9 @@ def test_capture_ladder_reports_every_rung() -> None:
         capture(Bad(), (torch.empty(2, device="meta"),))
     assert "dispatch: KeyError" in str(info.value) and "export:" in str(info.value)
     assert info.value.root_class == "KeyError"
+
+
+def test_unknown_capture_method_is_a_value_error() -> None:
+    module, args = tiny_model("mlp")
+    with pytest.raises(ValueError, match="Unknown capture method 'jit'"):
+        capture(module, args, methods=("dispatch", "jit"))
