@@ -688,3 +688,6 @@ def with_shadow_values(model: torch.nn.Module, kwargs: dict[str, Any], values: d
 
     shadowed_forward.__wrapped__ = forward  # type: ignore[attr-defined]
     model.forward = shadowed_forward  # type: ignore[method-assign]
+
+
+from . import overrides as _overrides  # noqa: E402,F401  (registers model-specific recipes)
