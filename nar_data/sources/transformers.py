@@ -149,6 +149,9 @@ DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
     "gemma3": {"vision_config": {"image_size": 896, "patch_size": 14}},
     # BLIP-2 family: the image placeholder token is only set by the processor's checkpoint config
     "blip-2": {"image_token_id": 2}, "instructblip": {"image_token_id": 2}, "instructblipvideo": {"video_token_id": 2},
+    # -- multimodal / vision-language
+    # -- audio / speech
+    # -- other
 }
 
 

@@ -6,4 +6,4 @@ config; a model type they get wrong gets a small function here, in the module of
 or small CPU integer tensors whose values the forward reads, e.g. grids or token ids).
 """
 
-from . import multimodal, special  # noqa: F401  (registers their recipes)
+from . import audio, multimodal, special  # noqa: F401  (registers their recipes)
