@@ -24,8 +24,8 @@ _NEEDS_VALUES = ("meta tensor", "meta tensors", "data-dependent", "Cannot copy o
 
 
 @contextlib.contextmanager
-def empty_weights() -> Iterator[None]:
-    """Register every new parameter and buffer directly on the meta device."""
+def empty_weights(buffers: bool = True) -> Iterator[None]:
+    """Register every new parameter (and buffer, unless ``buffers`` is False) directly on the meta device."""
     import torch
     from torch import nn
 
@@ -45,7 +45,8 @@ def empty_weights() -> Iterator[None]:
             module._buffers[name] = tensor.to("meta")
 
     nn.Module.register_parameter = param_on_meta  # type: ignore[method-assign]
-    nn.Module.register_buffer = buffer_on_meta  # type: ignore[method-assign]
+    if buffers:
+        nn.Module.register_buffer = buffer_on_meta  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -142,7 +142,8 @@ DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
     "chameleon": {"vocabulary_map": {"<image>": 8711}},
     "emu3": {"vocabulary_map": {"<image>": 151851, "<|image start|>": 151852, "<|image end|>": 151853,
                                 "<|extra_200|>": 151846, "<|extra_201|>": 151847}},
-    "aya_vision": {"vision_config": {"num_attention_heads": 16}},
+    # Aya Vision's pixel shuffle needs an even patch grid: 364 / 14 = 26 (the checkpoint's size; 384 gives 27)
+    "aya_vision": {"vision_config": {"num_attention_heads": 16, "image_size": 364}},
     "esm": {"vocab_size": 33, "pad_token_id": 1},
     "xmod": {"default_language": "en_XX"},  # X-MOD picks one language adapter; the default config names none
     # the default SigLIP tower (224 px / 16 = 14x14 patches) cannot pool to 256 image tokens; Gemma 3's is 896/14
@@ -150,8 +151,96 @@ DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
     # BLIP-2 family: the image placeholder token is only set by the processor's checkpoint config
     "blip-2": {"image_token_id": 2}, "instructblip": {"image_token_id": 2}, "instructblipvideo": {"video_token_id": 2},
     # -- multimodal / vision-language
+    # GLM-4.1V/4.5V/Image text RoPE: recomposition_frequencies splits inv_freq by mrope_section [8, 12, 12]
+    # (32 freqs), i.e. head_dim 128 * partial_rotary_factor 0.5 / 2 as in the checkpoints' config.json
+    "glm4v": {"text_config": {"rope_parameters": {"partial_rotary_factor": 0.5}}},
+    "glm4v_text": {"rope_parameters": {"partial_rotary_factor": 0.5}},
+    "glm46v": {"text_config": {"rope_parameters": {"partial_rotary_factor": 0.5}}},
+    "glmga": {"text_config": {"rope_parameters": {"partial_rotary_factor": 0.5}}},
+    "glm_image": {"text_config": {"rope_parameters": {"partial_rotary_factor": 0.5}}},
+    "glm_image_text": {"rope_parameters": {"partial_rotary_factor": 0.5}},
+    "glm4v_moe": {"text_config": {"head_dim": 128}},  # 96 heads x 128 (GLM-4.5V), not hidden // heads = 42
+    "glm4v_moe_text": {"head_dim": 128},
+    # T5Gemma 2 encodes images with Gemma 3's SigLIP (896 / 14 = 64 patches a side, pooled to 16x16 = 256 tokens);
+    # the default 224 / 16 = 14 patches cannot pool to 256 (avg_pool kernel 14 // 16 = 0)
+    "t5gemma2": {"encoder": {"vision_config": {"image_size": 896, "patch_size": 14}}},
+    # the standalone encoder also lacks the dropout_rate that T5Gemma2Config.__post_init__ copies into its text config
+    "t5gemma2_encoder": {"vision_config": {"image_size": 896, "patch_size": 14}, "text_config": {"dropout_rate": 0.0}},
+    # Step3p7 builds a sliding-window mask even when (as in the default layer_types) no layer uses it
+    "step3p7": {"text_config": {"sliding_window": 4096}},
+    # Aria's projector maps only 1225 or 4900 patches to queries (projector_patch_to_query_dict); its tower is
+    # the checkpoint's SigLIP at 980 / 14 = 70 a side (the default 224 / 32 gives 49)
+    "aria": {"vision_config": {"image_size": 980, "patch_size": 14}},
+    # Llama 4's vision adapter pixel-shuffles the tower output (x4 channels) into fc1(intermediate_size 5632):
+    # the checkpoints' tower width is 1408 (= 5632 / 4), not the default 768; the projector then reads the
+    # adapter's projector_output_dim (4096) as vision_output_dim, as in the checkpoints (default 7680)
+    "llama4": {"vision_config": {"hidden_size": 1408, "vision_output_dim": 4096}},
+    # Cohere Compass keys RoPE by layer type (rope_parameters[layer_type]) but the default is empty: one default
+    # (M)RoPE for the "full_attention" layers, at the library's default theta
+    "cohere_compass": {"text_config": {"rope_parameters": {"full_attention": {"rope_type": "default",
+                                                                              "rope_theta": 10000.0}}}},
+    "cohere_compass_text": {"rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 10000.0}}},
+    # PerceptionLM's projector reads vision_config.model_args["embed_dim"]; the default tower is a bare timm
+    # resnet50 without model_args. Its tower is the Perception Encoder (PE-Core-L/14 at 448 px, 23 blocks)
+    "perception_lm": {"vision_config": {"architecture": "vit_pe_core_large_patch14_336", "do_pooling": False,
+                                        "model_args": {"embed_dim": 1024, "depth": 23, "img_size": [448, 448],
+                                                       "ref_feat_shape": [32, 32]}}},
+    # DeepSeek-OCR 2's decoder picks each layer's MLP from mlp_layer_types (None by default): DeepSeek-MoE's first
+    # layer dense, the rest sparse (first_k_dense_replace 1, the docstring's ["dense", "sparse", "sparse", ...]),
+    # 6 of its 64 routed experts per token (DeepSeek-V2-Lite's router, as deepseek_v2 below)
+    # Its vision encoder reads the SAM neck's 896 channels: the checkpoint's Qwen2-0.5B widths (the default
+    # encoder_config is 4096 wide, which the concatenation with the SAM features cannot match)
+    "deepseek_ocr2": {"text_config": {"mlp_layer_types": ["dense"] + ["sparse"] * 31, "num_experts_per_tok": 6},
+                      "vision_config": {"encoder_config": {"hidden_size": 896, "num_attention_heads": 14,
+                                                           "num_key_value_heads": 2, "intermediate_size": 4864}}},
+    # Molmo2's adapter projects into text_hidden_size and the features are *added* onto the text embeddings: it
+    # must be the text model's width (4096), not Molmo-7B's 3584
+    "molmo2": {"adapter_config": {"text_hidden_size": 4096}},
+    # MoE defaults left None that the router / experts size from: the checkpoints' values
+    "deepseek_v2": {"num_experts_per_tok": 6},  # 64 routed experts = DeepSeek-V2-Lite, top-6
+    "dots1": {"n_routed_experts": 128, "num_experts_per_tok": 6, "n_shared_experts": 2},  # dots.llm1
+    # DbrxAttention reads attn_config.rope_theta and clamps qkv to clip_qkv unconditionally (DBRX: 5e5 and 8)
+    "dbrx": {"attn_config": {"rope_theta": 500000, "clip_qkv": 8}},
+    # HunYuan-VL's rotary embedding expands positions over len(mrope_section) axes and has no fallback without
+    # one: XD-RoPE's four 16-wide sections (sum = head_dim 128 / 2, what _validate_mrope_section checks)
+    "hunyuan_vl": {"text_config": {"rope_parameters": {"mrope_section": [16, 16, 16, 16]}}},
+    "hunyuan_vl_text": {"rope_parameters": {"mrope_section": [16, 16, 16, 16]}},
+    # get_rope_index reads config.vision_start_token_id, which the thinker configs do not declare (checkpoint value)
+    "qwen2_5_omni_thinker": {"vision_start_token_id": 151652},
+    # ... and Qwen3-Omni's text attention is 128 wide (28 heads x 128, not 2048 // 28 = 73; MRoPE needs it even)
+    "qwen3_omni_moe_thinker": {"vision_start_token_id": 151652, "text_config": {"head_dim": 128}},
+    # ModernVBERT's pixel shuffle folds the patch grid by 4: 224 / 16 = 14 patches cannot fold. Its SigLIP tower
+    # has fixed positions (tiles are exactly image_size) and get_image_features reads the pixel values (see
+    # inputs._tile_inputs), so the tile must fit the shadow limit: 128 / 16 = 8 patches (the checkpoint uses 512)
+    "modernvbert": {"vision_config": {"image_size": 128}},
+    "ultravbert": {"vision_config": {"image_size": 128}},
     # -- audio / speech
+    # the decoder layers read config.num_key_value_heads, which only the encoder sub-config defines: MHA as there
+    "moonshine_streaming": {"num_key_value_heads": 8},
+    # the CTC heads need a vocabulary; these default configs leave it None (wav2vec2's default character vocab)
+    "wav2vec2-conformer": {"vocab_size": 32}, "wav2vec2-bert": {"vocab_size": 32},
     # -- other
+    # LightGlue's adaptive depth/width (stop or prune when keypoint confidences pass a threshold) reads activation
+    # values; -1 disables both (documented), so every layer and keypoint runs: the full architecture
+    "lightglue": {"depth_confidence": -1.0, "width_confidence": -1.0},
+    # Hiera's MAE decoder sizes are None by default (facebook/hiera-*-mae: 512 wide, 8 layers, 16 heads)
+    "hiera": {"decoder_hidden_size": 512, "decoder_depth": 8, "decoder_num_heads": 16},
+    # the segmentation head reads 4 backbone stages; the error message's (and BEiT-base checkpoints') choice
+    "beit": {"out_indices": [3, 5, 7, 11], "out_features": ["stage3", "stage5", "stage7", "stage11"]},
+    # TimmBackbone wraps a timm model named in the config (none by default); the class docs' example
+    "timm_backbone": {"backbone": "resnet50"},
+    # EdgeTAM's config sets its RepViT backbone as ``archirecture="repvit_m1"`` (sic), so the timm wrapper builds
+    # the default resnet50, whose 2048/1024-channel stages do not fit the FPN's backbone_channel_list [384, ..., 48]
+    "edgetam": {"vision_config": {"backbone_config": {"architecture": "repvit_m1"}}},
+    "edgetam_video": {"vision_config": {"backbone_config": {"architecture": "repvit_m1"}}},
+    "edgetam_vision_model": {"backbone_config": {"architecture": "repvit_m1"}},
+    # UVDoc concatenates the feature maps of all 6 backbone stages (bridge_connector in = 128 * 6 channels);
+    # the backbone config defaults to the last stage only
+    # LW-DETR's projector has no level by default (nothing reaches the decoder: torch.cat([])); the small/medium
+    # models (AnnaZhang/lwdetr_small_60e_coco) project one level at scale 1.0 (P4); the two fields derived from it
+    # in __post_init__ are in the dict too, and its kwargs would reset them
+    "lw_detr": {"projector_scale_factors": [1.0], "projector_in_channels": [256], "num_feature_levels": 1},
+    "uvdoc": {"backbone_config": {"out_features": [f"stage{i}" for i in range(1, 7)], "out_indices": [1, 2, 3, 4, 5, 6]}},
 }
 
 

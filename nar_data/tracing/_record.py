@@ -91,6 +91,19 @@ class _ModuleStack:
         return self.stack[-1]
 
 
+@contextlib.contextmanager
+def _no_distribution_checks() -> Any:
+    """Skip ``torch.distributions`` argument validation: under export it asserts on tensor *values*
+    (``torch._assert_async(valid.cpu())``, BLT's entropy patcher builds a ``Categorical``), which meta
+    tensors do not have; the checks are no part of the architecture."""
+    default = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(default)
+
+
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
     import torch.fx.experimental._config as fx_config
@@ -137,6 +150,7 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
         # Meta tensors have no values: let nonzero/where/masked_select assume every element is non-zero
         # (MoE routing, detection post-processing) rather than fail; the op graph is the same.
         stack.enter_context(fx_config.patch(meta_nonzero_assume_all_nonzero=True))
+        stack.enter_context(_no_distribution_checks())
         stack.enter_context(Recorder())
         out = model(*args, **kwargs)
     preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))

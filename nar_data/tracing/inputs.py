@@ -212,10 +212,31 @@ def multimodal_image(config: Any, params: set[str]) -> dict[str, Any]:
             n = 5
         out["pixel_values"] = meta(BATCH, int(n), *pix.shape[1:])
     elif "pixel_attention_mask" in params:  # Idefics2/3, SmolVLM: images x sub-images
-        out["pixel_values"] = meta(BATCH, 1, *pix.shape[1:])
-    if "image_sizes" in params:
+        out.update(_tile_inputs(config))
+    # image_sizes drives the anyres tiling, a Pixtral tower's variable size and Emu3's VQ grid; LLaVA with a
+    # fixed-size tower divides it by ``self.vision_tower.patch_size``, which only Pixtral has
+    vision = getattr(config, "vision_config", None)
+    if "image_sizes" in params and (pinpoints or vision is None or getattr(vision, "model_type", "") == "pixtral"):
         out["image_sizes"] = torch.tensor([[h, w]] * BATCH, dtype=torch.long)
     return out
+
+
+def _tile_inputs(config: Any) -> dict[str, Any]:
+    """One Idefics2/3-style tile ``[B, 1, C, s, s]`` and its pixel mask ``[B, 1, s, s]``, as *real* tensors.
+
+    ``get_image_features`` drops padding tiles by their values (``(pixel_values == 0.0).sum(...)``) and splits
+    the features by ``num_real_images_per_batch.tolist()``, so the pixels must carry shadow values (at most
+    ``SHADOW_LIMIT`` elements). These towers bucketize patch positions (any tile up to ``image_size`` is
+    valid): the tile is the largest multiple of ``patch_size * scale_factor`` (the connector's pixel shuffle)
+    that fits.
+    """
+    h, _ = image_hw(config)
+    c = num_channels(config)
+    p = int(cfg_get(config, "patch_size", prefer="vision_config", default=14))
+    step = p * int(cfg_get(config, "scale_factor", "pixel_shuffle_factor", default=1) or 1)
+    side = max(step, min(h, math.isqrt(SHADOW_LIMIT // c)) // step * step)
+    return {"pixel_values": torch.ones(BATCH, 1, c, side, side),
+            "pixel_attention_mask": torch.ones(BATCH, 1, side, side, dtype=torch.bool)}
 
 
 def video_inputs(config: Any, name: str = "pixel_values", prefer: str | None = "vision_config") -> dict[str, Any]:
@@ -235,6 +256,9 @@ def audio_features(config: Any) -> torch.Tensor:
     if feat is not None:
         ch = int(cfg_get(config, "input_channels", prefer="audio_config", default=1))
         return meta(BATCH, AUDIO_FRAMES * 4, int(feat) * ch)
+    stacked = cfg_get(config, "feature_projection_input_dim", prefer="audio_config")
+    if stacked is not None:  # w2v-BERT / SeamlessM4T: the processor stacks 2 mel frames (LayerNorm(160))
+        return meta(BATCH, AUDIO_FRAMES * 4, int(stacked))
     feat = cfg_get(config, "feature_size", "num_mel_bins", "n_mels", "input_dim", prefer="audio_config", default=80)
     return meta(BATCH, AUDIO_FRAMES * 4, int(feat))
 
@@ -276,7 +300,7 @@ def grid_vision(config: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Qwen2-VL-style flattened patches ``[t*h*w, C*tp*p*p]``, their ``grid_thw`` and the merged token count."""
     p = int(cfg_get(config, "patch_size", prefer="vision_config", default=14))
     p = p if isinstance(p, int) else 14
-    tp = int(cfg_get(config, "temporal_patch_size", prefer="vision_config", default=1) or 1)
+    tp = int(cfg_get(config, "temporal_patch_size", "patch_temporal", prefer="vision_config", default=1) or 1)
     m = int(cfg_get(config, "spatial_merge_size", "merge_size", prefer="vision_config", default=2) or 1)
     c = num_channels(config)
     h = w = 2 * m
@@ -292,9 +316,13 @@ def _token(config: Any, *names: str) -> int | None:
 def grid_inputs(config: Any, params: set[str]) -> dict[str, Any]:
     """A Qwen2-VL-family model: one small image as patches + grid, and a prompt holding its tokens."""
     pixels, grid, n_img = grid_vision(config)
+    # VideoLLaMA3 takes each image's merge size beside its grid (``merge_sizes`` / ``image_merge_sizes``)
+    merge = {k: torch.tensor([int(cfg_get(config, "spatial_merge_size", "merge_size", prefer="vision_config",
+                                           default=2) or 1)] * len(grid), dtype=torch.long)
+             for k in ("merge_sizes", "image_merge_sizes") if k in params}
     if "input_ids" not in params:  # the vision tower alone: forward(hidden_states, grid_thw)
         first = "pixel_values" if "pixel_values" in params else "hidden_states"
-        return {first: pixels, "grid_thw" if "grid_thw" in params else "image_grid_thw": grid}
+        return {first: pixels, "grid_thw" if "grid_thw" in params else "image_grid_thw": grid} | merge
     image = _token(config, "image_token_id", "image_token_index", "image_pad_token_id")
     start = _token(config, "vision_start_token_id", "image_start_token_id")
     end = _token(config, "vision_end_token_id", "image_end_token_id")
@@ -302,7 +330,7 @@ def grid_inputs(config: Any, params: set[str]) -> dict[str, Any]:
     seq = [tok] * 4 + ([start] if start is not None else []) + [image if image is not None else tok] * n_img + \
         ([end] if end is not None else []) + [tok] * 4
     input_ids = torch.tensor([seq], dtype=torch.long)
-    out = {"input_ids": input_ids, "pixel_values": pixels, "image_grid_thw": grid}
+    out = {"input_ids": input_ids, "pixel_values": pixels, "image_grid_thw": grid} | merge
     if "mm_token_type_ids" in params:  # 0 text, 1 image (what the processor returns beside input_ids)
         out["mm_token_type_ids"] = (input_ids == image).long() if image is not None else torch.zeros_like(input_ids)
     if "attention_mask" in params:
@@ -330,6 +358,8 @@ def forward_params(model: torch.nn.Module) -> dict[str, inspect.Parameter]:
 
 def _is_video(model: torch.nn.Module, config: Any, task: str) -> bool:
     mt = getattr(config, "model_type", "")
+    if task == "mask-generation":  # a video tracker's per-frame image model (Sam2Model of sam2_video) takes images
+        return False
     return task == "video-classification" or any(k in mt for k in ("video", "vivit", "timesformer", "tvlt"))
 
 
@@ -452,12 +482,31 @@ def _finish(model: torch.nn.Module, config: Any, sig: dict[str, inspect.Paramete
             kwargs.pop("attention_mask", None)  # it would have to cover the queries too
         elif name in ("hidden_states", "inputs_embeds"):
             kwargs[name] = meta(BATCH, L, int(cfg_get(config, "hidden_size", "d_model", default=768)))
+        elif name == "bool_masked_pos" and "pixel_values" in kwargs:
+            kwargs[name] = _patch_mask(config, kwargs["pixel_values"])
     if "bbox" in params and "bbox" not in kwargs and "input_ids" in kwargs:
         kwargs["bbox"] = _boxes(L)
     kwargs = {k: v for k, v in kwargs.items() if k in params or _var_kw(model)}
     if "use_cache" in params:
         kwargs["use_cache"] = False
+    if "return_loss" in params:  # FLAVA's pre-training head defaults to computing its losses (needs labels)
+        kwargs["return_loss"] = False
     return kwargs
+
+
+def _patch_mask(config: Any, pixel_values: torch.Tensor) -> torch.Tensor:
+    """A masked-autoencoder mask over the patches of ``pixel_values`` (``[B, C, H, W]`` or a video
+    ``[B, T, C, H, W]`` cut in ``tubelet_size`` frames), as real values: the model gathers the visible patches
+    with it (VideoMAE: ``x[~bool_masked_pos]``). The first ``mask_ratio`` of the patches are masked."""
+    p = cfg_get(config, "patch_size", default=16)
+    p = p if isinstance(p, int) else int(p[0])
+    h, w = pixel_values.shape[-2:]
+    n = (int(h) // p) * (int(w) // p)
+    if pixel_values.dim() == 5:
+        n *= int(pixel_values.shape[1]) // int(cfg_get(config, "tubelet_size", default=1) or 1)
+    mask = torch.zeros(BATCH, n, dtype=torch.bool)
+    mask[:, : int(n * float(cfg_get(config, "mask_ratio", default=0.5) or 0.5))] = True
+    return mask
 
 
 def _boxes(length: int) -> torch.Tensor:
@@ -479,6 +528,9 @@ def _var_kw(model: torch.nn.Module) -> set[str]:
 
 #: Largest tensor (elements) whose values are shadowed on CPU: token ids, grids, masks, positions.
 SHADOW_LIMIT = 1 << 16
+#: The same for values the forward *derives* from shadowed ones: LED pads its mask to a 512-token window and
+#: expands it to ``[B, 1, 512, 512]``; ViLT makes a ``[B, 384, 384]`` pixel mask before reading its sums.
+DERIVED_LIMIT = 1 << 19
 
 
 class ShadowValues:
@@ -534,17 +586,27 @@ class ShadowValues:
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         from torch.utils import _pytree as pytree
 
+        if func in _INDEX_OPS and any(self._shadowed_mask(i) for i in args[1]):
+            args = (args[0], self._mask_to_indices(args[1]), *args[2:])
         tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
         to_meta = str(kwargs.get("device", "")) == "meta"
         known = (to_meta or any(t.is_meta for t in tensors)) and all(
             not t.is_meta or id(t) in self.values for t in tensors)
         if not known and _VALUE_FREE.get(str(func).split(".")[1] if "." in str(func) else "", False) \
                 and args and isinstance(args[0], torch.Tensor) and args[0].is_meta \
-                and args[0].numel() <= SHADOW_LIMIT:
+                and args[0].numel() <= DERIVED_LIMIT:
             # zeros_like / new_full / ...: the result's values do not depend on the input's values
             self.set(args[0], torch.empty(args[0].shape, dtype=args[0].dtype))
             self.keep.append(args[0])
             known = all(not t.is_meta or id(t) in self.values for t in tensors)
+        if not known and func is torch.ops.aten.nonzero.default and args[0].is_meta \
+                and args[0].numel() <= DERIVED_LIMIT:
+            return self._nonzero_all(func, args[0])
+        if not known and func is torch.ops.aten._to_copy.default and args[0].is_meta \
+                and str(kwargs.get("device", "meta")) == "cpu":
+            # meta -> cpu recurses in torch's decomposition (RecursionError): say what is missing instead
+            raise RuntimeError("the forward reads the values of a tensor computed from weights or activations "
+                               "(.tolist()/.cpu() on meta, e.g. data-dependent MoE split sizes)")
         if not known:
             out = func(*args, **kwargs)
             if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
@@ -558,7 +620,7 @@ class ShadowValues:
         except Exception as e:  # noqa: BLE001 - data-dependent on meta: the CPU shadow decides
             out, meta_error = None, e
         outs = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
-        if meta_error is None and (not outs or any(t.numel() > SHADOW_LIMIT for t in outs)):
+        if meta_error is None and (not outs or any(t.numel() > DERIVED_LIMIT for t in outs)):
             return out
         if meta_error is None and self.int_only and any(t.is_floating_point() or t.is_complex() for t in outs):
             return out
@@ -577,6 +639,11 @@ class ShadowValues:
             if meta_error is not None:
                 raise meta_error from None
             return out
+        if meta_error is None and any(isinstance(o, torch.Tensor) and isinstance(c, torch.Tensor) and o.shape != c.shape
+                                      for o, c in zip(pytree.tree_leaves(out), pytree.tree_leaves(cout))):
+            # a data-dependent shape the meta kernel guessed (nonzero assumes every element is non-zero): the
+            # shadow knows it (Longformer counts its separator tokens: ``(input_ids == sep).nonzero()``)
+            meta_error = RuntimeError("data-dependent shape")
         if meta_error is not None:
             if scalar and isinstance(cout, torch.Tensor) and cout.dim() == 0:
                 return cout.item()
@@ -585,23 +652,62 @@ class ShadowValues:
             out = pytree.tree_map_only(torch.Tensor, lambda c: torch.empty_strided(
                 c.shape, c.stride(), dtype=c.dtype, device="meta"), cout)
         for o, c in zip(pytree.tree_leaves(out), pytree.tree_leaves(cout)):
-            if isinstance(o, torch.Tensor) and isinstance(c, torch.Tensor) and c.numel() <= SHADOW_LIMIT:
+            if isinstance(o, torch.Tensor) and isinstance(c, torch.Tensor) and c.numel() <= DERIVED_LIMIT:
                 self.set(o, c)
+        return out
+
+    def _shadowed_mask(self, t: Any) -> bool:
+        return isinstance(t, torch.Tensor) and t.is_meta and t.dtype == torch.bool and id(t) in self.values
+
+    def _mask_to_indices(self, indices: list[Any]) -> list[Any]:
+        """``x[mask]`` with a mask whose values are known is ``x[mask.nonzero().unbind(1)]``: long indices give the
+        meta kernel the right result size (it would assume every element of a boolean mask is set)."""
+        out: list[Any] = []
+        for i in indices:
+            if not self._shadowed_mask(i):
+                out.append(i)
+                continue
+            for column in self.values[id(i)].nonzero().unbind(1):
+                index = column.to("meta")
+                self.set(index, column)
+                out.append(index)
+        return out
+
+    def _nonzero_all(self, func: Any, t: torch.Tensor) -> torch.Tensor:
+        """``nonzero`` of a value-less tensor: the recorder assumes every element is non-zero
+        (``meta_nonzero_assume_all_nonzero``), so the indices are known: every position, in order.
+
+        MoE layers loop over ``(expert_mask.sum(...) > 0).nonzero()`` and read each expert's index
+        (LongCat-Flash ``int(expert_idx.item())``, Switch ``self[f"expert_{idx[0]}"]``): every expert runs.
+        """
+        out = func(t)
+        self.set(out, torch.ones(t.shape, dtype=torch.bool).nonzero())
         return out
 
 
 _ORIGINAL: dict[str, Any] = {}
+#: Advanced-indexing ops whose boolean masks `ShadowValues` turns into long indices.
+_INDEX_OPS = (torch.ops.aten.index.Tensor, torch.ops.aten.index_put.default, torch.ops.aten.index_put_.default)
 #: Ops whose result does not read the *values* of their first (tensor) argument.
 _VALUE_FREE = dict.fromkeys(("new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like",
                              "full_like", "empty_like", "fill"), True)
 
 
 def _patch_tensor_methods() -> None:
-    """``Tensor.tolist`` and ``torch.tensor(..., device="meta")`` skip the dispatcher: route them via shadows."""
+    """``Tensor.tolist``, ``format(t)`` and ``torch.tensor(..., device="meta")`` skip the dispatcher: route them
+    via shadows."""
     if _ORIGINAL:
         return
     _ORIGINAL["tolist"] = torch.Tensor.tolist
     _ORIGINAL["tensor"] = torch.tensor
+    _ORIGINAL["__format__"] = torch.Tensor.__format__
+
+    def format_(self: torch.Tensor, spec: str) -> str:  # Switch/NLLB-MoE: self[f"expert_{expert_idx[0]}"]
+        if self.is_meta and self.dim() == 0 and ShadowValues._active:
+            value = ShadowValues._active[-1].get(self)
+            if value is not None:
+                return value.item().__format__(spec)
+        return _ORIGINAL["__format__"](self, spec)
 
     def tolist(self: torch.Tensor) -> Any:
         if self.is_meta and ShadowValues._active:
@@ -630,12 +736,14 @@ def _patch_tensor_methods() -> None:
         return _ORIGINAL["tensor"](data, *args, device=device, **kwargs)
 
     torch.Tensor.tolist = tolist  # type: ignore[method-assign]
+    torch.Tensor.__format__ = format_  # type: ignore[method-assign]
     torch.tensor = tensor  # type: ignore[assignment]
 
 
 def _unpatch_tensor_methods() -> None:
     if _ORIGINAL:
         torch.Tensor.tolist = _ORIGINAL.pop("tolist")  # type: ignore[method-assign]
+        torch.Tensor.__format__ = _ORIGINAL.pop("__format__")  # type: ignore[method-assign]
         torch.tensor = _ORIGINAL.pop("tensor")  # type: ignore[assignment]
 
 
@@ -656,15 +764,23 @@ class BuildConstants:
     and so does ``kernel_size - stride``; audio codecs compute their padding from such buffers in forward.
     Inside this context a `ShadowValues` (integer tensors only) runs, and ``seeds`` are the shadows to
     hand to `with_shadow_values`.
+
+    It also registers every parameter on meta: legacy constructors ignore ``torch.device("meta")``
+    (XLNet's ``nn.Parameter(torch.FloatTensor(d_model, n_head, d_head))`` lands on the CPU, uninitialised).
     """
 
     def __enter__(self) -> "BuildConstants":
+        from ..sources._meta import empty_weights
+
+        self._params = empty_weights(buffers=False)
+        self._params.__enter__()
         self.shadow = ShadowValues({}, int_only=True)
         self.shadow.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.shadow.__exit__(*exc)
+        self._params.__exit__(*exc)
 
     @property
     def seeds(self) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:

@@ -1,0 +1,70 @@
+"""t3: vision / detection / video / value-reading model types whose inputs, default configs or shadow values
+needed a fix."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from nar_data.sources import get_source  # noqa: E402
+from nar_data.tracing import trace_module  # noqa: E402
+from nar_data.tracing.inputs import ShadowValues  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def source():
+    return get_source("transformers")
+
+
+def _trace_t3(source, name: str, model_type: str):
+    refs = list(source.iter_refs(model_types=[model_type], names=[name]))
+    assert len(refs) == 1, refs
+    built = source.build(refs[0])
+    graph = trace_module(built.module, built.args, built.kwargs, model_id=refs[0].model_id,
+                         source="transformers", config_hash=refs[0].config_hash, builder=built.builder)
+    return built, graph
+
+
+def test_shadow_values_answer_data_dependent_shapes_and_indices():
+    from torch.fx.experimental import _config as fx_config
+
+    mask = torch.tensor([[True, False, True, False]])
+    meta_mask = mask.to("meta")
+    x = torch.empty(1, 4, 3, device="meta")
+    scores = torch.empty(3, device="meta")  # an activation: no values
+    with fx_config.patch(meta_nonzero_assume_all_nonzero=True), ShadowValues({id(meta_mask): (meta_mask, mask)}):
+        # a known boolean mask selects exactly its set elements (not "every element", the meta guess)
+        assert x[meta_mask].shape == (2, 3)
+        assert meta_mask.nonzero().shape == (2, 2)
+        # a value-less tensor: every element is taken as non-zero, and its indices are known (MoE expert loops)
+        hit = scores.nonzero()
+        assert [int(i.item()) for i in hit[:, 0]] == [0, 1, 2]
+        assert f"expert_{hit[2, 0]}" == "expert_2"
+
+
+@pytest.mark.parametrize("name, model_type, op", [
+    ("XLNetModel", "xlnet", "einsum"),  # nn.Parameter(torch.FloatTensor(...)) must land on meta
+    ("SplinterForPreTraining", "splinter", "linear"),  # reads the question token's positions
+])
+def test_value_reading_models_trace(source, name, model_type, op):
+    built, graph = _trace_t3(source, name, model_type)
+    assert all(p.device.type == "meta" for p in built.module.parameters())
+    assert graph.num_nodes > 300 and op in graph.op_name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, model_type, op", [
+    ("SwitchTransformersModel", "switch_transformers", "linear"),  # every expert of the routed MLPs runs
+    ("LongformerForMultipleChoice", "longformer", "linear"),  # three separator tokens per choice
+    ("VideoMAEForPreTraining", "videomae", "linear"),  # visible patches gathered by bool_masked_pos
+    ("EdgeTamVisionModel", "edgetam_vision_model", "conv2d"),  # RepViT backbone (config typo fixed)
+    ("LightGlueForKeypointMatching", "lightglue", "linear"),  # an image pair
+    ("RfDetrModel", "rf_detr", "linear"),  # a patch grid that splits into windows
+    ("OneFormerModel", "oneformer", "conv2d"),  # image + task prompt
+])
+def test_fixed_vision_and_moe_models_trace(source, name, model_type, op):
+    _, graph = _trace_t3(source, name, model_type)
+    assert graph.num_nodes > 100 and op in graph.op_name
