@@ -24,23 +24,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def _inconsistent_layers(repo) -> bool:  # noqa: ANN001
-    """Fixture fine-tunes resized to another depth but keeping ``layer_types`` (66 of 10 000 repos).
-
-    transformers 5 rejects them with ``StrictDataclassClassValidationError``, which the crawler (as of
-    20:45 UTC) lets escape instead of writing a ``failures`` row, ending the crawl; they are left out here
-    until that is fixed in ``nar_data/hub/crawler.py``.
-    """
-    import json
-
-    try:
-        config = json.loads(repo.files.get("config.json", b"null"))
-    except ValueError:
-        return False
-    return (isinstance(config, dict) and isinstance(config.get("layer_types"), list)
-            and config.get("num_hidden_layers") not in (None, len(config["layer_types"])))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repos", type=int, default=10000)
@@ -66,7 +49,7 @@ def main() -> None:
     warm()
     root = Path(args.out or tempfile.mkdtemp(prefix="nar-refresh-bench-"))
     t = time.perf_counter()
-    repos = [r for r in generate_repos(args.repos) if not _inconsistent_layers(r)]
+    repos = generate_repos(args.repos)
     print(f"{len(repos)} fixture repos in {time.perf_counter() - t:.1f}s; data under {root}")
     query = {"search": args.search} if args.search else None
     with running_hub(copy.deepcopy(repos)) as hub:

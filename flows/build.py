@@ -25,7 +25,7 @@ from flows.trace import run_trace, select_refs
 EXAMPLE_QUERIES = ("torchvision:resnet50", "torchvision:vit_b_16", "transformers:BertModel")
 
 
-@task(tags=["nar-search"])
+@task
 def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str, list[dict[str, Any]]]:
     """Top-``k`` architectures of ``out`` for each query (a model id of the dataset, or built and traced now)."""
     import logging

@@ -14,7 +14,7 @@ from prefect import flow, task
 from flows._report import save_run_summary
 
 
-@task(tags=["nar-embed"], retries=1)
+@task(retries=1)
 def embed_new(out: str, ckpt: str, batch_size: int = 64) -> dict[str, Any]:
     """Embed the graphs of ``out`` whose arch_id has no row of this encoder version; append one shard."""
     from nar_data.parquet import read_graphs, read_table

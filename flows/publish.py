@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flows import _prefect_env  # noqa: F401 - before prefect
@@ -15,17 +16,46 @@ from flows._report import save_run_summary
 HUB_TAG = "hf-hub-api"
 
 
+#: How long the answer to "does the ``hf-hub-api`` limit exist?" is reused (a served refresh re-asks hourly).
+_LIMIT_CHECK_TTL_S = 300.0
+_limit_checked: tuple[float, bool] = (float("-inf"), False)
+
+
+def _hub_limit_exists() -> bool:
+    """Whether the Prefect API has a global limit named ``hf-hub-api`` (one cheap read, cached)."""
+    global _limit_checked
+    checked_at, exists = _limit_checked
+    if time.monotonic() - checked_at < _LIMIT_CHECK_TTL_S:
+        return exists
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_global_concurrency_limit_by_name(HUB_TAG)
+        exists = True
+    except Exception:  # noqa: BLE001 - not found, or no API reachable: nothing to take a slot from
+        exists = False
+    _limit_checked = (time.monotonic(), exists)
+    return exists
+
+
 def hub_rate_limit() -> None:
-    """Take a slot of the ``hf-hub-api`` global rate limit when one exists (no-op otherwise)."""
+    """Take a slot of the ``hf-hub-api`` global rate limit when one exists (no-op otherwise).
+
+    Asking first matters: Prefect's ``rate_limit(strict=False)`` on a missing limit still goes through its
+    slot-acquisition service, ~2 s per call on this machine, which was most of an empty refresh.
+    """
+    if not _hub_limit_exists():
+        return
     from prefect.concurrency.sync import rate_limit
 
     try:
         rate_limit(HUB_TAG, strict=False)
-    except Exception:  # noqa: BLE001 - no API / no limit configured: the library's own budget still applies
+    except Exception:  # noqa: BLE001 - the library's own call budget still applies
         pass
 
 
-@task(tags=["nar-publish"])
+@task
 def write_card(out: str, encoder_version: str | None = None, metrics_markdown: str = "",
                run: dict[str, Any] | None = None) -> str:
     """Render ``OUT/README.md`` (configs per table, counts, versions, metrics)."""

@@ -45,7 +45,7 @@ def refresh_flow(out: str = "data/nar", endpoint: str | None = None, crawl_query
 
     summary["crawl"] = crawl_hub(out, endpoint, crawl_query, quota)
     lap("crawl")
-    refs = select_refs(["hf"], data=out)
+    refs = select_refs(["hf"], data=out, pending_only=True)
     lap("select")
     summary["trace"] = run_trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload)
     lap("trace")

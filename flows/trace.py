@@ -24,17 +24,25 @@ from flows.runners import Runner, make_task_runner
 from nar_data.schema import TRACER_VERSION
 from nar_data.sources import ModelRef
 
+#: Tags are declared only where they do something: ``nar-trace`` (cap tracing across runs with
+#: `prefect concurrency-limit create nar-trace 2`) and ``hf-hub-api`` (the Hub quota, see `flows.publish`).
+#: Each tagged task run costs one concurrency-slot call to the Prefect API, which on the ephemeral SQLite
+#: API took up to ~2 s while it was busy recording the previous task runs: most of an empty refresh.
 TRACE_TAG = "nar-trace"
 
 
-@task(tags=["nar-select"])
+@task
 def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | None = None,
-                names: Sequence[str] | None = None, data: str | None = None) -> list[ModelRef]:
+                names: Sequence[str] | None = None, data: str | None = None,
+                pending_only: bool = False) -> list[ModelRef]:
     """The refs of ``sources`` (``all`` = the registries) restricted to a preset and/or ``names``.
 
     ``data``: the folder whose crawl state the ``hf`` source reads (what `nar crawl` found).
+    ``pending_only``: only the refs the ``data`` folder does not hold yet (a refresh passes ~1 % of the
+    Hub on instead of all of it; Prefect handles a task result of 10 000 refs noticeably slower).
     """
     from nar_data.presets import iter_refs
+    from nar_data.tracing.pool import pending_refs
 
     kwargs: dict[str, dict[str, Any]] = {}
     for name in sources:
@@ -42,7 +50,8 @@ def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | 
             kwargs.setdefault(name, {})["names"] = list(names)
         if name == "hf" and data:
             kwargs.setdefault(name, {})["data"] = data
-    return list(iter_refs(list(sources), preset, limit, source_kwargs=kwargs))
+    refs = iter_refs(list(sources), preset, limit, source_kwargs=kwargs)
+    return pending_refs(refs, data) if pending_only and data and Path(data).is_dir() else list(refs)
 
 
 def batch_refs(refs: Sequence[ModelRef], batches: int) -> list[list[ModelRef]]:
@@ -96,9 +105,10 @@ def trace_batch(refs: list[ModelRef], out: str, workers: int = 1, timeout_s: flo
     return counts
 
 
-def merge_counts(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    total: dict[str, Any] = {"batches": len(results), "seen": 0, "skipped": 0, "reused": 0, "traced": 0,
-                             "failed": 0, "seconds": 0.0}
+def merge_counts(results: Sequence[dict[str, Any]], skipped: int = 0) -> dict[str, Any]:
+    """Sum the batches' counts; ``skipped``: refs left out before batching (already in the folder)."""
+    total: dict[str, Any] = {"batches": len(results), "seen": skipped, "skipped": skipped, "reused": 0,
+                             "traced": 0, "failed": 0, "seconds": 0.0}
     for r in results:
         for key in ("seen", "skipped", "reused", "traced", "failed"):
             total[key] = total.get(key, 0) + r[key]
@@ -108,13 +118,23 @@ def merge_counts(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = 1, batches: int = 1, timeout_s: float = 120.0,
               preload: Sequence[str] | None = None) -> dict[str, Any]:
-    """Trace ``refs`` inside a running flow: one `trace_batch` task per batch, on the flow's task runner."""
-    parts = batch_refs(refs, batches)
+    """Trace ``refs`` inside a running flow: one `trace_batch` task per batch, on the flow's task runner.
+
+    Refs the folder already has (same model and config hash, or a config hash that failed with this
+    tracer) are counted as skipped here and never sent to a task, so a refresh that finds nothing new
+    runs no tracing task at all.
+    """
+    from nar_data.tracing.pool import pending_refs
+
+    todo = pending_refs(refs, out) if Path(out).is_dir() else list(refs)
+    skipped = len(refs) - len(todo)
+    parts = batch_refs(todo, batches)
     if not parts:
-        return merge_counts([])
+        _coverage_artifact(out)
+        return merge_counts([], skipped)
     futures = trace_batch.map(parts, unmapped(str(out)), unmapped(workers), unmapped(timeout_s), unmapped(preload),
                               unmapped(len(parts) == 1 and _is_local()))
-    counts = merge_counts([f.result() for f in futures])
+    counts = merge_counts([f.result() for f in futures], skipped)
     _coverage_artifact(out)
     return counts
 

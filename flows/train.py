@@ -11,7 +11,7 @@ from prefect import flow, task
 from flows._report import artifact_markdown, save_run_summary
 
 
-@task(tags=["nar-train"])
+@task
 def train_encoder(out: str, ckpt: str, encoder: str = "nar", epochs: int | None = None, seed: int = 0,
                   max_nodes: int | None = None) -> str:
     """Fit ``encoder`` on every graph of ``out`` and write ``ckpt``; returns the encoder version."""
@@ -25,7 +25,7 @@ def train_encoder(out: str, ckpt: str, encoder: str = "nar", epochs: int | None 
     return save_checkpoint(enc, ckpt)
 
 
-@task(tags=["nar-train"])
+@task
 def evaluate_encoders(out: str, encoders: list[str], epochs: int | None = None, seed: int = 0,
                       max_nodes: int | None = None) -> dict[str, Any]:
     """The leak-free retrieval protocol (held-out families) for ``encoders``: results and a markdown table."""

@@ -37,6 +37,10 @@ class EncoderConfig:
     max_merges: int = 600  # BPE merges (motif vocabulary size bound)
     max_motif_size: int = 48  # nodes per motif, at most
     end_to_end: bool = False  # let the graph-level loss also train the motif encoder
+    # training-free structure channels appended to the learned vector (nar only; see encoders/nar.py)
+    hist_weight: float = 2 / 3  # share of the cosine carried by the histograms (0 = learned only); 2/3 = thirds
+    hist_channels: str = "op,macro"  # op = WL over the op graph, macro = WL over the macro graph of motifs
+    hist_buckets: int = 4096  # hashed size of each histogram channel
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -387,6 +387,16 @@ def _done_keys(out: Path, retry_failed: bool) -> tuple[set[tuple[str, str]], dic
     return done, traced, failed
 
 
+def pending_refs(refs: Iterable[ModelRef], out: str | os.PathLike, retry_failed: bool = False) -> list[ModelRef]:
+    """The refs `trace_to_dataset` would not skip: models with no row yet (to trace, or reusing a traced hash).
+
+    Cheap (three column reads), so a caller can leave out what is already done before handing refs to a
+    scheduler: a refresh of 10 000 repos with 1 % changed passes 100 refs on, not 10 000.
+    """
+    done, _, failed = _done_keys(Path(out), retry_failed)
+    return [r for r in refs if (r.model_id, r.config_hash) not in done and (r.config_hash or r.model_id) not in failed]
+
+
 def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, workers: int = 1,
                      timeout_s: float = TRACE_TIMEOUT_S, memory_limit: int = TRACE_MEMORY_LIMIT,
                      max_tasks: int = WORKER_MAX_TASKS, retry_failed: bool = False,

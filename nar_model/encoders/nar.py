@@ -13,6 +13,13 @@ Pipeline (nar_method.md §2-3 with the fixes of §7):
    log motif size]``; a direction-aware GNN (PyG ``GraphConv`` per direction) with mean+max readout
    gives the architecture embedding, trained with SupCon over families on a projection head plus
    coarse-label cross-entropy. ``end_to_end=True`` lets this loss train the motif encoder too.
+4. **Embedding**: the learned vector, L2-normalised, next to training-free structure channels, each a
+   hashed WL histogram (`labelled_wl_histogram`): ``op`` over the op graph, ``macro`` over the macro graph
+   with nodes labelled by their global motif id. With weights ``sqrt(w)`` for the learned part and
+   ``sqrt((1 - w) / C)`` for each of the C channels, the cosine of two embeddings is exactly
+   ``w * cos(learned) + (1 - w) * mean(cos(channel))``, ``w = 1 - hist_weight``. The learned part
+   generalises across families (it is what training improves); the channels keep exact repeated
+   structure, which a model trained on other families blurs. ``hist_weight=0`` is the learned part only.
 
 Shapes:
     op graph: N nodes, E edges; macro graph: S motif occurrences; B graphs -> (B, dim)
@@ -38,6 +45,7 @@ from ..train import balanced_batches, fit_graph_level, progress_bar, seed_everyt
 from . import register_encoder
 from ._base import Encoder, LabelMap, l2_normalize
 from .layers import Heads, NodeInput, pool
+from .wl import labelled_wl_histogram
 
 __all__ = ["NAREncoder", "NARNet", "MotifData", "MacroData"]
 
@@ -273,16 +281,49 @@ class NAREncoder(Encoder):
                 bar.advance()
 
     # -- inference ----------------------------------------------------------------------------------
+    @property
+    def channels(self) -> list[str]:
+        """The histogram channels in use (none when ``hist_weight`` is 0)."""
+        c = self.config
+        names = [n.strip() for n in c.hist_channels.split(",") if n.strip()] if c.hist_weight > 0 else []
+        unknown = set(names) - {"op", "macro"}
+        if unknown:
+            raise ValueError(f"Unknown hist_channels {sorted(unknown)}; valid: op, macro")
+        return names
+
+    @property
+    def embedding_size(self) -> int:
+        return self.config.dim + len(self.channels) * self.config.hist_buckets
+
+    def _histograms(self, graph: Graph, seg: Segmentation) -> list[np.ndarray]:
+        c, out = self.config, []
+        for name in self.channels:
+            if name == "op":
+                out.append(labelled_wl_histogram(graph.op_name, graph.src, graph.dst, 3, c.hist_buckets))
+            else:
+                msrc, mdst, _ = macro_edges(np.asarray(graph.src), np.asarray(graph.dst), seg.seg)
+                out.append(labelled_wl_histogram([str(int(k)) for k in seg.key], msrc, mdst, 2, c.hist_buckets))
+        return out
+
     @torch.no_grad()
     def embed(self, graphs: Sequence[Graph], batch_size: int = 64) -> np.ndarray:
         if not graphs:
-            return np.zeros((0, self.config.dim), dtype=np.float32)
+            return np.zeros((0, self.embedding_size), dtype=np.float32)
         self.net.eval()
+        channels = self.channels
+        w = 1.0 - self.config.hist_weight if channels else 1.0
         out = []
         for i in range(0, len(graphs), batch_size):
-            items = self._motif_items(graphs[i:i + batch_size], context=False)
-            out.append(self.net(_collate(items)).numpy())
-        return l2_normalize(np.concatenate(out))
+            chunk = graphs[i:i + batch_size]
+            segs = self.segment(chunk)
+            items = [motif_data(g, s, self.config.context_hops, False) for g, s in zip(chunk, segs)]
+            parts = [np.sqrt(w) * l2_normalize(self.net(_collate(items)).numpy())]
+            if channels:
+                hists = [self._histograms(g, s) for g, s in zip(chunk, segs)]
+                for j in range(len(channels)):
+                    parts.append(np.sqrt((1 - w) / len(channels)) * l2_normalize(np.stack([h[j] for h in hists])))
+            out.append(np.concatenate(parts, axis=1))
+        return l2_normalize(np.concatenate(out)).astype(np.float32)
 
     def state(self) -> dict[str, Any]:
         return {"weights": self.net.state_dict(), "coarse": self.coarse_map.names, "families": self.families.names,

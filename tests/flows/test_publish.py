@@ -146,3 +146,35 @@ def test_upload_killed_before_its_commit_is_redone_once(tmp_path) -> None:
 
     [graphs] = [v for p, v in files.items() if p.startswith("graphs/")]
     assert sorted(pq.read_table(io.BytesIO(graphs)).column("arch_id").to_pylist()) == sorted(ids)
+
+
+def test_hub_rate_limit_asks_once_and_takes_slots_only_from_a_real_limit(monkeypatch) -> None:
+    import flows.publish as pub
+
+    calls = {"read": 0, "slot": 0}
+    exists = {"value": False}
+
+    class FakeClient:
+        def __enter__(self):  # noqa: ANN204
+            return self
+
+        def __exit__(self, *exc) -> bool:  # noqa: ANN002
+            return False
+
+        def read_global_concurrency_limit_by_name(self, name: str) -> object:
+            calls["read"] += 1
+            if not exists["value"]:
+                raise LookupError(name)
+            return object()
+
+    monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client=True: FakeClient())
+    monkeypatch.setattr("prefect.concurrency.sync.rate_limit", lambda *a, **k: calls.__setitem__("slot", calls["slot"] + 1))
+    monkeypatch.setattr(pub, "_limit_checked", (float("-inf"), False))
+    pub.hub_rate_limit()
+    pub.hub_rate_limit()
+    assert calls == {"read": 1, "slot": 0}  # missing limit: asked once (cached), no slot taken
+    exists["value"] = True
+    monkeypatch.setattr(pub, "_limit_checked", (float("-inf"), False))  # the cache expired
+    pub.hub_rate_limit()
+    pub.hub_rate_limit()
+    assert calls == {"read": 2, "slot": 2}

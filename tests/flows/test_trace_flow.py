@@ -21,6 +21,22 @@ def test_batches_keep_config_hashes_together(tiny) -> None:
     assert dup in with_mlp
 
 
+def test_run_trace_sends_only_pending_refs_to_tasks(tmp_path, tiny, monkeypatch) -> None:
+    import flows.trace as ft
+    from nar_data.tracing.pool import trace_to_dataset
+
+    NAMES, PRELOAD = tiny
+    refs = list(get_source("testing").iter_refs(names=["mlp", "cnn"]))
+    trace_to_dataset(refs, tmp_path, preload=PRELOAD, flush_seconds=0.0)
+    mapped: list[list] = []
+    monkeypatch.setattr(ft.trace_batch, "map", lambda parts, *a: mapped.append(parts) or [])
+    counts = ft.run_trace(refs, tmp_path)  # everything is in the folder: no task at all
+    assert mapped == [] and counts["seen"] == counts["skipped"] == 2 and counts["batches"] == 0
+    more = list(get_source("testing").iter_refs(names=["residual"]))
+    ft.run_trace(refs + more, tmp_path)
+    assert [[r.name for r in part] for part in mapped[0]] == [["residual"]]
+
+
 @pytest.mark.slow  # ~2 min on 2 shared cores: a Dask cluster plus its tracing workers
 def test_dask_runner_gives_the_same_tables(tmp_path, prefect_api, tiny, table_rows) -> None:
     pytest.importorskip("prefect_dask")

@@ -7,7 +7,7 @@ from nar_model.data import GraphSet
 from nar_model.encoders import get_encoder, list_encoders
 from nar_model.metrics import evaluate
 
-TINY = EncoderConfig(dim=16, hidden=16, layers=2, epochs=3, motif_epochs=1, batch_size=8, motif_dim=16)
+TINY = EncoderConfig(dim=16, hidden=16, layers=2, epochs=3, motif_epochs=1, batch_size=8, motif_dim=16, hist_buckets=64)
 
 
 def test_registry_lists_ours_and_the_baselines():
@@ -46,8 +46,25 @@ def test_training_reduces_the_loss(tiny_graphs):
 def test_nar_split_variants_and_end_to_end(tiny_graphs):
     gs = GraphSet(tiny_graphs)
     for overrides in ({"split": "random"}, {"split": "legacy"}, {"end_to_end": True}):
-        emb = get_encoder("nar", TINY.replace(epochs=1), **overrides).fit(gs).embed(gs.graphs[:3])
-        assert emb.shape == (3, TINY.dim)
+        enc = get_encoder("nar", TINY.replace(epochs=1), **overrides).fit(gs)
+        emb = enc.embed(gs.graphs[:3])
+        assert emb.shape == (3, enc.embedding_size) == (3, TINY.dim + 2 * TINY.hist_buckets)
+
+
+def test_nar_embedding_mixes_learned_and_histogram_similarities(tiny_graphs):
+    """cos(a, b) = w cos(learned) + (1 - w) mean(cos(channel)), as documented in encoders/nar.py."""
+    gs = GraphSet(tiny_graphs)
+    enc = get_encoder("nar", TINY.replace(epochs=1, hist_weight=0.4)).fit(gs)
+    emb = enc.embed(gs.graphs)
+    d, b = TINY.dim, TINY.hist_buckets
+    parts = [emb[:, :d], emb[:, d:d + b], emb[:, d + b:]]
+    unit = [p / np.linalg.norm(p, axis=1, keepdims=True) for p in parts]
+    expected = 0.6 * unit[0] @ unit[0].T + 0.2 * unit[1] @ unit[1].T + 0.2 * unit[2] @ unit[2].T
+    assert np.allclose(emb @ emb.T, expected, atol=1e-5)
+    learned_only = get_encoder("nar", TINY.replace(epochs=1, hist_weight=0.0)).fit(gs)
+    assert learned_only.embed(gs.graphs).shape == (len(gs), TINY.dim)
+    with pytest.raises(ValueError, match="hist_channels"):
+        get_encoder("nar", TINY.replace(hist_channels="op,bogus")).channels
 
 
 def test_load_checkpoint_errors(tmp_path):
@@ -58,3 +75,22 @@ def test_load_checkpoint_errors(tmp_path):
     torch.save({"something": 1}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="not a nar checkpoint"):
         load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_wl_rounds_see_structure_not_node_order():
+    from nar_model.encoders.wl import labelled_wl_histogram, wl_rounds
+
+    # a -> b -> c and a -> c (a triangle DAG); the same graph with nodes listed in another order
+    labels, src, dst = ["conv", "relu", "add"], [0, 1, 0], [1, 2, 2]
+    perm = [2, 0, 1]  # new index of old node i
+    labels_p = [None] * 3
+    for i, p in enumerate(perm):
+        labels_p[p] = labels[i]
+    src_p, dst_p = [perm[s] for s in src], [perm[d] for d in dst]
+    assert np.array_equal(labelled_wl_histogram(labels, src, dst, 3, 64), labelled_wl_histogram(labels_p, src_p, dst_p, 3, 64))
+    # same node labels, reversed edge between conv and relu: round 0 equal, round 1 differs
+    r1, r2 = wl_rounds(labels, src, dst, 1), wl_rounds(labels, [1, 1, 0], [0, 2, 2], 1)
+    assert np.array_equal(r1[0], r2[0]) and not np.array_equal(r1[1], r2[1])
+    # direction matters: in- and out-neighbours are kept apart
+    a, b = wl_rounds(["x", "x"], [0], [1], 1)[1]
+    assert a != b

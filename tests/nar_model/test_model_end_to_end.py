@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from nar_data.parquet import write_shard
 from nar_data.testing import tiny_model
 from nar_data.tracing import trace_module
+from nar_model.config import EncoderConfig
 from nar_model.embed import read_embeddings
 
 
@@ -38,7 +39,8 @@ def test_train_embed_search_finds_the_planted_twin(dataset, tmp_path):
     assert r.exit_code == 0, r.output
     version = re.search(r"with (nar-[0-9a-f]+)", r.output).group(1)
     ids, vectors = read_embeddings(dataset, version)
-    assert len(ids) == 3 * 6 + 2 and vectors.shape[1] == 128
+    c = EncoderConfig()
+    assert len(ids) == 3 * 6 + 2 and vectors.shape[1] == c.dim + 2 * c.hist_buckets
     for name in ("cnn", "mlp"):
         # an unseen model, built and traced on the fly by the `testing` source
         r = runner.invoke(app, ["search", f"testing:{name}", "--data", str(dataset), "--ckpt", str(ckpt), "-k", "3"])

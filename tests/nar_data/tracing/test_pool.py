@@ -67,6 +67,16 @@ def test_rerun_skips_what_is_done_and_failed(failing_run) -> None:  # noqa: ANN0
     assert len(read_table(out, "graphs")) == 2
 
 
+def test_pending_refs_leaves_out_exactly_what_a_rerun_would_skip(failing_run) -> None:  # noqa: ANN001
+    from nar_data.tracing.pool import pending_refs
+
+    out, _, _ = failing_run
+    done_and_failed = refs("mlp", "raise", "cnn", "segfault")
+    assert pending_refs(done_and_failed, out) == []
+    assert [r.name for r in pending_refs(done_and_failed + refs("residual"), out)] == ["residual"]
+    assert [r.name for r in pending_refs(refs("raise"), out, retry_failed=True)] == ["raise"]
+
+
 def test_same_config_hash_is_traced_once(tmp_path: Path) -> None:
     from dataclasses import replace
 
