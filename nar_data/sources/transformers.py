@@ -356,7 +356,8 @@ def build_module(cls: type, config: Any, task: str = "") -> Built:
     """Build ``cls`` from ``config`` on the meta device and synthesise its example inputs."""
     import torch
 
-    from ..tracing.inputs import BuildConstants, synthesize, with_shadow_values
+    from ..tracing._shadow import BuildConstants, with_shadow_values
+    from ..tracing.inputs import synthesize
 
     # transformers checks "image tokens == image features" etc. with data-dependent asserts that meta
     # tensors cannot answer; under tracing they are hints only. This switches them off in the worker.

@@ -11,7 +11,7 @@ import torch  # noqa: E402
 
 from nar_data.sources import get_source  # noqa: E402
 from nar_data.tracing import trace_module  # noqa: E402
-from nar_data.tracing.inputs import ShadowValues  # noqa: E402
+from nar_data.tracing._shadow import ShadowValues  # noqa: E402
 
 
 @pytest.fixture(scope="module")
