@@ -1,4 +1,4 @@
-"""t2: audio / speech / sequential-decision model types whose inputs or default configs needed a fix."""
+"""audio / speech / sequential-decision model types whose inputs or default configs needed a fix."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def source():
     return get_source("transformers")
 
 
-def _trace_t2(source, name: str, model_type: str):
+def _trace(source, name: str, model_type: str):
     refs = list(source.iter_refs(model_types=[model_type], names=[name]))
     assert len(refs) == 1, refs
     built = source.build(refs[0])
@@ -45,7 +45,7 @@ def test_audio_input_shapes_follow_the_modeling_code():
     ("VibeVoiceAcousticTokenizerDecoderModel", "vibevoice_acoustic_tokenizer_decoder", "conv1d"),
 ])
 def test_audio_models_trace(source, name, model_type, op):
-    _, built, graph = _trace_t2(source, name, model_type)
+    _, built, graph = _trace(source, name, model_type)
     assert graph.capture == "dispatch"
     assert any(op in o for o in graph.op_name), sorted(set(graph.op_name))
 
@@ -58,6 +58,6 @@ def test_audio_models_trace(source, name, model_type, op):
     ("MoonshineStreamingModel", "moonshine_streaming"),
 ])
 def test_speech_models_trace(source, name, model_type):
-    _, built, graph = _trace_t2(source, name, model_type)
+    _, built, graph = _trace(source, name, model_type)
     assert graph.capture == "dispatch"
     assert any("scaled_dot_product_attention" in o or "softmax" in o for o in graph.op_name), name

@@ -1,4 +1,4 @@
-"""t1: vision-language model types whose default configs or inputs needed a fix build and trace on meta."""
+"""vision-language model types whose default configs or inputs needed a fix build and trace on meta."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""t3: vision / detection / video / value-reading model types whose inputs, default configs or shadow values
+"""vision / detection / video / value-reading model types whose inputs, default configs or shadow values
 needed a fix."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def source():
     return get_source("transformers")
 
 
-def _trace_t3(source, name: str, model_type: str):
+def _trace(source, name: str, model_type: str):
     refs = list(source.iter_refs(model_types=[model_type], names=[name]))
     assert len(refs) == 1, refs
     built = source.build(refs[0])
@@ -50,7 +50,7 @@ def test_shadow_values_answer_data_dependent_shapes_and_indices():
     ("SplinterForPreTraining", "splinter", "linear"),  # reads the question token's positions
 ])
 def test_value_reading_models_trace(source, name, model_type, op):
-    built, graph = _trace_t3(source, name, model_type)
+    built, graph = _trace(source, name, model_type)
     assert all(p.device.type == "meta" for p in built.module.parameters())
     assert graph.num_nodes > 300 and op in graph.op_name
 
@@ -66,5 +66,5 @@ def test_value_reading_models_trace(source, name, model_type, op):
     ("OneFormerModel", "oneformer", "conv2d"),  # image + task prompt
 ])
 def test_fixed_vision_and_moe_models_trace(source, name, model_type, op):
-    _, graph = _trace_t3(source, name, model_type)
+    _, graph = _trace(source, name, model_type)
     assert graph.num_nodes > 100 and op in graph.op_name
