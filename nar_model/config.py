@@ -47,11 +47,18 @@ class EncoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EncoderConfig":
+        """Inverse of `to_dict`; a dict saved before a field existed gets the value that reproduces how that
+        checkpoint behaved (`SINCE`), not today's default."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
             raise ValueError(f"Unknown EncoderConfig keys {sorted(unknown)}; valid keys: {sorted(names)}")
-        return cls(**d)
+        return cls(**{**{k: v for k, v in SINCE.items() if k not in d}, **d})
 
     def replace(self, **changes: Any) -> "EncoderConfig":
         return dataclasses.replace(self, **changes)
+
+
+#: Fields added after checkpoints were first written, with the value that keeps an older checkpoint's
+#: embeddings unchanged (its stored vectors stay valid): the WL channels did not exist before.
+SINCE: dict[str, Any] = {"hist_weight": 0.0}

@@ -94,3 +94,11 @@ def test_wl_rounds_see_structure_not_node_order():
     # direction matters: in- and out-neighbours are kept apart
     a, b = wl_rounds(["x", "x"], [0], [1], 1)[1]
     assert a != b
+
+
+def test_a_checkpoint_from_before_the_wl_channels_keeps_its_embedding():
+    from nar_model.config import EncoderConfig
+
+    old = {k: v for k, v in TINY.to_dict().items() if not k.startswith("hist_")}
+    assert EncoderConfig.from_dict(old).hist_weight == 0.0  # learned part only, as it was trained
+    assert EncoderConfig.from_dict(TINY.to_dict()).hist_weight == TINY.hist_weight
