@@ -90,7 +90,7 @@ def speed(graphs: GraphSet, config: EncoderConfig, n: int = 5000, query: str = "
     index = make_index("numpy")
     index.add([g.arch_id for g in sub], vectors)
     try:
-        from flows.commands.model import resolve_query
+        from nar_model.search import resolve_query
 
         t = _clock()
         index.search(enc.embed([resolve_query(query)]), 10)

@@ -30,7 +30,7 @@ def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str,
     """Top-``k`` architectures of ``out`` for each query (a model id of the dataset, or built and traced now)."""
     import logging
 
-    from flows.commands.model import resolve_query
+    from nar_model.search import resolve_query
     from nar_data.parquet import read_table
     from nar_model.checkpoint import load_checkpoint
     from nar_model.embed import read_embeddings

@@ -1,8 +1,7 @@
 """`nar train`, `nar embed`, `nar eval`, `nar search`: the encoders of nar_model from the command line.
 
-The only glue beyond argument parsing is `resolve_query`: it turns a search query (an ``arch_id``, a
-registry name such as ``timm:resnet50`` or a local ``config.json``) into a `Graph`, building and
-tracing unseen models on the fly.
+Search itself lives in `nar_model.search` (`Searcher`, `resolve_query`) and `nar_model.service` (the warm
+``nar search-server`` and its standard-library client).
 """
 
 from __future__ import annotations
@@ -117,36 +116,17 @@ def evaluate(
         json_out.write_text(json.dumps(results, indent=1, default=float))
 
 
-def resolve_query(query: str, data: Path | None = None) -> Any:
-    """The `Graph` of ``query``: a local config.json, an ``arch_id``/``model_id`` of --data, or ``source:name``
-    (built on the meta device and traced on the fly)."""
-    path = Path(query)
-    if query.endswith(".json") and path.is_file():
-        from nar_data.sources.transformers import build_from_config
-        from nar_data.tracing import trace_module
+def _print_hits(result: dict[str, Any], via: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
 
-        built = build_from_config(json.loads(path.read_text()))
-        return trace_module(built.module, built.args, built.kwargs, model_id=f"local:{path.name}", source="local")
-    if data is not None:
-        from nar_data.parquet import iter_graphs
-
-        for g in iter_graphs(data):
-            if g.arch_id == query or g.model_id == query:
-                return g
-    if ":" in query:
-        from nar_data.sources import get_source
-        from nar_data.tracing import trace_ref
-
-        source_name, name = query.split(":", 1)
-        source = get_source(source_name)
-        ref = next(iter(source.iter_refs(names=[name])), None)
-        if ref is None and source_name == "transformers":  # a model type ("bert") rather than a class
-            ref = next(iter(source.iter_refs(model_types=[name], base_only=True)), None)
-        if ref is None:
-            raise ValueError(f"{source_name} has no model {name!r}")
-        return trace_ref(ref)
-    raise ValueError(f"Cannot resolve {query!r}: not an arch_id/model_id of {data}, not 'source:name' "
-                     "(e.g. timm:resnet50) and not a config.json file")
+    out = Table(title=f"{result['model']} ({result['nodes']} nodes) vs {result['database']} architectures")
+    for col in ("rank", "cosine", "model", "family", "arch_id"):
+        out.add_column(col)
+    for h in result["hits"]:
+        out.add_row(str(h["rank"]), f"{h['cosine']:.3f}", h["model"], h["family"], h["arch_id"][:12])
+    Console(width=160).print(out)
+    typer.echo(f"query {result['seconds']:.2f}s (trace + embed + search) {via}")
 
 
 def search(
@@ -156,8 +136,12 @@ def search(
     ckpt: CkptOpt,
     k: Annotated[int, typer.Option("-k", help="Results to show.")] = 10,
     backend: Annotated[str, typer.Option(help="Search backend: auto | numpy | faiss.")] = "auto",
+    server: Annotated[bool, typer.Option(help="Use a running `nar search-server` for --data/--ckpt if any.")] = True,
 ) -> None:
     """Find the architectures of --data most like QUERY (built and traced on the fly if unseen).
+
+    With a `nar search-server` running on the same --data and --ckpt, the query goes to it (no torch
+    import here: about a second end to end); otherwise everything is loaded in this process.
 
     Examples:
 
@@ -165,45 +149,55 @@ def search(
 
         nar search 3f2a...arch_id --data data/demo --ckpt checkpoints/nar.pt -k 20
     """
-    from rich.console import Console
-    from rich.table import Table
-
-    from nar_data.parquet import read_table
-    from nar_model.checkpoint import load_checkpoint
-    from nar_model.data import load_graphs
-    from nar_model.embed import embedding_rows, read_embeddings
-    from nar_model.search import make_index
-
     start = time.perf_counter()
-    enc, meta = load_checkpoint(ckpt)
-    table = read_table(data, "graphs", columns=["arch_id", "model_id", "family"])  # labels only: fast
-    by_id: dict[str, tuple[str, str]] = {}
-    for aid, mid, fam in zip(*(table.column(c).to_pylist() for c in ("arch_id", "model_id", "family"))):
-        by_id.setdefault(aid, (mid, fam))
-    ids, vectors = read_embeddings(data, meta["encoder_version"])
-    if not ids:  # no `nar embed` run for this checkpoint yet: embed the database now
-        typer.echo(f"no embeddings of {meta['encoder_version']} in {data}; embedding now (run `nar embed` once "
+    if server:
+        from nar_model.service import find_server, remote_search
+
+        url = find_server(data, ckpt)
+        if url is not None:
+            try:
+                result = remote_search(url, query, k)
+            except ValueError as e:
+                raise typer.BadParameter(str(e), param_hint="QUERY") from None
+            _print_hits(result, f"by {url}; total {time.perf_counter() - start:.2f}s")
+            return
+    from nar_model.search import Searcher
+
+    searcher = Searcher(data, ckpt, backend)
+    if searcher.embedded_now:
+        typer.echo(f"no embeddings of {searcher.version} in {data}; embedded now in memory (run `nar embed` once "
                    "to make searches fast)", err=True)
-        rows = embedding_rows(enc, meta["encoder_version"], load_graphs(data).graphs)
-        ids, vectors = [r["arch_id"] for r in rows], [r["vector"] for r in rows]
-    index = make_index(backend)
-    index.add(ids, vectors)
-    t_query = time.perf_counter()
-    graph = resolve_query(query, data)
-    qvec = enc.embed([graph])
-    res = index.search(qvec, k + 1)
-    out = Table(title=f"{graph.model_id} ({graph.num_nodes} nodes) vs {len(ids)} architectures")
-    for col in ("rank", "cosine", "model", "family", "arch_id"):
-        out.add_column(col)
-    rank = 0
-    for score, i in zip(res.scores[0].tolist(), res.indices[0].tolist()):
-        if i < 0 or index.ids[i] == graph.arch_id or rank >= k:
-            continue
-        rank += 1
-        mid, fam = by_id.get(index.ids[i], ("?", "?"))
-        out.add_row(str(rank), f"{score:.3f}", mid, fam, index.ids[i][:12])
-    Console(width=160).print(out)
-    typer.echo(f"query {time.perf_counter() - t_query:.2f}s (trace + embed + search); total {time.perf_counter() - start:.2f}s")
+    try:
+        result = searcher.query(query, k)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="QUERY") from None
+    _print_hits(result, f"in process; total {time.perf_counter() - start:.2f}s")
+
+
+def search_server(
+    data: DataOpt,
+    ckpt: CkptOpt,
+    port: Annotated[int, typer.Option(help="Port on --host (0 = any free port).")] = 0,
+    host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean to share it.")] = "127.0.0.1",
+    backend: Annotated[str, typer.Option(help="Search backend: auto | numpy | faiss.")] = "auto",
+) -> None:
+    """Keep the encoder, the embeddings and the tracing stack loaded and answer `nar search` (Ctrl-C stops).
+
+    Writes DATA/_search/server.json; `nar search` on the same --data and --ckpt then sends its query here.
+
+    Example:
+
+        nar search-server --data data/nar --ckpt data/nar/_checkpoints/nar.pt &
+        nar search timm:resnet50 --data data/nar --ckpt data/nar/_checkpoints/nar.pt
+    """
+    from nar_model.service import SearchServer
+
+    srv = SearchServer(data, ckpt, host=host, port=port, backend=backend)
+    typer.echo(f"serving {len(srv.searcher.index)} architectures of {data} ({srv.searcher.version}) at {srv.url}")
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
 
 
 def register(app: typer.Typer) -> None:
@@ -211,3 +205,4 @@ def register(app: typer.Typer) -> None:
     app.command("embed")(embed)
     app.command("eval")(evaluate)
     app.command("search")(search)
+    app.command("search-server")(search_server)
