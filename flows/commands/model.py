@@ -190,8 +190,14 @@ def search_server(
         nar search-server --data data/nar --ckpt data/nar/_checkpoints/nar.pt &
         nar search timm:resnet50 --data data/nar --ckpt data/nar/_checkpoints/nar.pt
     """
+    import signal
+
     from nar_model.service import SearchServer
 
+    def stop(signum: int, frame: Any) -> None:  # SIGTERM (kill, service managers): leave as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     srv = SearchServer(data, ckpt, host=host, port=port, backend=backend)
     typer.echo(f"serving {len(srv.searcher.index)} architectures of {data} ({srv.searcher.version}) at {srv.url}")
     try:
