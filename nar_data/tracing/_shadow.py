@@ -85,7 +85,7 @@ class ShadowValues:
                 and args and isinstance(args[0], torch.Tensor) and args[0].is_meta \
                 and args[0].numel() <= DERIVED_LIMIT:
             # zeros_like / new_full / ...: the result's values do not depend on the input's values
-            self.set(args[0], torch.empty(args[0].shape, dtype=args[0].dtype))
+            self.set(args[0], torch.zeros(args[0].shape, dtype=args[0].dtype))  # deterministic, never garbage
             self.keep.append(args[0])
             known = all(not t.is_meta or id(t) in self.values for t in tensors)
         if not known and func is torch.ops.aten.nonzero.default and args[0].is_meta \
