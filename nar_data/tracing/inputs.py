@@ -401,6 +401,8 @@ def _synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
         # a multimodal model: also give it an image (or audio) when its forward takes one
         if "pixel_values" in params and "spatial_shapes" in params:
             kwargs.update(naflex_inputs(config))
+        elif "pixel_values" in params and getattr(config, "vision_config", True) is None:
+            pass  # the config says "no vision tower" (Gemma 4 and EmbeddingGemma 2 defaults): text only
         elif "pixel_values" in params:  # a text model that also takes an image is multimodal
             kwargs.update(multimodal_image(config, params))
         kwargs.update(seq2seq_inputs(config, params, task) if getattr(config, "is_encoder_decoder", False) else {})

@@ -254,3 +254,26 @@ def molmo2(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
                image_token_pooling=torch.tensor(pooling, dtype=torch.long),
                image_grids=torch.tensor([[2, 2, 0, 0]], dtype=torch.long))
     return {k: v for k, v in out.items() if k in params}
+
+
+@override("idefics")
+def idefics(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
+    """IDEFICS (v1): images ``[B, num_images, C, H, W]`` (``batch_size, num_images = pixel_values.shape[:2]``) and
+    the gated cross-attention's ``image_attention_mask`` ``[B, text_len, num_images]``."""
+    out = text_inputs(model, config, set(forward_params(model)), task)
+    h, w = image_hw(config)
+    length = int(out["input_ids"].shape[-1])
+    return out | {"pixel_values": meta(BATCH, 1, num_channels(config), h, w),
+                  "image_attention_mask": torch.ones(BATCH, length, 1, dtype=torch.long)}
+
+
+@override("neomme")
+def neomme(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
+    """NeoMME embeds flattened patches ``[n, 3 * patch_size ** 2]`` (``get_image_features`` checks
+    ``patch_dim``) and scatters them onto exactly ``n`` ``image_token_id`` placeholders of the prompt."""
+    out = text_inputs(model, config, set(forward_params(model)), task)
+    n = 4
+    seq = out["input_ids"][0].tolist()
+    seq[1:1 + n] = [int(config.image_token_id)] * n
+    out["input_ids"] = torch.tensor([seq], dtype=torch.long)
+    return out | {"pixel_values": meta(n, int(config.patch_dim))}
