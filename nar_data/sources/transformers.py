@@ -223,7 +223,8 @@ DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
     # LightGlue's adaptive depth/width (stop or prune when keypoint confidences pass a threshold) reads activation
     # values; -1 disables both (documented), so every layer and keypoint runs: the full architecture
     "lightglue": {"depth_confidence": -1.0, "width_confidence": -1.0},
-    # Hiera's MAE decoder sizes are None by default (facebook/hiera-*-mae: 512 wide, 8 layers, 16 heads)
+    # Hiera's MAE decoder sizes are None by default (facebook/hiera-*-mae: 512 wide, 8 layers, 16 heads, recalled,
+    # not checked against a config file)
     "hiera": {"decoder_hidden_size": 512, "decoder_depth": 8, "decoder_num_heads": 16},
     # the segmentation head reads 4 backbone stages; the error message's (and BEiT-base checkpoints') choice
     "beit": {"out_indices": [3, 5, 7, 11], "out_features": ["stage3", "stage5", "stage7", "stage11"]},
@@ -234,12 +235,12 @@ DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
     "edgetam": {"vision_config": {"backbone_config": {"architecture": "repvit_m1"}}},
     "edgetam_video": {"vision_config": {"backbone_config": {"architecture": "repvit_m1"}}},
     "edgetam_vision_model": {"backbone_config": {"architecture": "repvit_m1"}},
+    # LW-DETR's projector has no level by default (nothing reaches the decoder: torch.cat([])); the small/medium
+    # models (AnnaZhang/lwdetr_small_60e_coco) project one level at scale 1.0 (P4) -- recalled, not checked against
+    # a config file; the two fields derived from it in __post_init__ are in the dict too, and its kwargs would reset them
+    "lw_detr": {"projector_scale_factors": [1.0], "projector_in_channels": [256], "num_feature_levels": 1},
     # UVDoc concatenates the feature maps of all 6 backbone stages (bridge_connector in = 128 * 6 channels);
     # the backbone config defaults to the last stage only
-    # LW-DETR's projector has no level by default (nothing reaches the decoder: torch.cat([])); the small/medium
-    # models (AnnaZhang/lwdetr_small_60e_coco) project one level at scale 1.0 (P4); the two fields derived from it
-    # in __post_init__ are in the dict too, and its kwargs would reset them
-    "lw_detr": {"projector_scale_factors": [1.0], "projector_in_channels": [256], "num_feature_levels": 1},
     "uvdoc": {"backbone_config": {"out_features": [f"stage{i}" for i in range(1, 7)], "out_indices": [1, 2, 3, 4, 5, 6]}},
 }
 
