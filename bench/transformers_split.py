@@ -3,13 +3,16 @@ and every transformers failure with its class.
 
     .venv/bin/python bench/transformers_split.py data/all
 """
+
 import collections
-import json
 import sys
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nar_data.parquet import read_table
-from nar_data.sources import get_source
+
+from nar_data.parquet import read_table  # noqa: E402
+from nar_data.sources import get_source  # noqa: E402
+
 data = sys.argv[1]
 refs = list(get_source("transformers").iter_refs())
 base = {r.model_id: bool(r.meta.get("base")) for r in refs}
