@@ -11,29 +11,15 @@ pytest.importorskip("transformers")
 import torch  # noqa: E402
 
 from nar_data.errors import RemoteCodeError, UnsupportedLibraryError  # noqa: E402
-from nar_data.sources import get_source  # noqa: E402
 from nar_data.sources.transformers import (  # noqa: E402
     TASKS, build_from_config, iter_classes, load_config, transformers_config_hash)
 from nar_data.tracing import trace_module  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def source():
-    return get_source("transformers")
 
 
 def _ref(source, name: str, model_type: str):
     refs = list(source.iter_refs(model_types=[model_type], names=[name]))
     assert len(refs) == 1, refs
     return refs[0]
-
-
-def _trace(source, name: str, model_type: str):
-    ref = _ref(source, name, model_type)
-    built = source.build(ref)
-    graph = trace_module(built.module, built.args, built.kwargs, model_id=ref.model_id, source="transformers",
-                         config_hash=ref.config_hash, builder=built.builder)
-    return ref, built, graph
 
 
 def _no_real_storage(module: torch.nn.Module) -> bool:
@@ -86,8 +72,8 @@ def test_iter_refs_fields_and_filters(source) -> None:
 
 # --------------------------------------------------------------------------- build + trace on meta
 
-def test_bert_traces_with_sdpa_and_expected_params(source) -> None:
-    ref, built, graph = _trace(source, "BertModel", "bert")
+def test_bert_traces_with_sdpa_and_expected_params(traced) -> None:
+    ref, built, graph = traced("BertModel", "bert")
     c = ref.config
     H, I, L, V, P, T = (c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"], c["vocab_size"],
                         c["max_position_embeddings"], c["type_vocab_size"])
@@ -101,8 +87,8 @@ def test_bert_traces_with_sdpa_and_expected_params(source) -> None:
     assert graph.builder == "transformers.BertModel._from_config"
 
 
-def test_gpt2_lm_head_traces_causal_attention(source) -> None:
-    ref, built, graph = _trace(source, "GPT2LMHeadModel", "gpt2")
+def test_gpt2_lm_head_traces_causal_attention(traced) -> None:
+    ref, built, graph = traced("GPT2LMHeadModel", "gpt2")
     c = ref.config
     H, L, V, P = c["n_embd"], c["n_layer"], c["vocab_size"], c["n_positions"]
     per_layer = 2 * 2 * H + (H * 3 * H + 3 * H) + (H * H + H) + (H * 4 * H + 4 * H) + (4 * H * H + H)
@@ -113,8 +99,8 @@ def test_gpt2_lm_head_traces_causal_attention(source) -> None:
     assert [1, built.kwargs["input_ids"].shape[1], V] in graph.shape
 
 
-def test_t5_seq2seq_gets_decoder_inputs(source) -> None:
-    ref, built, graph = _trace(source, "T5ForConditionalGeneration", "t5")
+def test_t5_seq2seq_gets_decoder_inputs(traced) -> None:
+    ref, built, graph = traced("T5ForConditionalGeneration", "t5")
     assert "decoder_input_ids" in built.kwargs
     n_layers = ref.config["num_layers"] + ref.config["num_decoder_layers"]
     attn = graph.op_name.count("scaled_dot_product_attention") + graph.op_name.count("softmax")
@@ -122,8 +108,8 @@ def test_t5_seq2seq_gets_decoder_inputs(source) -> None:
     assert _no_real_storage(built.module)
 
 
-def test_vit_image_input_from_config(source) -> None:
-    ref, built, graph = _trace(source, "ViTForImageClassification", "vit")
+def test_vit_image_input_from_config(traced) -> None:
+    ref, built, graph = traced("ViTForImageClassification", "vit")
     size, ch, patch = ref.config["image_size"], ref.config["num_channels"], ref.config["patch_size"]
     assert tuple(built.kwargs["pixel_values"].shape) == (1, ch, size, size)
     assert "conv2d" in graph.op_name  # the patch embedding
@@ -131,23 +117,23 @@ def test_vit_image_input_from_config(source) -> None:
     assert [1, n_tokens, ref.config["hidden_size"]] in graph.shape
 
 
-def test_whisper_audio_features_match_encoder(source) -> None:
-    ref, built, graph = _trace(source, "WhisperForConditionalGeneration", "whisper")
+def test_whisper_audio_features_match_encoder(traced) -> None:
+    ref, built, graph = traced("WhisperForConditionalGeneration", "whisper")
     mel, src_pos = ref.config["num_mel_bins"], ref.config["max_source_positions"]
     assert tuple(built.kwargs["input_features"].shape) == (1, mel, 2 * src_pos)
     assert "decoder_input_ids" in built.kwargs
     assert graph.op_name.count("conv1d") == 2
 
 
-def test_time_series_inputs(source) -> None:
-    ref, built, graph = _trace(source, "TimeSeriesTransformerModel", "time_series_transformer")
+def test_time_series_inputs(traced) -> None:
+    ref, built, graph = traced("TimeSeriesTransformerModel", "time_series_transformer")
     c = ref.config
     assert c["prediction_length"]  # None in the shipped default; filled so the model builds
     assert tuple(built.kwargs["past_values"].shape) == (1, c["context_length"] + max(c["lags_sequence"]))
     assert tuple(built.kwargs["future_values"].shape) == (1, c["prediction_length"])
     assert graph.num_params > 0 and "linear" in graph.op_name
 
-    ref, built, graph = _trace(source, "PatchTSTForClassification", "patchtst")
+    ref, built, graph = traced("PatchTSTForClassification", "patchtst")
     assert tuple(built.kwargs["past_values"].shape) == (1, ref.config["context_length"],
                                                        ref.config["num_input_channels"])
     assert [1, ref.config["num_targets"]] in graph.shape

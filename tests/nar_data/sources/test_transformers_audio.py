@@ -6,24 +6,8 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from nar_data.sources import get_source  # noqa: E402
 from nar_data.sources.transformers import _default_config_dict, load_config  # noqa: E402
-from nar_data.tracing import trace_module  # noqa: E402
 from nar_data.tracing.inputs import OVERRIDES, SEQ, audio_features  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def source():
-    return get_source("transformers")
-
-
-def _trace(source, name: str, model_type: str):
-    refs = list(source.iter_refs(model_types=[model_type], names=[name]))
-    assert len(refs) == 1, refs
-    built = source.build(refs[0])
-    graph = trace_module(built.module, built.args, built.kwargs, model_id=refs[0].model_id,
-                         source="transformers", config_hash=refs[0].config_hash, builder=built.builder)
-    return refs[0], built, graph
 
 
 def test_audio_input_shapes_follow_the_modeling_code():
@@ -44,8 +28,8 @@ def test_audio_input_shapes_follow_the_modeling_code():
     # latents [B, hidden_size, frames] -> waveform
     ("VibeVoiceAcousticTokenizerDecoderModel", "vibevoice_acoustic_tokenizer_decoder", "conv1d"),
 ])
-def test_audio_models_trace(source, name, model_type, op):
-    _, built, graph = _trace(source, name, model_type)
+def test_audio_models_trace(traced, name, model_type, op):
+    _, built, graph = traced(name, model_type)
     assert graph.capture == "dispatch"
     assert any(op in o for o in graph.op_name), sorted(set(graph.op_name))
 
@@ -57,7 +41,7 @@ def test_audio_models_trace(source, name, model_type, op):
     ("Qwen3ASREncoder", "qwen3_asr_encoder"), ("DiaModel", "dia"),
     ("MoonshineStreamingModel", "moonshine_streaming"),
 ])
-def test_speech_models_trace(source, name, model_type):
-    _, built, graph = _trace(source, name, model_type)
+def test_speech_models_trace(traced, name, model_type):
+    _, built, graph = traced(name, model_type)
     assert graph.capture == "dispatch"
     assert any("scaled_dot_product_attention" in o or "softmax" in o for o in graph.op_name), name

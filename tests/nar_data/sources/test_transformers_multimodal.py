@@ -6,23 +6,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from nar_data.sources import get_source  # noqa: E402
 from nar_data.sources.transformers import _default_config_dict  # noqa: E402
-from nar_data.tracing import trace_module  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def source():
-    return get_source("transformers")
-
-
-def _trace(source, name: str, model_type: str):
-    refs = list(source.iter_refs(model_types=[model_type], names=[name]))
-    assert len(refs) == 1, refs
-    built = source.build(refs[0])
-    graph = trace_module(built.module, built.args, built.kwargs, model_id=refs[0].model_id, source="transformers",
-                         config_hash=refs[0].config_hash, builder=built.builder)
-    return refs[0], built, graph
 
 
 def test_glm4v_fixup_matches_mrope_sections():
@@ -39,8 +23,8 @@ def test_glm4v_fixup_matches_mrope_sections():
     ("Gemma4VisionModel", "gemma4_vision"),  # patches + (x, y) positions, pooled in 3x3 blocks
     ("Kimi_K25VisionModel", "kimi_k25_vision"),  # Conv2d per [C, p, p] patch
 ])
-def test_vision_towers_trace(source, name, model_type):
-    ref, built, graph = _trace(source, name, model_type)
+def test_vision_towers_trace(traced, name, model_type):
+    ref, built, graph = traced(name, model_type)
     assert graph.capture == "dispatch"
     layers = ref.config.get("num_hidden_layers") or ref.config.get("depth")
     attn = graph.op_name.count("scaled_dot_product_attention") + graph.op_name.count("softmax")
@@ -52,7 +36,7 @@ def test_vision_towers_trace(source, name, model_type):
     ("Idefics3Model", "idefics3"), ("ModernVBertModel", "modernvbert"), ("Glm4vTextModel", "glm4v_text"),
     ("PaddleOCRVLModel", "paddleocr_vl"), ("Glm4vMoeTextModel", "glm4v_moe_text"),
 ])
-def test_vlms_trace(source, name, model_type):
-    _, built, graph = _trace(source, name, model_type)
+def test_vlms_trace(traced, name, model_type):
+    _, built, graph = traced(name, model_type)
     assert graph.capture == "dispatch"
     assert "scaled_dot_product_attention" in graph.op_name

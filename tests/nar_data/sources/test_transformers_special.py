@@ -9,23 +9,7 @@ pytest.importorskip("transformers")
 
 import torch  # noqa: E402
 
-from nar_data.sources import get_source  # noqa: E402
-from nar_data.tracing import trace_module  # noqa: E402
 from nar_data.tracing._shadow import ShadowValues  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def source():
-    return get_source("transformers")
-
-
-def _trace(source, name: str, model_type: str):
-    refs = list(source.iter_refs(model_types=[model_type], names=[name]))
-    assert len(refs) == 1, refs
-    built = source.build(refs[0])
-    graph = trace_module(built.module, built.args, built.kwargs, model_id=refs[0].model_id,
-                         source="transformers", config_hash=refs[0].config_hash, builder=built.builder)
-    return built, graph
 
 
 def test_shadow_values_answer_data_dependent_shapes_and_indices():
@@ -49,8 +33,8 @@ def test_shadow_values_answer_data_dependent_shapes_and_indices():
     ("XLNetModel", "xlnet", "einsum"),  # nn.Parameter(torch.FloatTensor(...)) must land on meta
     ("SplinterForPreTraining", "splinter", "linear"),  # reads the question token's positions
 ])
-def test_value_reading_models_trace(source, name, model_type, op):
-    built, graph = _trace(source, name, model_type)
+def test_value_reading_models_trace(traced, name, model_type, op):
+    _, built, graph = traced(name, model_type)
     assert all(p.device.type == "meta" for p in built.module.parameters())
     assert graph.num_nodes > 300 and op in graph.op_name
 
@@ -67,6 +51,6 @@ def test_value_reading_models_trace(source, name, model_type, op):
     ("RfDetrModel", "rf_detr", "linear"),  # a patch grid that splits into windows
     ("OneFormerModel", "oneformer", "conv2d"),  # image + task prompt
 ])
-def test_fixed_vision_and_moe_models_trace(source, name, model_type, op):
-    _, graph = _trace(source, name, model_type)
+def test_fixed_vision_and_moe_models_trace(traced, name, model_type, op):
+    _, _, graph = traced(name, model_type)
     assert graph.num_nodes > 100 and op in graph.op_name
