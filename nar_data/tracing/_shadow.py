@@ -128,6 +128,9 @@ class ShadowValues:
             if meta_error is not None:
                 raise meta_error from None
             return out
+        if "empty" in func._schema.name:  # empty / empty_like / new_empty / empty_strided: never garbage values
+            # (uninitialised memory made Mimi/PocketTTS/Encodec paddings depend on what the worker ran before)
+            cout = pytree.tree_map_only(torch.Tensor, lambda c: c.zero_(), cout)
         if meta_error is None and any(isinstance(o, torch.Tensor) and isinstance(c, torch.Tensor) and o.shape != c.shape
                                       for o, c in zip(pytree.tree_leaves(out), pytree.tree_leaves(cout))):
             # a data-dependent shape the meta kernel guessed (nonzero assumes every element is non-zero): the
