@@ -38,8 +38,8 @@ def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | 
     """The refs of ``sources`` (``all`` = the registries) restricted to a preset and/or ``names``.
 
     ``data``: the folder whose crawl state the ``hf`` source reads (what `nar crawl` found).
-    ``pending_only``: only the refs the ``data`` folder does not hold yet (a refresh passes ~1 % of the
-    Hub on instead of all of it; Prefect handles a task result of 10 000 refs noticeably slower).
+    ``pending_only``: only the refs the ``data`` folder does not hold yet (a refresh passes the ~1 % of the
+    Hub that changed on, not all of it).
     """
     from nar_data.presets import iter_refs
     from nar_data.tracing.pool import pending_refs
