@@ -29,40 +29,23 @@ EXAMPLE_QUERIES = ("torchvision:resnet50", "torchvision:vit_b_16", "transformers
 def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str, list[dict[str, Any]]]:
     """Top-``k`` architectures of ``out`` for each query (a model id of the dataset, or built and traced now)."""
     import logging
+    from collections import Counter
 
-    from nar_model.search import resolve_query
     from nar_data.parquet import read_table
-    from nar_model.checkpoint import load_checkpoint
-    from nar_model.embed import read_embeddings
-    from nar_model.search import make_index
+    from nar_model.search import Searcher
 
-    enc, meta = load_checkpoint(ckpt)
-    ids, vectors = read_embeddings(out, meta["encoder_version"])
-    index = make_index("numpy")
-    index.add(ids, vectors)
-    models = read_table(out, "models", ["model_id", "arch_id", "status"]).to_pylist()
-    graphs = read_table(out, "graphs", ["arch_id", "model_id", "family"]).to_pylist()
-    names: dict[str, str] = {}
-    for g in graphs:
-        names.setdefault(g["arch_id"], g["model_id"])
-    family = {g["arch_id"]: g["family"] for g in graphs}
+    searcher = Searcher(out, ckpt, backend="numpy", embed_missing=False)
+    models = read_table(out, "models", ["arch_id", "status"]).to_pylist()
+    per_arch = Counter(m["arch_id"] for m in models if m["status"] == "ok")
     results: dict[str, list[dict[str, Any]]] = {}
     for query in queries:
         try:
-            graph = resolve_query(query, Path(out))
+            found = searcher.query(query, k)
         except Exception as e:  # noqa: BLE001 - an example that cannot be built is reported, not fatal
             logging.getLogger(__name__).warning("example query %s skipped: %s", query, e)
             continue
-        res = index.search(enc.embed([graph]), k + 1)
-        hits = []
-        for score, i in zip(res.scores[0].tolist(), res.indices[0].tolist()):
-            if i < 0 or index.ids[i] == graph.arch_id or len(hits) >= k:
-                continue
-            aid = index.ids[i]
-            same = [m["model_id"] for m in models if m["arch_id"] == aid and m["status"] == "ok"]
-            hits.append({"model": names.get(aid, "?"), "family": family.get(aid, "?"), "score": round(score, 4),
-                         "also": len(same) - 1, "arch_id": aid})
-        results[query] = hits
+        results[query] = [{"model": h["model"], "family": h["family"], "score": h["cosine"],
+                           "also": per_arch[h["arch_id"]] - 1, "arch_id": h["arch_id"]} for h in found["hits"]]
     return results
 
 
