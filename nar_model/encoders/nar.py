@@ -295,13 +295,14 @@ class NAREncoder(Encoder):
     def embedding_size(self) -> int:
         return self.config.dim + len(self.channels) * self.config.hist_buckets
 
-    def _histograms(self, graph: Graph, seg: Segmentation) -> list[np.ndarray]:
+    def _histograms(self, graph: Graph, seg: Segmentation, macro_edge_index: torch.Tensor) -> list[np.ndarray]:
+        """The channels of one graph; the macro edges are the ones `motif_data` already computed."""
         c, out = self.config, []
         for name in self.channels:
             if name == "op":
                 out.append(labelled_wl_histogram(graph.op_name, graph.src, graph.dst, 3, c.hist_buckets))
             else:
-                msrc, mdst, _ = macro_edges(np.asarray(graph.src), np.asarray(graph.dst), seg.seg)
+                msrc, mdst = macro_edge_index.numpy()
                 out.append(labelled_wl_histogram([str(int(k)) for k in seg.key], msrc, mdst, 2, c.hist_buckets))
         return out
 
@@ -319,7 +320,7 @@ class NAREncoder(Encoder):
             items = [motif_data(g, s, self.config.context_hops, False) for g, s in zip(chunk, segs)]
             parts = [np.sqrt(w) * l2_normalize(self.net(_collate(items)).numpy())]
             if channels:
-                hists = [self._histograms(g, s) for g, s in zip(chunk, segs)]
+                hists = [self._histograms(g, s, d.macro_edge_index) for g, s, d in zip(chunk, segs, items)]
                 for j in range(len(channels)):
                     parts.append(np.sqrt((1 - w) / len(channels)) * l2_normalize(np.stack([h[j] for h in hists])))
             out.append(np.concatenate(parts, axis=1))
