@@ -224,7 +224,11 @@ def _patch_tensor_methods() -> None:
                     return [real(v) for v in x]
                 return x
 
-            return _ORIGINAL["tensor"](real(data), *args, **kwargs).to("meta")
+            # device="cpu" explicitly: under ``torch.device("meta")`` the DeviceContext fills in a missing device for
+            # every function in ``torch.utils._device._device_constructors()``, a list cached on first use; whether
+            # the original ``torch.tensor`` is in it depends on whether this patch was active then (it was in a
+            # fresh process, not after any earlier trace: Mimi/PocketTTS/Encodec lost their padding shadows)
+            return _ORIGINAL["tensor"](real(data), *args, device="cpu", **kwargs).to("meta")
         return _ORIGINAL["tensor"](data, *args, device=device, **kwargs)
 
     torch.Tensor.tolist = tolist  # type: ignore[method-assign]

@@ -29,6 +29,28 @@ def test_shadow_values_answer_data_dependent_shapes_and_indices():
         assert f"expert_{hit[2, 0]}" == "expert_2"
 
 
+@pytest.mark.parametrize("cached_before_patch", [True, False])
+def test_build_constants_keep_values_whatever_torch_cached_first(cached_before_patch):
+    # torch caches its list of device-constructor functions on first use; a fresh process first filled it while
+    # our torch.tensor patch was active, a pool worker after its warm-up trace did not, and the build-time
+    # paddings of Mimi/PocketTTS/Encodec lost their values only in the latter
+    from torch.utils import _device
+
+    from nar_data.tracing._shadow import BuildConstants
+
+    _device._device_constructors.cache_clear()
+    if cached_before_patch:
+        assert torch.tensor in _device._device_constructors()
+    with torch.device("meta"), BuildConstants() as constants:
+        stride = torch.tensor(3, dtype=torch.int64)
+        kernel = torch.tensor(7, dtype=torch.int64)
+        padding = kernel - stride
+    assert stride.is_meta and padding.is_meta
+    values = {id(meta): cpu for meta, cpu in constants.seeds.values()}
+    assert [values[id(t)].item() for t in (stride, kernel, padding)] == [3, 7, 4]
+    _device._device_constructors.cache_clear()
+
+
 @pytest.mark.parametrize("name, model_type, op", [
     ("XLNetModel", "xlnet", "einsum"),  # nn.Parameter(torch.FloatTensor(...)) must land on meta
     ("SplinterForPreTraining", "splinter", "linear"),  # reads the question token's positions
