@@ -25,7 +25,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from .hub_server import HubRepo
+from .hub_repo import HubRepo
 
 __all__ = ["BASE_SPECS", "TIMM_SPECS", "generate_repos", "load_base_configs", "regenerate_base_configs",
            "mutate_repo", "BAD_REPOS"]

@@ -8,9 +8,10 @@ It speaks enough of the Hub's HTTP API for the real ``huggingface_hub`` client::
     GET  /api/{type}s/{id}/tree/{rev}[/{path}], POST /api/{type}s/{id}/paths-info/{rev}
     POST /api/repos/create, /api/validate-yaml, /api/{type}s/{id}/preupload/{rev}, /api/{type}s/{id}/commit/{rev}
     POST /{prefix}{id}.git/info/lfs/objects/batch, PUT /_lfs/{oid}, POST /_lfs/verify/{oid}
+    POST /api/{type}s/{id}/tag/{rev}, GET /api/{type}s/{id}/refs
     GET  /api/whoami-v2
 
-Errors carry ``X-Error-Code`` (``RepoNotFound``, ``EntryNotFound``, ``RevisionNotFound``,
+Repos (files, commits, card/config excerpts) are `hub_repo.HubRepo`. Errors carry ``X-Error-Code`` (``RepoNotFound``, ``EntryNotFound``, ``RevisionNotFound``,
 ``GatedRepo``) like the Hub. Every response carries ``RateLimit`` / ``RateLimit-Policy`` headers;
 fault injection (``rate_limit_fraction``, ``error_fraction``) and a server-side quota make the 429
 and 5xx paths testable. ``calls`` counts requests by route::
@@ -33,141 +34,17 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlparse
 
+from .hub_repo import HubRepo, git_blob_sha, load_repos, save_repos
+
 __all__ = ["HubRepo", "HubServer", "running_hub", "load_repos", "save_repos"]
 
 #: Page size of `/api/models` when the client gives no ``limit`` (the Hub caps pages at 1000).
 PAGE_SIZE = 1000
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def git_blob_sha(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def _parse_card(readme: bytes | None) -> dict[str, Any] | None:
-    """``cardData`` the way the Hub derives it: the README's YAML front matter, or nothing if malformed."""
-    if not readme:
-        return None
-    from nar_data.hub.card import split_front_matter
-
-    try:
-        data, _ = split_front_matter(readme.decode("utf-8", "replace"))
-    except ValueError:
-        return None
-    return data or None
-
-
-@dataclass
-class HubRepo:
-    """One repo: files at the head commit, history of commits, and listing metadata.
-
-    ``meta`` holds the Hub's top-level fields (``library_name``, ``pipeline_tag``, ``tags``,
-    ``downloads``, ``likes``, ``gated``, ``private``, ``safetensors_total``) and test knobs
-    (``missing_files``: listed in siblings but answering 404).
-    """
-
-    repo_id: str
-    files: dict[str, bytes]
-    repo_type: str = "model"
-    sha: str = ""
-    created_at: float = 0.0
-    last_modified: float = 0.0
-    meta: dict[str, Any] = field(default_factory=dict)
-    history: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit sha -> files at that commit
-    seq: int = 0  # creation order, the key of the listing cursor
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def create(cls, repo_id: str, files: dict[str, bytes], repo_type: str = "model", created_at: float | None = None,
-               last_modified: float | None = None, **meta: Any) -> "HubRepo":
-        now = time.time() if created_at is None else created_at
-        repo = cls(repo_id=repo_id, files=dict(files), repo_type=repo_type, created_at=now,
-                   last_modified=last_modified if last_modified is not None else now, meta=meta)
-        repo.sha = repo._commit_sha("")
-        repo.history[repo.sha] = dict(repo.files)
-        return repo
-
-    def _commit_sha(self, parent: str) -> str:
-        h = hashlib.sha1(f"{self.repo_type}/{self.repo_id}\0{parent}".encode())
-        for path in sorted(self.files):
-            h.update(path.encode() + b"\0" + git_blob_sha(self.files[path]).encode())
-        return h.hexdigest()
-
-    def commit(self, changes: dict[str, bytes | None], at: float | None = None) -> "HubRepo":
-        """Apply ``changes`` (``None`` deletes a file) as a new commit; returns ``self``."""
-        for path, data in changes.items():
-            if data is None:
-                self.files.pop(path, None)
-            else:
-                self.files[path] = data
-        self.sha = self._commit_sha(self.sha)
-        self.history[self.sha] = dict(self.files)
-        self.last_modified = at if at is not None else max(self.last_modified + 3600, time.time())
-        self._cache.clear()
-        return self
-
-    # -- what the Hub derives from the files
-    def config_excerpt(self) -> dict[str, Any] | None:
-        if "config" not in self._cache:
-            excerpt = None
-            raw = self.files.get("config.json")
-            if raw is not None and len(raw) < 5_000_000:
-                try:
-                    cfg = json.loads(raw)
-                except ValueError:
-                    cfg = None
-                if isinstance(cfg, dict):  # the Hub exposes only a few keys of config.json
-                    excerpt = {k: cfg[k] for k in ("architectures", "model_type", "auto_map", "architecture")
-                               if k in cfg}
-            self._cache["config"] = excerpt
-        return self._cache["config"]
-
-    def card_data(self) -> dict[str, Any] | None:
-        if "card" not in self._cache:
-            self._cache["card"] = _parse_card(self.files.get("README.md"))
-        return self._cache["card"]
-
-    def info(self) -> dict[str, Any]:
-        """Every field the Hub can return for this repo (the listing picks from it)."""
-        if "info" in self._cache:
-            return self._cache["info"]
-        m = self.meta
-        author = self.repo_id.split("/")[0] if "/" in self.repo_id else ""
-        info: dict[str, Any] = {
-            "_id": hashlib.md5(self.repo_id.encode()).hexdigest()[:24], "id": self.repo_id, "author": author,
-            "sha": self.sha, "lastModified": _iso(self.last_modified), "createdAt": _iso(self.created_at),
-            "private": bool(m.get("private", False)), "disabled": False, "gated": m.get("gated", False),
-            "downloads": int(m.get("downloads", 0)), "likes": int(m.get("likes", 0)),
-            "tags": list(m.get("tags", [])), "siblings": [{"rfilename": p} for p in sorted(self.files)],
-            "trendingScore": 0,
-        }
-        if self.repo_type == "model":
-            info["modelId"] = self.repo_id
-            info["library_name"] = m.get("library_name")
-            info["pipeline_tag"] = m.get("pipeline_tag")
-            if info["library_name"] is None:
-                del info["library_name"]
-            if info["pipeline_tag"] is None:
-                del info["pipeline_tag"]
-            if (cfg := self.config_excerpt()) is not None:
-                info["config"] = cfg
-            if m.get("safetensors_total"):
-                info["safetensors"] = {"parameters": {"F32": int(m["safetensors_total"])},
-                                       "total": int(m["safetensors_total"])}
-        if (card := self.card_data()) is not None:
-            info["cardData"] = card
-        self._cache["info"] = info
-        return info
 
 
 # Fields of a listing item without ``expand`` (the Hub's defaults), and with ``full=True``.
@@ -176,34 +53,6 @@ _DEFAULT_FIELDS = ("_id", "id", "likes", "trendingScore", "private", "downloads"
 _FULL_FIELDS = _DEFAULT_FIELDS + ("author", "sha", "lastModified", "gated", "disabled", "siblings")
 _EXPAND_ALIASES = {"library_name": "library_name", "pipeline_tag": "pipeline_tag", "config": "config",
                    "cardData": "cardData"}
-
-
-def save_repos(repos: Iterable[HubRepo], folder: str | Path) -> Path:
-    """Write repos as ``folder/<org>/<name>/files`` plus ``_meta.json`` (for demos and inspection)."""
-    folder = Path(folder)
-    for repo in repos:
-        root = folder / repo.repo_id
-        root.mkdir(parents=True, exist_ok=True)
-        for path, data in repo.files.items():
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            (root / path).write_bytes(data)
-        (root / "_meta.json").write_text(json.dumps({"repo_type": repo.repo_type, "created_at": repo.created_at,
-                                                     "last_modified": repo.last_modified, **repo.meta}))
-    return folder
-
-
-def load_repos(folder: str | Path) -> list[HubRepo]:
-    """Repos saved by `save_repos` (every folder holding a ``_meta.json``), in creation order."""
-    out = []
-    for meta_path in sorted(Path(folder).glob("*/*/_meta.json")):
-        root = meta_path.parent
-        meta = json.loads(meta_path.read_text())
-        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
-                 if p.is_file() and p.name != "_meta.json"}
-        out.append(HubRepo.create(str(root.relative_to(folder)), files, repo_type=meta.pop("repo_type", "model"),
-                                  created_at=meta.pop("created_at", None), last_modified=meta.pop("last_modified", None),
-                                  **meta))
-    return sorted(out, key=lambda r: r.created_at)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -424,6 +273,9 @@ _ROUTES = [
     ("PUT", "lfs_upload", re.compile(r"^/_lfs/(?P<oid>[0-9a-f]{64})$")),
     ("POST", "lfs_verify", re.compile(r"^/_lfs/verify/(?P<oid>[0-9a-f]{64})$")),
     ("GET", "resolve", re.compile(r"^/(?:(?P<type>datasets|spaces)/)?" + _REPO + r"/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")),
+    # release tags and refs, as `HfApi.create_tag` / `list_repo_refs` call them
+    ("POST", "create_tag", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO + r"/tag/(?P<rev>[^/]+)$")),
+    ("GET", "list_refs", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO + r"/refs$")),
 ]
 
 
@@ -735,41 +587,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"commitUrl": f"http://{host}/{prefix}{repo.repo_id}/commit/{repo.sha}",
                               "commitOid": repo.sha, "success": True}, rl, method)
 
+    # Tags live in ``repo.meta["git_tags"]`` (tag -> commit sha) and resolve as revisions.
+    def _r_create_tag(self, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
+        repo = self._get_repo(g["type"], g["repo"])
+        if not self._authorized():
+            raise _HubError(401, None, "Invalid credentials in Authorization header")
+        sha, _ = self._files_at(repo, g.get("rev"))
+        tag = json.loads(self._body or b"{}").get("tag", "")
+        with self.hub._lock:
+            tags = repo.meta.setdefault("git_tags", {})
+            if tag in tags:
+                raise _HubError(409, None, f"Tag {tag} already exists")
+            tags[tag] = sha
+        self._send_json(200, {"name": tag, "ref": f"refs/tags/{tag}", "targetCommit": sha}, rl, method)
 
-# ---------------------------------------------------------------------------------------------------------
-# Issue 5 (publishing) additions: release tags and refs of a repo, as `HfApi.create_tag` / `list_repo_refs`
-# call them. Tags live in ``repo.meta["git_tags"]`` (tag -> commit sha) and resolve as revisions.
-# ---------------------------------------------------------------------------------------------------------
-_ROUTES += [
-    ("POST", "create_tag", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO + r"/tag/(?P<rev>[^/]+)$")),
-    ("GET", "list_refs", re.compile(r"^/api/(?P<type>models|datasets|spaces)/" + _REPO + r"/refs$")),
-]
-
-
-def _r_create_tag(self: _Handler, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
-    repo = self._get_repo(g["type"], g["repo"])
-    if not self._authorized():
-        raise _HubError(401, None, "Invalid credentials in Authorization header")
-    sha, _ = self._files_at(repo, g.get("rev"))
-    tag = json.loads(self._body or b"{}").get("tag", "")
-    with self.hub._lock:
-        tags = repo.meta.setdefault("git_tags", {})
-        if tag in tags:
-            raise _HubError(409, None, f"Tag {tag} already exists")
-        tags[tag] = sha
-    self._send_json(200, {"name": tag, "ref": f"refs/tags/{tag}", "targetCommit": sha}, rl, method)
-
-
-def _r_list_refs(self: _Handler, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
-    repo = self._get_repo(g["type"], g["repo"])
-    tags = repo.meta.get("git_tags", {})
-    self._send_json(200, {"branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.sha}],
-                          "converts": [], "tags": [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": c}
-                                                   for t, c in sorted(tags.items())]}, rl, method)
-
-
-_Handler._r_create_tag = _r_create_tag  # type: ignore[attr-defined]
-_Handler._r_list_refs = _r_list_refs  # type: ignore[attr-defined]
+    def _r_list_refs(self, method: str, g: dict[str, str], query: dict[str, list[str]], rl: dict[str, str]) -> None:
+        repo = self._get_repo(g["type"], g["repo"])
+        tags = repo.meta.get("git_tags", {})
+        self._send_json(200, {"branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.sha}],
+                              "converts": [], "tags": [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": c}
+                                                       for t, c in sorted(tags.items())]}, rl, method)
 
 
 @contextmanager
