@@ -17,7 +17,6 @@ import json
 import math
 import sys
 import time
-from pathlib import Path
 
 
 def markdown(cov: dict, stats: dict, wall: dict) -> str:

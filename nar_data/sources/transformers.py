@@ -139,9 +139,15 @@ def transformers_config_hash(class_name: str, config: dict[str, Any]) -> str:
 #: Default configs that do not build as shipped, with the smallest change that makes them buildable
 #: (each one checked by hand against the modeling code; the change is part of ``ref.config`` and its hash).
 DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
-    "chameleon": {"vocabulary_map": {"<image>": 8711}},
+    # Chameleon / Emu3 map their VQ codes to text tokens through the tokenizer's vocabulary (get_image_features:
+    # ``img2bpe_mapping_tensor[codes]``, built from the "IMGIMG<code>Z" / "<|visual token<code>|>" names), which the
+    # default config leaves empty. One text token per codebook entry, after the special tokens as in the checkpoints:
+    # Chameleon's ids 4..8195 (code digits spelt A-J), Emu3's 151854.. up to vocab_size 184622 (32768 codes)
+    "chameleon": {"vocabulary_map": {"<image>": 8711, **{
+        "IMGIMG" + "".join(chr(65 + int(d)) for d in str(code)) + "Z": 4 + code for code in range(8192)}}},
     "emu3": {"vocabulary_map": {"<image>": 151851, "<|image start|>": 151852, "<|image end|>": 151853,
-                                "<|extra_200|>": 151846, "<|extra_201|>": 151847}},
+                                "<|extra_200|>": 151846, "<|extra_201|>": 151847,
+                                **{f"<|visual token{code:06d}|>": 151854 + code for code in range(32768)}}},
     # Aya Vision's pixel shuffle needs an even patch grid: 364 / 14 = 26 (the checkpoint's size; 384 gives 27)
     "aya_vision": {"vision_config": {"num_attention_heads": 16, "image_size": 364}},
     "esm": {"vocab_size": 33, "pad_token_id": 1},
@@ -242,6 +248,39 @@ DEFAULT_FIXUPS: dict[str, dict[str, Any]] = {
     # UVDoc concatenates the feature maps of all 6 backbone stages (bridge_connector in = 128 * 6 channels);
     # the backbone config defaults to the last stage only
     "uvdoc": {"backbone_config": {"out_features": [f"stage{i}" for i in range(1, 7)], "out_indices": [1, 2, 3, 4, 5, 6]}},
+    # PP-OCRv6 detectors: __post_init__ defaults the backbone to the *recognition* PP-LCNetV4 (stride [2, 1],
+    # stage4 only), which no det neck can fuse (it needs 4 maps at strides 4/8/16/32). The config classes
+    # state their own backbone in ``sub_configs_defaults``; that one, with the v4 keys it shares overridden.
+    # Small: the neck reads the feature maps directly, so its inputs are PP-LCNetV3 x0.75's stage widths
+    # (64/128/256/512 * 0.75; the v5 mobile 1x1 ``layer`` convs that made (12, 18, 42, 360) are gone in v6)
+    "pp_ocrv6_small_det": {
+        "backbone_config": {
+            "model_type": "pp_lcnet_v3", "scale": 0.75, "divisor": 16, "stem_channels": 16, "hidden_act": "hardswish",
+            "out_features": ["stage2", "stage3", "stage4", "stage5"], "out_indices": [2, 3, 4, 5],
+            "depths": [1, 2, 2, 5, 4], "stage_names": ["stem", "stage1", "stage2", "stage3", "stage4", "stage5"],
+            "block_configs": [[[3, 16, 32, 1, False]], [[3, 32, 64, 2, False], [3, 64, 64, 1, False]],
+                              [[3, 64, 128, 2, False], [3, 128, 128, 1, False]],
+                              [[3, 128, 256, 2, False]] + [[5, 256, 256, 1, False] for _ in range(4)],
+                              [[5, 256, 512, 2, True], [5, 512, 512, 1, True],
+                               [5, 512, 512, 1, False], [5, 512, 512, 1, False]]]},
+        "layer_list_out_channels": [48, 96, 192, 384]},
+    # Medium: HGNetV2-L as its sub_configs_defaults states; intraclass_block_config / scale_factor_list / kernel_list
+    # are None. kernel_list is the docstring's [3, 2, 2]; the intra-class block sums 7/5/3 x (k x k, k x 1, 1 x k)
+    # convs (its docstring and attribute names), so each is stride 1 with "same" padding; scale_factor_list brings
+    # the 4 maps (strides 4..32) to one size for the torch.cat (the hard-coded [1, 2, 4, 8] of the small det neck)
+    "pp_ocrv6_medium_det": {
+        "backbone_config": {
+            "model_type": "hgnet_v2", "arch": "L", "depths": [3, 4, 6, 3], "stem_channels": [3, 32, 48],
+            "stage_out_channels": [128, 512, 1024, 2048], "return_idx": [0, 1, 2, 3], "freeze_stem_only": True,
+            "freeze_at": 0, "freeze_norm": True, "lr_mult_list": [0, 0.05, 0.05, 0.05, 0.05],
+            "out_features": ["stage1", "stage2", "stage3", "stage4"], "out_indices": [1, 2, 3, 4]},
+        "intraclass_block_config": {
+            "reduce_channel": [1, 1, 0], "return_channel": [1, 1, 0],
+            **{f"{name}_{ratio}ratio": [kernel, [1, 1], [kernel[0] // 2, kernel[1] // 2]]
+               for ratio, k in (("long", 7), ("mid", 5), ("short", 3))
+               for name, kernel in (("vertical_long_to_small_conv", [k, 1]), ("horizontal_small_to_long_conv", [1, k]),
+                                    ("symmetric_conv_long", [k, k]))}},
+        "scale_factor_list": [1, 2, 4, 8], "kernel_list": [3, 2, 2]},
 }
 
 
@@ -317,11 +356,14 @@ def load_config(config: dict[str, Any]) -> Any:
 
 
 def disable_cache(config: Any) -> None:
-    """``use_cache=False`` on the config and every sub-config (a cache output is no pytree to trace)."""
+    """``use_cache=False`` on the config and every sub-config that has the field (a cache output is no pytree to
+    trace). Not on the others: ``merge_with_config_defaults`` passes any ``config.use_cache`` that is not None on to
+    the method it wraps, and some take no ``use_cache`` (``GlmImageVQVAE.encode``)."""
     from ..tracing.inputs import sub_configs
 
     for c in sub_configs(config):
-        c.use_cache = False
+        if hasattr(c, "use_cache"):
+            c.use_cache = False
         if hasattr(c, "return_dict"):
             c.return_dict = True
 

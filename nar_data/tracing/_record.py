@@ -104,6 +104,30 @@ def _no_distribution_checks() -> Any:
         torch.distributions.Distribution.set_default_validate_args(default)
 
 
+@contextlib.contextmanager
+def _plain_mod_index() -> Any:
+    """Index with ``aten.index`` directly where torch's ``TransformGetItemToIndex`` mode would call ``ModIndex``.
+
+    Mask functions vmapped over (batch, head, q, kv) (transformers' ``sdpa_mask`` with ``or_mask_function``,
+    flex-attention score mods) index tensors under that mode, which routes ``t[b, kv]`` through the autograd
+    Function ``ModIndex``; under ``vmap`` it becomes the ``custom_function_call`` higher-order op, which has no
+    rule for our PreDispatch mode ("Current active mode ... not registered"). Its forward *is*
+    ``aten.index(x, indices)`` (the Function only exists for flex-attention's backward, which a trace never
+    runs), so the recorded ops are the same wherever it worked before.
+    """
+    from torch._dynamo import _trace_wrapped_higher_order_op as wrapped
+
+    def mod_index(x: torch.Tensor, indices: list[torch.Tensor]) -> torch.Tensor:
+        return torch.ops.aten.index(x, indices) if indices else x
+
+    original = wrapped.mod_index
+    wrapped.mod_index = mod_index
+    try:
+        yield
+    finally:
+        wrapped.mod_index = original
+
+
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
     import torch.fx.experimental._config as fx_config
@@ -151,6 +175,7 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
         # (MoE routing, detection post-processing) rather than fail; the op graph is the same.
         stack.enter_context(fx_config.patch(meta_nonzero_assume_all_nonzero=True))
         stack.enter_context(_no_distribution_checks())
+        stack.enter_context(_plain_mod_index())
         stack.enter_context(Recorder())
         out = model(*args, **kwargs)
     preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))

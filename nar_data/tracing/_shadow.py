@@ -91,6 +91,8 @@ class ShadowValues:
         if not known and func is torch.ops.aten.nonzero.default and args[0].is_meta \
                 and args[0].numel() <= DERIVED_LIMIT:
             return self._nonzero_all(func, args[0])
+        if not known and func is torch.ops.aten.argmin.default and not self.int_only and args[0].is_meta:
+            return self._nearest_code(func, args, kwargs)
         if not known and func is torch.ops.aten._to_copy.default and args[0].is_meta \
                 and str(kwargs.get("device", "meta")) == "cpu":
             # meta -> cpu recurses in torch's decomposition (RecursionError): say what is missing instead
@@ -176,6 +178,20 @@ class ShadowValues:
         self.set(out, torch.ones(t.shape, dtype=torch.bool).nonzero())
         return out
 
+    def _nearest_code(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
+        """``argmin`` of activations: in transformers that is a VQ tokenizer's nearest codebook entry per patch
+        (Chameleon, Emu3, Janus, GLM-Image ``torch.argmin(distances, dim=1)``, Mimi ``dists.argmin(dim=-1)``).
+
+        Which entries an image picks is data, not architecture, and some models look the picks up in a CPU table
+        (Chameleon/Emu3 ``img2bpe_mapping_tensor[img_batch.to("cpu")]``): every pick is entry 0, a valid index
+        whatever the codebook size, so the lookup runs and the graph is the one any image gives. (``argmax`` is
+        left alone: MoE routers take it, and a fixed pick would route every token to one expert.)
+        """
+        out = func(*args, **kwargs)
+        if out.numel() <= DERIVED_LIMIT:
+            self.set(out, torch.zeros(out.shape, dtype=out.dtype))
+        return out
+
 
 _ORIGINAL: dict[str, Any] = {}
 #: Advanced-indexing ops whose boolean masks `ShadowValues` turns into long indices.
@@ -186,13 +202,14 @@ _VALUE_FREE = dict.fromkeys(("new_zeros", "new_ones", "new_full", "new_empty", "
 
 
 def _patch_tensor_methods() -> None:
-    """``Tensor.tolist``, ``format(t)`` and ``torch.tensor(..., device="meta")`` skip the dispatcher: route them
-    via shadows."""
+    """``Tensor.tolist``, ``format(t)``, ``torch.tensor(..., device="meta")`` and the list in ``t[:, [0, 2]]`` skip the
+    dispatcher: route them via shadows."""
     if _ORIGINAL:
         return
     _ORIGINAL["tolist"] = torch.Tensor.tolist
     _ORIGINAL["tensor"] = torch.tensor
     _ORIGINAL["__format__"] = torch.Tensor.__format__
+    _ORIGINAL["__getitem__"] = torch.Tensor.__getitem__
 
     def format_(self: torch.Tensor, spec: str) -> str:  # Switch/NLLB-MoE: self[f"expert_{expert_idx[0]}"]
         if self.is_meta and self.dim() == 0 and ShadowValues._active:
@@ -231,15 +248,36 @@ def _patch_tensor_methods() -> None:
             return _ORIGINAL["tensor"](real(data), *args, device="cpu", **kwargs).to("meta")
         return _ORIGINAL["tensor"](data, *args, device=device, **kwargs)
 
+    def getitem(self: torch.Tensor, index: Any) -> Any:
+        if self.is_meta and ShadowValues._active and ShadowValues._active[-1].get(self) is not None:
+            index = _list_indices_to_tensors(index)
+        return _ORIGINAL["__getitem__"](self, index)
+
     torch.Tensor.tolist = tolist  # type: ignore[method-assign]
     torch.Tensor.__format__ = format_  # type: ignore[method-assign]
+    torch.Tensor.__getitem__ = getitem  # type: ignore[method-assign]
     torch.tensor = tensor  # type: ignore[assignment]
+
+
+def _list_indices_to_tensors(index: Any) -> Any:
+    """``t[:, [0, 2, 1]]``: torch turns the list into a meta index tensor *before* any dispatch mode sees its values,
+    so the result of indexing a shadowed tensor would lose its shadow (MuseSpark reorders ``grid_thw`` so, then
+    ``repeat_interleave``s by it). Made with ``torch.tensor`` (patched above), the index keeps its values."""
+    def is_int_list(x: Any) -> bool:  # flat only: torch reads ``t[[[0, 1], [1, 0]]]`` as a tuple of indices
+        return isinstance(x, list) and bool(x) and all(type(v) is int for v in x)
+
+    if is_int_list(index):
+        return torch.tensor(index, device="meta")
+    if isinstance(index, tuple) and any(is_int_list(i) for i in index):
+        return tuple(torch.tensor(i, device="meta") if is_int_list(i) else i for i in index)
+    return index
 
 
 def _unpatch_tensor_methods() -> None:
     if _ORIGINAL:
         torch.Tensor.tolist = _ORIGINAL.pop("tolist")  # type: ignore[method-assign]
         torch.Tensor.__format__ = _ORIGINAL.pop("__format__")  # type: ignore[method-assign]
+        torch.Tensor.__getitem__ = _ORIGINAL.pop("__getitem__")  # type: ignore[method-assign]
         torch.tensor = _ORIGINAL.pop("tensor")  # type: ignore[assignment]
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS
-from ..errors import TraceError, WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
+from ..errors import WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
 from ..schema import TRACER_VERSION, Graph, empty_row
 from ..sources import ModelRef
 

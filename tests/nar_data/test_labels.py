@@ -65,7 +65,7 @@ def test_a_coarse_label_outside_the_kinds_becomes_other() -> None:
 
 def test_every_registry_entry_of_the_catalog_gets_a_coarse_kind() -> None:
     """No timm module or torchvision builder module falls through to `unknown`."""
-    timm = pytest.importorskip("timm")
+    pytest.importorskip("timm")
     from timm.models import _registry
 
     for module in sorted(set(_registry._model_to_module.values())):

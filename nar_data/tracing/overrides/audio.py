@@ -242,3 +242,29 @@ def decision_transformer(model: torch.nn.Module, config: Any, task: str) -> dict
             "timesteps": torch.arange(steps, dtype=torch.long).unsqueeze(0),  # rows of embed_timestep
             "attention_mask": ones_mask(BATCH, steps)}
 
+
+# --------------------------------------------------------------------------- text to speech
+
+
+def _one_frame_per_token(module: torch.nn.Module, args: Any, log_duration: torch.Tensor) -> None:
+    """Give the predicted log-durations a shadow of 0: every token lasts ``ceil(exp(0)) = 1`` frame.
+
+    VitsModel.forward sizes its output from them (``torch.arange(predicted_lengths.max())``), values a meta
+    tensor computed from weights does not have. How long each token is spoken is data; the ops that expand
+    the prior, run the flow and the HiFi-GAN decoder are the same for any length. The output is unchanged.
+    """
+    from .._shadow import ShadowValues
+
+    if ShadowValues._active and log_duration.is_meta:
+        ShadowValues._active[-1].set(log_duration, torch.zeros(log_duration.shape, dtype=log_duration.dtype))
+
+
+@override("vits")
+def vits(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
+    """Token ids (the generic text recipe), with the duration predictor's output shadowed (see above)."""
+    model.duration_predictor.register_forward_hook(_one_frame_per_token)
+    params = set(forward_params(model))
+    out: dict[str, Any] = {"input_ids": ids(BATCH, SEQ)}
+    if "attention_mask" in params:
+        out["attention_mask"] = ones_mask(BATCH, SEQ)
+    return out

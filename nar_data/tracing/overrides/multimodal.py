@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from ..inputs import (BATCH, DEC_SEQ, cfg_get, forward_params, grid_inputs, ids, image_hw, meta, num_channels,
-                      override, text_inputs)
+from ..inputs import (BATCH, DEC_SEQ, cfg_get, forward_params, grid_inputs, ids, image_hw, meta, multimodal_image,
+                      num_channels, override, text_inputs)
 
 
 def _patch_images(out: dict[str, Any], config: Any) -> dict[str, Any]:
@@ -277,3 +277,21 @@ def neomme(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
     seq[1:1 + n] = [int(config.image_token_id)] * n
     out["input_ids"] = torch.tensor([seq], dtype=torch.long)
     return out | {"pixel_values": meta(n, int(config.patch_dim))}
+
+
+@override("chameleon", "emu3")
+def vq_image_tokens(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
+    """Text + an image (the generic image-text recipe), with the VQ-code -> text-token table already built.
+
+    ``convert_img2bpe`` looks each VQ code up in ``img2bpe_mapping_tensor``, a ``cached_property`` that the first
+    forward fills with one ``mapping[k] = v`` per codebook entry (8192 for Chameleon, 32768 for Emu3): traced cold,
+    that Python loop would be 2 ops per entry, dwarfing the architecture. Built here, it is a constant table, as in
+    every later forward; its values come from the config's vocabulary_map (see ``DEFAULT_FIXUPS``)."""
+    for m in model.modules():
+        if (mapping := getattr(m, "vocabulary_mapping", None)) is not None:
+            _ = mapping.img2bpe_mapping_tensor
+    params = set(forward_params(model))
+    out = text_inputs(model, config, params, task)
+    if "pixel_values" in params:
+        out.update(multimodal_image(config, params))
+    return {k: v for k, v in out.items() if k in params}

@@ -92,3 +92,23 @@ def test_unknown_capture_method_is_a_value_error() -> None:
     module, args = tiny_model("mlp")
     with pytest.raises(ValueError, match="Unknown capture method 'jit'"):
         capture(module, args, methods=("dispatch", "jit"))
+
+
+def test_recorder_takes_tensor_indexing_inside_vmapped_mask_functions() -> None:
+    # transformers' sdpa_mask vmaps mask functions over (batch, kv) under TransformGetItemToIndex, whose
+    # ModIndex autograd Function had no rule for the recorder's mode (UnlimitedOCR failed on it)
+    from torch._dynamo._trace_wrapped_higher_order_op import TransformGetItemToIndex
+
+    class VmappedMask(torch.nn.Module):
+        def forward(self, padding: torch.Tensor) -> torch.Tensor:
+            def visible(b: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
+                return padding[b, kv]
+
+            batch, kv = (torch.arange(n, device=padding.device) for n in padding.shape)
+            with TransformGetItemToIndex():
+                return torch.vmap(torch.vmap(visible, in_dims=(None, 0)), in_dims=(0, None))(batch, kv)
+
+    padding = torch.empty(2, 5, dtype=torch.bool, device="meta")
+    raw, method = capture(VmappedMask(), (padding,), methods=("dispatch",))
+    assert method == "dispatch"
+    assert [canonical(op) for op in raw.ops] == ["input", "arange", "arange", "index", "output"]
