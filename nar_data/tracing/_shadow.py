@@ -9,11 +9,13 @@ computed from it, `BuildConstants` captures the integer buffers a constructor ma
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
 
-__all__ = ["BuildConstants", "DERIVED_LIMIT", "SHADOW_LIMIT", "ShadowValues", "with_shadow_values"]
+__all__ = ["BuildConstants", "DERIVED_LIMIT", "SHADOW_LIMIT", "SHADOW_LIST_INDICES", "ListIndexShadows", "ShadowValues",
+           "with_shadow_values"]
 
 #: Largest tensor (elements) whose values are shadowed on CPU: token ids, grids, masks, positions.
 SHADOW_LIMIT = 1 << 16
@@ -202,14 +204,13 @@ _VALUE_FREE = dict.fromkeys(("new_zeros", "new_ones", "new_full", "new_empty", "
 
 
 def _patch_tensor_methods() -> None:
-    """``Tensor.tolist``, ``format(t)``, ``torch.tensor(..., device="meta")`` and the list in ``t[:, [0, 2]]`` skip the
-    dispatcher: route them via shadows."""
+    """``Tensor.tolist``, ``format(t)`` and ``torch.tensor(..., device="meta")`` skip the dispatcher: route them
+    via shadows."""
     if _ORIGINAL:
         return
     _ORIGINAL["tolist"] = torch.Tensor.tolist
     _ORIGINAL["tensor"] = torch.tensor
     _ORIGINAL["__format__"] = torch.Tensor.__format__
-    _ORIGINAL["__getitem__"] = torch.Tensor.__getitem__
 
     def format_(self: torch.Tensor, spec: str) -> str:  # Switch/NLLB-MoE: self[f"expert_{expert_idx[0]}"]
         if self.is_meta and self.dim() == 0 and ShadowValues._active:
@@ -248,28 +249,63 @@ def _patch_tensor_methods() -> None:
             return _ORIGINAL["tensor"](real(data), *args, device="cpu", **kwargs).to("meta")
         return _ORIGINAL["tensor"](data, *args, device=device, **kwargs)
 
-    def getitem(self: torch.Tensor, index: Any) -> Any:
-        if self.is_meta and ShadowValues._active and ShadowValues._active[-1].get(self) is not None:
-            index = _list_indices_to_tensors(index)
-        return _ORIGINAL["__getitem__"](self, index)
-
     torch.Tensor.tolist = tolist  # type: ignore[method-assign]
     torch.Tensor.__format__ = format_  # type: ignore[method-assign]
-    torch.Tensor.__getitem__ = getitem  # type: ignore[method-assign]
     torch.tensor = tensor  # type: ignore[assignment]
 
 
-def _list_indices_to_tensors(index: Any) -> Any:
-    """``t[:, [0, 2, 1]]``: torch turns the list into a meta index tensor *before* any dispatch mode sees its values,
-    so the result of indexing a shadowed tensor would lose its shadow (MuseSpark reorders ``grid_thw`` so, then
-    ``repeat_interleave``s by it). Made with ``torch.tensor`` (patched above), the index keeps its values."""
+class ListIndexShadows:
+    """Keep shadows through ``t[:, [0, 2, 1]]``: opt-in, for models that index a shadowed tensor with a Python list.
+
+    torch turns the list into a meta index tensor in C++, before any dispatch mode sees its values, so the result
+    loses its shadow (MuseSpark reorders ``grid_thw`` so, then ``repeat_interleave``s by it). Under this
+    torch-function mode such a list becomes a meta index tensor *with* a shadow, made outside every mode (a
+    constant, as export lifts it: no op is recorded). Opt-in (`SHADOW_LIST_INDICES` on the model) because keeping
+    the shadow changes what later ops on the result can compute, and so other models' graphs (a patched
+    ``Tensor.__getitem__`` did: it also made every tensor look like a Python sequence to torch's C++).
+    """
+
+    def __enter__(self) -> "ListIndexShadows":
+        from torch.overrides import TorchFunctionMode
+
+        class Mode(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+                if func is torch.Tensor.__getitem__ and ShadowValues._active:
+                    args = (args[0], _shadowed_list_indices(args[0], args[1], ShadowValues._active[-1]))
+                return func(*args, **(kwargs or {}))
+
+        self._mode = Mode()
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._mode.__exit__(*exc)
+
+
+#: Set this attribute (True) on a model whose forward indexes shadowed tensors with Python lists.
+SHADOW_LIST_INDICES = "_nar_shadow_list_indices"
+
+
+def _shadowed_list_indices(t: torch.Tensor, index: Any, shadow: ShadowValues) -> Any:
+    if not (isinstance(t, torch.Tensor) and t.is_meta and shadow.get(t) is not None):
+        return index
+
     def is_int_list(x: Any) -> bool:  # flat only: torch reads ``t[[[0, 1], [1, 0]]]`` as a tuple of indices
         return isinstance(x, list) and bool(x) and all(type(v) is int for v in x)
 
+    def as_tensor(values: list[int]) -> torch.Tensor:
+        from torch.utils._python_dispatch import _disable_current_modes
+
+        with _disable_current_modes():
+            cpu = torch.as_tensor(values, dtype=torch.long, device="cpu")
+            index = torch.empty(cpu.shape, dtype=torch.long, device="meta")
+        shadow.set(index, cpu)
+        return index
+
     if is_int_list(index):
-        return torch.tensor(index, device="meta")
+        return as_tensor(index)
     if isinstance(index, tuple) and any(is_int_list(i) for i in index):
-        return tuple(torch.tensor(i, device="meta") if is_int_list(i) else i for i in index)
+        return tuple(as_tensor(i) if is_int_list(i) else i for i in index)
     return index
 
 
@@ -277,7 +313,6 @@ def _unpatch_tensor_methods() -> None:
     if _ORIGINAL:
         torch.Tensor.tolist = _ORIGINAL.pop("tolist")  # type: ignore[method-assign]
         torch.Tensor.__format__ = _ORIGINAL.pop("__format__")  # type: ignore[method-assign]
-        torch.Tensor.__getitem__ = _ORIGINAL.pop("__getitem__")  # type: ignore[method-assign]
         torch.tensor = _ORIGINAL.pop("tensor")  # type: ignore[assignment]
 
 
@@ -331,9 +366,11 @@ def with_shadow_values(model: torch.nn.Module, kwargs: dict[str, Any], values: d
     constants = dict(constants or {})  # (meta, cpu) pairs: the strong refs keep every id() valid
     forward = model.forward
 
+    list_indices = getattr(model, SHADOW_LIST_INDICES, False)
+
     def shadowed_forward(*args: Any, **kw: Any) -> Any:
         by_id = {id(v): (v, values[k]) for k, v in kw.items() if k in values and isinstance(v, torch.Tensor)}
-        with ShadowValues({**constants, **by_id}):
+        with ShadowValues({**constants, **by_id}), ListIndexShadows() if list_indices else contextlib.nullcontext():
             return forward(*args, **kw)
 
     shadowed_forward.__wrapped__ = forward  # type: ignore[attr-defined]

@@ -392,7 +392,7 @@ def _synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
     kwargs: dict[str, Any] = {}
     if "image_grid_thw" in params or "grid_thw" in params:
         kwargs.update(grid_inputs(config, params))
-        return (), _finish(model, config, sig, kwargs)
+        return (), complete_inputs(model, config, sig, kwargs)
     if main in ("input_ids", "inputs_embeds", "inputs") and main not in params and "input_ids" in params:
         main = "input_ids"
 
@@ -442,10 +442,10 @@ def _synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
         raise InputSynthesisError(
             f"No input rule for {type(model).__name__} (model_type {mt!r}, main input {main!r}); "
             f"add one to nar_data.tracing.inputs.OVERRIDES")
-    return (), _finish(model, config, sig, kwargs)
+    return (), complete_inputs(model, config, sig, kwargs)
 
 
-def _finish(model: torch.nn.Module, config: Any, sig: dict[str, inspect.Parameter],
+def complete_inputs(model: torch.nn.Module, config: Any, sig: dict[str, inspect.Parameter],
             kwargs: dict[str, Any]) -> dict[str, Any]:
     """Add what the forward *requires* and we know how to make; drop what it does not take."""
     params = set(sig)

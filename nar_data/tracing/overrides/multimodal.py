@@ -6,8 +6,9 @@ from typing import Any
 
 import torch
 
-from ..inputs import (BATCH, DEC_SEQ, cfg_get, forward_params, grid_inputs, ids, image_hw, meta, multimodal_image,
-                      num_channels, override, text_inputs)
+from .._shadow import SHADOW_LIST_INDICES
+from ..inputs import (BATCH, DEC_SEQ, cfg_get, complete_inputs, forward_params, grid_inputs, ids, image_hw, meta,
+                      multimodal_image, num_channels, override, text_inputs)
 
 
 def _patch_images(out: dict[str, Any], config: Any) -> dict[str, Any]:
@@ -295,3 +296,13 @@ def vq_image_tokens(model: torch.nn.Module, config: Any, task: str) -> dict[str,
     if "pixel_values" in params:
         out.update(multimodal_image(config, params))
     return {k: v for k, v in out.items() if k in params}
+
+
+@override("muse_spark", "muse_spark_vision")
+def muse_spark(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
+    """The generic patch-grid recipe; the vision tower reorders the grid with a Python list
+    (``grid_thw[:, [0, 2, 1]]``, then ``repeat_interleave``s by it), so list indices keep their shadows here
+    (`ListIndexShadows`)."""
+    setattr(model, SHADOW_LIST_INDICES, True)
+    sig = forward_params(model)
+    return complete_inputs(model, config, sig, grid_inputs(config, set(sig)))
