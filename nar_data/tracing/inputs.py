@@ -446,7 +446,7 @@ def _synthesize(model: torch.nn.Module, config: Any, task: str = "") -> Inputs:
 
 
 def complete_inputs(model: torch.nn.Module, config: Any, sig: dict[str, inspect.Parameter],
-            kwargs: dict[str, Any]) -> dict[str, Any]:
+                    kwargs: dict[str, Any]) -> dict[str, Any]:
     """Add what the forward *requires* and we know how to make; drop what it does not take."""
     params = set(sig)
     L = next((int(v.shape[-1]) for k, v in kwargs.items() if k == "input_ids"), SEQ)
