@@ -3,18 +3,25 @@
 ``capture`` runs a ladder of methods and records which one produced the graph:
 
 1. ``dispatch``: the PreDispatch op recorder on meta tensors (fast; same ops as export).
-2. ``dispatch-cpu``: for models that read tensor *values* (``.item()``, ``nms``, value-dependent
+2. ``dispatch-eager-masks``: the recorder again, with transformers' attention-mask code in its eager mode. The
+   recorder looks like ``torch.export`` to libraries, so transformers builds a full mask even when there is no
+   padding; a few models cannot take one (Autoformer's auto-correlation; Informer's distilling conv halves the
+   length the mask was made for), and their eager forward, which skips the mask, is the architecture. Only
+   for models that use transformers' mask code.
+3. ``export``: ``torch.export.export(strict=False)`` on meta tensors (the portable reference; slowest).
+4. ``dispatch-cpu``: for models that read tensor *values* (``.item()``, ``nms``, value-dependent
    control flow), which meta tensors do not have: the module is materialised with *uninitialised* CPU
    storage (``to_empty``; no weights are loaded or computed) if it fits ``cpu_param_limit``, inputs get
-   dummy values, and the recorder runs again.
-3. ``export``: ``torch.export.export(strict=False)`` on meta tensors (the portable reference; slowest).
+   dummy values, and the recorder runs again. Last, because it moves the module off the meta device.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -31,7 +38,7 @@ __all__ = ["METHODS", "RawGraph", "capture", "library_versions", "trace_built", 
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("dispatch", "dispatch-cpu", "export")
+METHODS = ("dispatch", "dispatch-eager-masks", "export", "dispatch-cpu")
 #: Largest model (parameters) the ``dispatch-cpu`` rung materialises: its weights (4 bytes each) *and* real
 #: activations must stay under the worker memory limit (models above 100 M went past 3 GB).
 CPU_PARAM_LIMIT = 100_000_000
@@ -79,6 +86,13 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
                 from ._export import export_graph
 
                 return export_graph(module, args, kwargs), method
+            if method == "dispatch-eager-masks":
+                masking = sys.modules.get("transformers.masking_utils")
+                if masking is None or not type(module).__module__.startswith("transformers."):
+                    errors.append(f"{method}: skipped, not a transformers model")  # it would repeat rung 1
+                    continue
+                with _eager_masks(masking):
+                    return record(module, args, kwargs), method
             if method == "dispatch-cpu":
                 n = sum(p.numel() for p in module.parameters())
                 if n > cpu_param_limit:
@@ -92,6 +106,17 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
     error = TraceError(" | ".join(errors))
     error.root_class = root_class  # type: ignore[attr-defined]
     raise error
+
+
+@contextlib.contextmanager
+def _eager_masks(masking: Any) -> Any:
+    """transformers' ``masking_utils`` as in an eager forward: a mask without padding is skipped, not built."""
+    exporting = masking.is_torchdynamo_exporting
+    masking.is_torchdynamo_exporting = lambda: False
+    try:
+        yield
+    finally:
+        masking.is_torchdynamo_exporting = exporting
 
 
 def _short(e: BaseException, n: int = 300) -> str:

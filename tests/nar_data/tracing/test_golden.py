@@ -85,7 +85,46 @@ def test_capture_ladder_reports_every_rung() -> None:
     with pytest.raises(TraceError) as info:
         capture(Bad(), (torch.empty(2, device="meta"),))
     assert "dispatch: KeyError" in str(info.value) and "export:" in str(info.value)
+    assert "dispatch-eager-masks: skipped, not a transformers model" in str(info.value)
     assert info.value.root_class == "KeyError"
+
+
+def test_cpu_rung_comes_last_and_catches_value_reading_models() -> None:
+    # the CPU rung materialises the module on the CPU: a rung after it would see CPU weights and meta inputs
+    from nar_data.tracing import METHODS
+
+    assert METHODS[0] == "dispatch" and METHODS[-1] == "dispatch-cpu"
+
+    class ReadsValues(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(3, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x) * int(x.sum().item() > 0)  # a value meta tensors do not have
+
+    with torch.device("meta"):
+        module = ReadsValues()
+    raw, method = capture(module, (torch.empty(2, 3, device="meta"),))
+    assert method == "dispatch-cpu" and "linear" in [canonical(op) for op in raw.ops]
+
+
+def test_transformers_models_get_a_rung_with_eager_masks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # transformers builds a full mask when it thinks it is exporting; some models (Autoformer, Informer) cannot
+    # take one, and their eager forward skips it
+    masking = pytest.importorskip("transformers.masking_utils")
+
+    class MaskSensitive(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if masking.is_torchdynamo_exporting():
+                raise RuntimeError("shape '[1, 2, 24, 24]' is invalid")  # what Autoformer does with a mask
+            return torch.relu(x)
+
+    monkeypatch.setattr(MaskSensitive, "__module__", "transformers.models.fake.modeling_fake")
+    raw, method = capture(MaskSensitive(), (torch.empty(2, 3, device="meta"),))
+    assert method == "dispatch-eager-masks"
+    assert [canonical(op) for op in raw.ops] == ["input", "relu", "output"]
+    assert masking.is_torchdynamo_exporting is not None and masking.is_torchdynamo_exporting.__name__ != "<lambda>"
 
 
 def test_unknown_capture_method_is_a_value_error() -> None:
