@@ -7,7 +7,7 @@
    recorder looks like ``torch.export`` to libraries, so transformers builds a full mask even when there is no
    padding; a few models cannot take one (Autoformer's auto-correlation; Informer's distilling conv halves the
    length the mask was made for), and their eager forward, which skips the mask, is the architecture. Only
-   for models that use transformers' mask code.
+   for transformers models (for any other it would repeat rung 1).
 3. ``export``: ``torch.export.export(strict=False)`` on meta tensors (the portable reference; slowest).
 4. ``dispatch-cpu``: for models that read tensor *values* (``.item()``, ``nms``, value-dependent
    control flow), which meta tensors do not have: the module is materialised with *uninitialised* CPU
@@ -89,7 +89,7 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[st
             if method == "dispatch-eager-masks":
                 masking = sys.modules.get("transformers.masking_utils")
                 if masking is None or not type(module).__module__.startswith("transformers."):
-                    errors.append(f"{method}: skipped, not a transformers model")  # it would repeat rung 1
+                    errors.append(f"{method}: skipped, not a transformers model")
                     continue
                 with _eager_masks(masking):
                     return record(module, args, kwargs), method
