@@ -393,8 +393,15 @@ def pending_refs(refs: Iterable[ModelRef], out: str | os.PathLike, retry_failed:
     Cheap (three column reads), so a caller can leave out what is already done before handing refs to a
     scheduler: a refresh of 10 000 repos with 1 % changed passes 100 refs on, not 10 000.
     """
-    done, _, failed = _done_keys(Path(out), retry_failed)
-    return [r for r in refs if (r.model_id, r.config_hash) not in done and (r.config_hash or r.model_id) not in failed]
+    done, traced, failed = _done_keys(Path(out), retry_failed)
+    return [r for r in refs if not _skipped(r, done, traced, failed)]
+
+
+def _skipped(ref: ModelRef, done: set[tuple[str, str]], traced: dict[str, str], failed: set[str]) -> bool:
+    """What a run skips: the model already has a row for this config, or its config hash failed with this
+    tracer and has no graph (a hash traced later, e.g. by ``--retry-failed``, is reused instead)."""
+    key = ref.config_hash or ref.model_id
+    return (ref.model_id, ref.config_hash) in done or (key in failed and key not in traced)
 
 
 def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, workers: int = 1,
@@ -432,7 +439,7 @@ def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, worker
         for ref in refs:
             summary.seen += 1
             key = ref.config_hash or ref.model_id
-            if (ref.model_id, ref.config_hash) in done:
+            if _skipped(ref, done, traced, failed):
                 summary.skipped += 1
                 notify("skip", ref, None)
             elif key in traced:
@@ -440,9 +447,6 @@ def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, worker
                 done.add((ref.model_id, ref.config_hash))
                 summary.reused += 1
                 notify("reuse", ref, None)
-            elif key in failed:
-                summary.skipped += 1
-                notify("skip", ref, None)
             elif key in waiting:
                 waiting[key].append(ref)
             else:

@@ -77,6 +77,23 @@ def test_pending_refs_leaves_out_exactly_what_a_rerun_would_skip(failing_run) ->
     assert [r.name for r in pending_refs(refs("raise"), out, retry_failed=True)] == ["raise"]
 
 
+def test_a_config_that_failed_once_and_was_traced_later_is_reused(tmp_path: Path) -> None:
+    # e.g. failed, then traced by --retry-failed: a new model with that config gets the graph, it is not skipped
+    from dataclasses import replace
+
+    from nar_data.parquet import TableWriter
+    from nar_data.tracing.pool import failure_row, pending_refs
+
+    (mlp,) = refs("mlp")
+    trace_to_dataset([mlp], tmp_path, **FAST)
+    with TableWriter(tmp_path, "failures") as writer:
+        writer.write(failure_row(mlp, "trace", "RuntimeError", "an earlier tracer failed"))
+    twin = replace(mlp, name="mlp-finetune")
+    assert pending_refs([mlp, twin], tmp_path) == [twin]
+    summary = trace_to_dataset([mlp, twin], tmp_path, **FAST)
+    assert summary.skipped == 1 and summary.reused == 1 and summary.traced == 0
+
+
 def test_same_config_hash_is_traced_once(tmp_path: Path) -> None:
     from dataclasses import replace
 
