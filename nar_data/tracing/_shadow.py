@@ -83,12 +83,11 @@ class ShadowValues:
         to_meta = str(kwargs.get("device", "")) == "meta"
         known = (to_meta or any(t.is_meta for t in tensors)) and all(
             not t.is_meta or id(t) in self.values for t in tensors)
-        if not known and _VALUE_FREE.get(str(func).split(".")[1] if "." in str(func) else "", False) \
+        if not known and getattr(func, "_opname", "") in _VALUE_FREE \
                 and args and isinstance(args[0], torch.Tensor) and args[0].is_meta \
                 and args[0].numel() <= DERIVED_LIMIT:
             # zeros_like / new_full / ...: the result's values do not depend on the input's values
             self.set(args[0], torch.zeros(args[0].shape, dtype=args[0].dtype))  # deterministic, never garbage
-            self.keep.append(args[0])
             known = all(not t.is_meta or id(t) in self.values for t in tensors)
         if not known and func is torch.ops.aten.nonzero.default and args[0].is_meta \
                 and args[0].numel() <= DERIVED_LIMIT:
@@ -199,8 +198,8 @@ _ORIGINAL: dict[str, Any] = {}
 #: Advanced-indexing ops whose boolean masks `ShadowValues` turns into long indices.
 _INDEX_OPS = (torch.ops.aten.index.Tensor, torch.ops.aten.index_put.default, torch.ops.aten.index_put_.default)
 #: Ops whose result does not read the *values* of their first (tensor) argument.
-_VALUE_FREE = dict.fromkeys(("new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like",
-                             "full_like", "empty_like", "fill"), True)
+_VALUE_FREE = frozenset(("new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like",
+                         "full_like", "empty_like", "fill"))
 
 
 def _patch_tensor_methods() -> None:
