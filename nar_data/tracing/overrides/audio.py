@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..inputs import (AUDIO_FRAMES, AUDIO_SAMPLES, BATCH, DEC_SEQ, SEQ, audio_features, cfg_get,
-                      forward_params, ids, meta, ones_mask, override)
+                      forward_params, ids, meta, ones_mask, override, text_inputs)
 
 
 # --------------------------------------------------------------------------- shared shapes
@@ -263,8 +263,4 @@ def _one_frame_per_token(module: torch.nn.Module, args: Any, log_duration: torch
 def vits(model: torch.nn.Module, config: Any, task: str) -> dict[str, Any]:
     """Token ids (the generic text recipe), with the duration predictor's output shadowed (see above)."""
     model.duration_predictor.register_forward_hook(_one_frame_per_token)
-    params = set(forward_params(model))
-    out: dict[str, Any] = {"input_ids": ids(BATCH, SEQ)}
-    if "attention_mask" in params:
-        out["attention_mask"] = ones_mask(BATCH, SEQ)
-    return out
+    return text_inputs(model, config, set(forward_params(model)), task)
