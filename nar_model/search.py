@@ -117,11 +117,9 @@ def resolve_query(query: str, data: str | os.PathLike | None = None) -> Any:
         built = build_from_config(json.loads(path.read_text()))
         return trace_module(built.module, built.args, built.kwargs, model_id=f"local:{path.name}", source="local")
     if data is not None:
-        from nar_data.parquet import iter_graphs
-
-        for g in iter_graphs(data):
-            if g.arch_id == query or g.model_id == query:
-                return g
+        graph = _dataset_graph(data, query)
+        if graph is not None:
+            return graph
     if ":" in query:
         from nar_data.sources import get_source
         from nar_data.tracing import trace_ref
@@ -136,6 +134,23 @@ def resolve_query(query: str, data: str | os.PathLike | None = None) -> Any:
         return trace_ref(ref)
     raise ValueError(f"Cannot resolve {query!r}: not an arch_id/model_id of {data}, not 'source:name' "
                      "(e.g. timm:resnet50) and not a config.json file")
+
+
+def _dataset_graph(data: str | os.PathLike, query: str) -> Any:
+    """The first graph of ``data`` whose ``arch_id`` or ``model_id`` is ``query``, or None.
+
+    Reads the two id columns of each shard and decodes only the matching row: a query that is not in the
+    dataset (an unseen model, the usual case for the search service) no longer decodes every graph
+    (about 2 s on 1 700 graphs)."""
+    from nar_data.parquet import read_shard, shard_paths
+    from nar_data.schema import Graph
+
+    for path in shard_paths(data, "graphs"):
+        ids = read_shard(path, "graphs", ["arch_id", "model_id"]).to_pydict()
+        for i, (arch_id, model_id) in enumerate(zip(ids["arch_id"], ids["model_id"])):
+            if query in (arch_id, model_id):
+                return Graph.from_row(read_shard(path, "graphs").slice(i, 1).to_pylist()[0])
+    return None
 
 
 class Searcher:
