@@ -1,10 +1,11 @@
 """A warm search process: `SearchServer` keeps a `Searcher` loaded and answers queries over HTTP on 127.0.0.1.
 
 A fresh ``nar search`` spends most of its time importing torch, torch_geometric, timm and transformers;
-the query itself (build + trace + embed + search) is ~1-2 s. ``nar search-server`` pays the imports once
-and writes ``DATA/_search/server.json`` (url, pid, checkpoint path and mtime); a later ``nar search`` on
-the same data and checkpoint finds it with `find_server` and sends the query with `remote_search`. The
-client half of this module uses only the standard library, so such a search never imports torch.
+the query itself (build + trace + embed + search) took 0.06-0.38 s for the timm/torchvision models in the
+README. ``nar search-server`` pays the imports once and writes ``DATA/_search/server.json`` (url, pid,
+checkpoint path and mtime); a later ``nar search`` on the same data and checkpoint finds it with
+`find_server` and sends the query with `remote_search`. The client half of this module uses only the
+standard library, so such a search never imports torch.
 
 Protocol: ``GET /health`` -> ``{"ok": true, "encoder_version": ...}``; ``POST /search`` with
 ``{"query": str, "k": int}`` -> the dict of `Searcher.query`, or ``{"error": ...}`` with status 400 (a
