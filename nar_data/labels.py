@@ -1,6 +1,6 @@
 """Family, coarse kind and task labels from what a source knows about a model, by ordered catalog rules.
 
-The rules live in ``catalog/labels.yaml`` (see its header for the rule format); this module only gathers
+The rules live in ``nar_data/catalog/labels.yaml`` (see its header for the rule format); this module only gathers
 the *facts* about a `ModelRef` and applies the rules in order::
 
     >>> from nar_data.labels import labels_for
@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from .catalog import catalog_file
 from .errors import SchemaError
 from .sources._base import ModelRef
 
@@ -30,7 +31,7 @@ LABEL_FIELDS = ("family", "coarse", "task")
 UNKNOWN = "unknown"
 COARSE_KINDS = ("cnn", "transformer", "hybrid", "rnn", "mlp", "ssm", "other")
 #: The catalog shipped with the repo; `NAR_LABELS` points at another rules file.
-DEFAULT_RULES = Path(__file__).resolve().parent.parent / "catalog" / "labels.yaml"
+DEFAULT_RULES = catalog_file("labels.yaml")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -103,7 +104,7 @@ class LabelRules:
 
 @functools.lru_cache(maxsize=8)
 def load_rules(path: str | os.PathLike | None = None) -> LabelRules:
-    """Rules from ``path`` (default: ``$NAR_LABELS`` or ``catalog/labels.yaml``); cached."""
+    """Rules from ``path`` (default: ``$NAR_LABELS`` or ``nar_data/catalog/labels.yaml``); cached."""
     path = Path(path or os.environ.get("NAR_LABELS") or DEFAULT_RULES)
     try:
         data = yaml.safe_load(path.read_text())

@@ -1,4 +1,4 @@
-"""Named model lists (``catalog/presets/<name>.yaml``) and the refs they select from the sources.
+"""Named model lists (``nar_data/catalog/presets/<name>.yaml``) and the refs they select from the sources.
 
 A preset file::
 
@@ -19,12 +19,13 @@ from typing import Any
 
 import yaml
 
+from .catalog import catalog_file
 from .errors import SchemaError
 from .sources import REGISTRY_SOURCES, ModelRef, get_source
 
 __all__ = ["PRESET_DIR", "iter_refs", "list_presets", "load_preset"]
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "catalog" / "presets"
+PRESET_DIR = catalog_file("presets")
 ALL = "library"
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-#: Bump on any change of a field below, and add a `catalog/releases/` entry.
+#: Bump on any change of a field below, and add a CHANGELOG.md entry.
 SCHEMA_VERSION = 1
 #: Bump when the capture or normalisation changes what a traced graph looks like.
 TRACER_VERSION = "1.0"

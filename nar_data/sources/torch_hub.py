@@ -1,6 +1,6 @@
 """The ``torch_hub`` source: allow-listed PyTorch Hub entrypoints, built with no weights on the meta device.
 
-``catalog/torch_hub.yaml`` lists the repos and entrypoints (see its header). Listing reads only that
+``nar_data/catalog/torch_hub.yaml`` lists the repos and entrypoints (see its header). Listing reads only that
 file (no network, no code); building calls ``torch.hub.load(repo, entry, source=..., <pretrained>=False)``
 under ``torch.device("meta")``. Loading a hubconf runs the repo's code, so ``runs_remote_code`` is set and
 the tracing pool builds these refs only in its isolated workers. ``source: local`` entries load a folder
@@ -16,14 +16,14 @@ from typing import Any
 
 import yaml
 
+from ..catalog import catalog_file
 from ..errors import BuildError, SchemaError
 from ..fingerprint import config_hash
 from . import Built, ModelRef, Source, register_source
 
 __all__ = ["TorchHubSource", "load_catalog", "DEFAULT_CATALOG"]
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CATALOG = ROOT / "catalog" / "torch_hub.yaml"
+DEFAULT_CATALOG = catalog_file("torch_hub.yaml")
 
 
 def load_catalog(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
@@ -42,6 +42,8 @@ def load_catalog(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
             raise SchemaError(f"{path}: repos[{i}] needs 'repo' (owner/name:ref) and an 'entrypoints' list")
         if entry.get("source", "github") not in ("github", "local"):
             raise SchemaError(f"{path}: repos[{i}].source must be 'github' or 'local'")
+        if entry.get("source") == "local":  # a relative folder is relative to the allow-list naming it
+            entry["local_path"] = str((path.parent / entry["repo"]).resolve())
     return repos
 
 
@@ -68,7 +70,8 @@ class TorchHubSource(Source):
                 n += 1
                 yield ModelRef(source="torch_hub", name=f"{entry['repo']}#{name}", library="torch_hub",
                                revision=entry["repo"].partition(":")[2] or "default", task=entry.get("task", ""),
-                               config=config, meta={"repo": entry["repo"], "entrypoint": name},
+                               config=config, meta={"repo": entry["repo"], "entrypoint": name,
+                                                    "local_path": entry.get("local_path", "")},
                                config_hash=config_hash("torch_hub", config))
 
     def build(self, ref: ModelRef) -> Built:
@@ -76,8 +79,8 @@ class TorchHubSource(Source):
 
         cfg = ref.config or {}
         repo = cfg["repo"]
-        if cfg.get("source") == "local" and not Path(repo).is_absolute():
-            repo = str(ROOT / repo)
+        if cfg.get("source") == "local":
+            repo = ref.meta.get("local_path") or repo
         kwargs = dict(cfg.get("kwargs") or {})
         if cfg.get("pretrained_kwarg"):
             kwargs[cfg["pretrained_kwarg"]] = False
