@@ -1,6 +1,6 @@
 """Flow `trace`: model refs -> the graphs dataset, in batches a task runner can spread over machines.
 
-Each batch is one call of `nar_data.tracing.pool.trace_to_dataset`, which already isolates every model
+Each batch is one call of `nar_data.dataset.trace_to_dataset`, which already isolates every model
 in its own process (timeouts, memory limits, crashes become ``failures`` rows) and skips what the
 folder already holds. Refs sharing a config hash always land in the same batch, so each architecture
 is traced once even when batches run in parallel on a Dask/Ray cluster.
@@ -42,7 +42,7 @@ def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | 
     Hub that changed on, not all of it).
     """
     from nar_data.presets import iter_refs
-    from nar_data.tracing.pool import pending_refs
+    from nar_data.dataset import pending_refs
 
     kwargs: dict[str, dict[str, Any]] = {}
     for name in sources:
@@ -85,7 +85,7 @@ def trace_batch(refs: list[ModelRef], out: str, workers: int = 1, timeout_s: flo
     """
     from contextlib import nullcontext
 
-    from nar_data.tracing.pool import trace_to_dataset
+    from nar_data.dataset import trace_to_dataset
 
     kwargs: dict[str, Any] = {"preload": tuple(preload)} if preload is not None else {}
     bar_cm: Any = nullcontext()
@@ -124,7 +124,7 @@ def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = 1, batch
     tracer) are counted as skipped here and never sent to a task, so a refresh that finds nothing new
     runs no tracing task at all.
     """
-    from nar_data.tracing.pool import pending_refs
+    from nar_data.dataset import pending_refs
 
     todo = pending_refs(refs, out) if Path(out).is_dir() else list(refs)
     skipped = len(refs) - len(todo)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nar_data.hand import hand_graph
 from nar_data.schema import Graph
-from nar_data.testing import hand_graph
 
 __all__ = ["DARTS_OPS", "Genotype", "cell_distance", "darts_network", "nas_dataset", "random_cell"]
 

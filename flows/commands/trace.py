@@ -41,7 +41,7 @@ def trace(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nar_data.presets import iter_refs
-    from nar_data.tracing.pool import trace_to_dataset
+    from nar_data.dataset import trace_to_dataset
 
     console = Console(stderr=True)
     refs = list(iter_refs(source, preset, limit, source_kwargs={"hf": {"data": out}}))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nar_data.testing import hand_graph
+from nar_data.hand import hand_graph
 from nar_model.motifs import (MotifVocab, _merge, chunk_segments, legacy_segments, node_codes, segment_graphs,
                               topo_order)
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import nar_data.testing  # noqa: F401 - registers the `testing` source (kept out of the production registry)
+from nar_data.dataset import trace_to_dataset
 from nar_data.parquet import read_table
 from nar_data.sources import get_source
-from nar_data.tracing.pool import trace_to_dataset
 
 FAST = {"preload": ("nar_data.testing",), "flush_seconds": 0.0}
 
@@ -68,7 +69,7 @@ def test_rerun_skips_what_is_done_and_failed(failing_run) -> None:  # noqa: ANN0
 
 
 def test_pending_refs_leaves_out_exactly_what_a_rerun_would_skip(failing_run) -> None:  # noqa: ANN001
-    from nar_data.tracing.pool import pending_refs
+    from nar_data.dataset import pending_refs
 
     out, _, _ = failing_run
     done_and_failed = refs("mlp", "raise", "cnn", "segfault")
@@ -82,7 +83,7 @@ def test_a_config_that_failed_once_and_was_traced_later_is_reused(tmp_path: Path
     from dataclasses import replace
 
     from nar_data.parquet import TableWriter
-    from nar_data.tracing.pool import failure_row, pending_refs
+    from nar_data.dataset import failure_row, pending_refs
 
     (mlp,) = refs("mlp")
     trace_to_dataset([mlp], tmp_path, **FAST)
@@ -109,8 +110,9 @@ def test_same_config_hash_is_traced_once(tmp_path: Path) -> None:
 KILL_SCRIPT = textwrap.dedent("""
     import sys
     from dataclasses import replace
+    import nar_data.testing
+    from nar_data.dataset import trace_to_dataset
     from nar_data.sources import get_source
-    from nar_data.tracing.pool import trace_to_dataset
     base = list(get_source("testing").iter_refs(names=["mlp", "cnn", "residual"]))
     refs = [replace(r, name=f"{r.name}-{i}", config_hash=f"{r.config_hash}-{i}") for i in range(400) for r in base]
     if __name__ == "__main__":
@@ -158,7 +160,7 @@ def test_coverage_reports_success_failures_and_dedup(failing_run) -> None:  # no
 
 
 def test_nothing_to_trace_starts_no_worker() -> None:
-    from nar_data.tracing.pool import TracePool
+    from nar_data.pool import TracePool
 
     pool = TracePool(workers=2)
     assert list(pool.imap([])) == [] and pool._pool == []
