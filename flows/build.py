@@ -20,6 +20,7 @@ from flows.embed import embed_new
 from flows.publish import upload, write_card
 from flows.train import evaluate_encoders, train_encoder
 from flows.trace import run_trace, select_refs
+from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
 
 #: Example queries of the demo: a CNN, a vision transformer, a text transformer.
 EXAMPLE_QUERIES = ("torchvision:resnet50", "torchvision:vit_b_16", "transformers:BertModel")
@@ -50,8 +51,9 @@ def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str,
 
 
 @flow(name="nar-build", log_prints=True)
-def build_flow(out: str = "data/nar", sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
-               limit: int | None = None, workers: int = 2, timeout_s: float = 120.0, encoder: str = "nar",
+def build_flow(out: str = str(DEFAULT_DATA_DIR), sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
+               limit: int | None = None, workers: int = TRACE_WORKERS, timeout_s: float = TRACE_TIMEOUT_S,
+               encoder: str = "nar",
                epochs: int | None = None, eval_encoders: list[str] = ["wl", "nar"],  # noqa: B006
                ckpt: str | None = None, endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
                repo_id: str | None = None, queries: list[str] = list(EXAMPLE_QUERIES),  # noqa: B006

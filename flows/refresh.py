@@ -22,11 +22,13 @@ from flows.embed import embed_new
 from flows.publish import upload, write_card
 from flows.train import train_encoder
 from flows.trace import run_trace, select_refs
+from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
 
 
 @flow(name="nar-refresh", log_prints=True)
-def refresh_flow(out: str = "data/nar", endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
-                 ckpt: str | None = None, encoder: str = "nar", workers: int = 1, timeout_s: float = 120.0,
+def refresh_flow(out: str = str(DEFAULT_DATA_DIR), endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
+                 ckpt: str | None = None, encoder: str = "nar", workers: int = TRACE_WORKERS,
+                 timeout_s: float = TRACE_TIMEOUT_S,
                  repo_id: str | None = None, quota: str | None = None,
                  preload: list[str] | None = None) -> dict[str, Any]:
     """One incremental refresh of ``out`` from the Hub at ``endpoint``; returns what each step did.

@@ -21,6 +21,7 @@ from prefect import flow, task, unmapped
 
 from flows._report import artifact_table, dataset_id, save_run_summary
 from flows.runners import Runner, make_task_runner
+from nar_data.config import TRACE_TIMEOUT_S, TRACE_WORKERS
 from nar_data.schema import TRACER_VERSION
 from nar_data.sources import ModelRef
 
@@ -77,7 +78,7 @@ def trace_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 
 @task(tags=[TRACE_TAG], retries=1, retry_delay_seconds=5, cache_key_fn=trace_cache_key,
       cache_expiration=timedelta(days=30), persist_result=True)
-def trace_batch(refs: list[ModelRef], out: str, workers: int = 1, timeout_s: float = 120.0,
+def trace_batch(refs: list[ModelRef], out: str, workers: int = TRACE_WORKERS, timeout_s: float = TRACE_TIMEOUT_S,
                 preload: Sequence[str] | None = None, show_progress: bool = False) -> dict[str, Any]:
     """Trace one batch into ``out`` (resumable; already-traced models are skipped). Returns its counts.
 
@@ -116,7 +117,8 @@ def merge_counts(results: Sequence[dict[str, Any]], skipped: int = 0) -> dict[st
     return total
 
 
-def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = 1, batches: int = 1, timeout_s: float = 120.0,
+def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = TRACE_WORKERS, batches: int = 1,
+              timeout_s: float = TRACE_TIMEOUT_S,
               preload: Sequence[str] | None = None) -> dict[str, Any]:
     """Trace ``refs`` inside a running flow: one `trace_batch` task per batch, on the flow's task runner.
 
@@ -158,8 +160,8 @@ def _coverage_artifact(out: str | Path) -> None:
 
 @flow(name="nar-trace", log_prints=True)
 def trace_flow(out: str, sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
-               limit: int | None = None, names: list[str] | None = None, workers: int = 1, batches: int = 1,
-               timeout_s: float = 120.0, preload: list[str] | None = None) -> dict[str, Any]:
+               limit: int | None = None, names: list[str] | None = None, workers: int = TRACE_WORKERS, batches: int = 1,
+               timeout_s: float = TRACE_TIMEOUT_S, preload: list[str] | None = None) -> dict[str, Any]:
     """Select refs and trace them into ``out``; writes ``OUT/_runs/flow-trace-*.json``."""
     refs = select_refs(sources, preset, limit, names)
     counts = run_trace(refs, out, workers, batches, timeout_s, preload)

@@ -13,52 +13,22 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS
 from .pool import PRELOAD, Outcome, TracePool
-from .schema import TRACER_VERSION, empty_row
+from .schema import TRACER_VERSION, FailureRow, ModelRow, utc_now
 from .sources import ModelRef
 
-__all__ = ["RunSummary", "failure_row", "model_row", "pending_refs", "trace_to_dataset"]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def model_row(ref: ModelRef, *, arch_id: str = "", status: str = "ok", labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """The ``models`` row of a ref (Hub fields come from ``ref.meta``)."""
-    row = empty_row("models")
-    meta = ref.meta
-    labels = labels or {}
-    row.update(model_id=ref.model_id, source=ref.source, sha=ref.revision, library=ref.library,
-               last_modified=str(meta.get("last_modified") or ""), pipeline_tag=str(meta.get("pipeline_tag") or ""),
-               tags=list(meta.get("tags") or []), base_model=str(meta.get("base_model") or ""),
-               downloads=int(meta.get("downloads") or 0), likes=int(meta.get("likes") or 0),
-               config_hash=ref.config_hash, arch_id=arch_id, task=labels.get("task", ref.task or ""),
-               family=labels.get("family", ""), coarse=labels.get("coarse", ""), status=status,
-               tracer_version=TRACER_VERSION, updated_at=_now())
-    return row
-
-
-def failure_row(ref: ModelRef, stage: str, error_class: str, message: str, seconds: float = 0.0) -> dict[str, Any]:
-    from .tracing import _versions_json
-
-    row = empty_row("failures")
-    row.update(model_id=ref.model_id, source=ref.source, config_hash=ref.config_hash, stage=stage,
-               error_class=error_class, message=message[:2000], versions=_versions_json(),
-               tracer_version=TRACER_VERSION, seconds=float(seconds), updated_at=_now())
-    return row
+__all__ = ["RunSummary", "pending_refs", "trace_to_dataset"]
 
 
 @dataclass
 class RunSummary:
     """Counts of one `trace_to_dataset` run; saved as JSON under ``DIR/_runs/``."""
 
-    started_at: str = field(default_factory=_now)
+    started_at: str = field(default_factory=utc_now)
     seen: int = 0
     skipped: int = 0  # already in the dataset
     reused: int = 0  # a new model whose config hash was already traced
@@ -175,7 +145,7 @@ class _Run:
                 summary.skipped += 1
                 self.notify("skip", ref, None)
             elif key in self.traced:
-                self.writers["models"].write(model_row(ref, arch_id=self.traced[key], labels=self.labels(ref)))
+                self.writers["models"].write(ModelRow.from_ref(ref, arch_id=self.traced[key], labels=self.labels(ref)))
                 self.done.add((ref.model_id, ref.config_hash))
                 summary.reused += 1
                 self.notify("reuse", ref, None)
@@ -196,14 +166,15 @@ class _Run:
             self.traced[key] = o.graph.arch_id
             lab = {"family": o.graph.family, "coarse": o.graph.coarse, "task": o.graph.task}
             for r in sharing:
-                self.writers["models"].write(model_row(r, arch_id=o.graph.arch_id,
-                                                       labels=lab if r is o.ref else self.labels(r)))
+                self.writers["models"].write(ModelRow.from_ref(r, arch_id=o.graph.arch_id,
+                                                               labels=lab if r is o.ref else self.labels(r)))
             summary.traced += 1
             summary.reused += len(sharing) - 1
         else:
-            self.writers["failures"].write(failure_row(o.ref, o.stage, o.error_class, o.message, o.seconds))
+            self.writers["failures"].write(FailureRow.create(o.ref.model_id, o.ref.source, o.ref.config_hash, o.stage,
+                                                             o.error_class, o.message, seconds=o.seconds))
             for r in sharing:
-                self.writers["models"].write(model_row(r, status="failed", labels=self.labels(r)))
+                self.writers["models"].write(ModelRow.from_ref(r, status="failed", labels=self.labels(r)))
             self.failed.add(key)
             summary.failed += 1
             k = f"{o.stage}/{o.error_class}"

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS
+from .config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS, debug
 from .errors import WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
-from .schema import Graph
+from .schema import MESSAGE_LIMIT, Graph
 from .sources import ModelRef
 
 __all__ = ["PRELOAD", "Outcome", "TracePool", "peak_rss", "reset_peak_rss"]
@@ -78,9 +78,9 @@ def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
         seconds = time.perf_counter() - start
         return {"row": graph.replace(seconds=seconds).to_row(), "seconds": seconds}
     except Exception as e:  # noqa: BLE001 - every failure of a model is data, not a crash
-        if os.environ.get("NAR_DEBUG"):
+        if debug():
             traceback.print_exc()
-        return {"stage": stage, "error_class": _error_class(e), "message": " ".join(str(e).split())[:2000],
+        return {"stage": stage, "error_class": _error_class(e), "message": " ".join(str(e).split())[:MESSAGE_LIMIT],
                 "seconds": time.perf_counter() - start}
 
 
@@ -117,7 +117,7 @@ def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str
     from ._warm import warm_up
 
     warm_up()
-    if not os.environ.get("NAR_DEBUG"):
+    if not debug():
         # Libraries print pages (export dumps whole graphs on failure); errors reach the failures table
         # anyway, so keep the parent's progress display clean. NAR_DEBUG=1 keeps worker output.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -1,6 +1,6 @@
 """A DARTS-space generator that emits `Graph`s with explicit relevance groups (the paper's NAS data).
 
-Search space (Liu et al., DARTS; nar_method.md §6 with the fixes of §7.15):
+Search space (Liu et al., DARTS; docs/method.md §6 with the fixes of §7.15):
 
 * 7 ops: ``max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3,
   dil_conv_5x5`` (no ``none``);

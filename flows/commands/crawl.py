@@ -121,23 +121,14 @@ def _print_summary(console, s, out: Path) -> None:  # noqa: ANN001
 
 
 def _crawl_torch_hub(out: Path, limit: int | None, console) -> None:  # noqa: ANN001
-    from datetime import datetime, timezone
-
     from nar_data.parquet import read_table, write_shard
-    from nar_data.schema import empty_row
+    from nar_data.schema import ModelRow
     from nar_data.sources.torch_hub import TorchHubSource
 
     known = set(read_table(out, "models", ["model_id"]).column("model_id").to_pylist())
     source = TorchHubSource()
-    rows = []
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for ref in source.iter_refs(limit=limit):
-        if ref.model_id in known:
-            continue
-        row = empty_row("models")
-        row.update(model_id=ref.model_id, source=ref.source, sha=ref.revision, library=ref.library,
-                   config_hash=ref.config_hash, status="pending", updated_at=now, **source.labels(ref))
-        rows.append(row)
+    rows = [ModelRow.from_ref(ref, status="pending", labels=source.labels(ref), tracer_version="")
+            for ref in source.iter_refs(limit=limit) if ref.model_id not in known]
     write_shard(out, "models", rows)
     console.print(f"torch_hub: {len(rows)} new allow-listed entrypoints written to {out}/models "
                   f"(building them runs repo code: `nar trace --source torch_hub` does it in isolated workers)")

@@ -66,7 +66,7 @@ def test_vocab_round_trips_through_dict(resnet):
 
 
 def test_legacy_rule_collapses_a_periodic_stack():
-    # nar_method.md §2.1: uniform bigram frequencies give one segment
+    # docs/method.md §2.1: uniform bigram frequencies give one segment
     assert legacy_segments(["a", "b", "c"] * 5).tolist() == [0]
 
 
