@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -84,25 +85,35 @@ class Searcher:
 
     def __init__(self, data: str | os.PathLike | None = None, ckpt: str | os.PathLike | None = None,
                  backend: str = "auto", embed_missing: bool = True) -> None:
-        from nar_model.search import load_vectors, make_index
-
         self.view = DatasetView(data)
         self.data = self.view.data
-        self.ckpt = ckpt
+        self.ckpt, self.backend, self.embed_missing = ckpt, backend, embed_missing
         self._encoder: Any = None
-        self.version = dataset_encoder_version(self.data, ckpt)
+        self.embedded_now = False
+
+    @cached_property
+    def version(self) -> str:
+        """The encoder version of the embeddings compared (cheap unless a ``ckpt`` was given)."""
+        return dataset_encoder_version(self.data, self.ckpt)
+
+    @cached_property
+    def index(self) -> Any:
+        """The `nar_model.search.SearchBackend` over the dataset's embeddings (loaded on first use)."""
+        from nar_model.search import load_vectors, make_index
+
         ids, vectors = load_vectors(self.data, self.version)
-        self.embedded_now = not ids and embed_missing
-        if self.embedded_now:  # no `nar embed` run for this checkpoint: embed the dataset in memory
+        if not ids and self.embed_missing:  # no `nar embed` run for this checkpoint: embed in memory
             from nar_model.data import load_graphs
 
             graphs = load_graphs(self.data).graphs
             ids, vectors = [g.arch_id for g in graphs], np.asarray(self.encoder.embed(graphs), dtype=np.float32)
-        self.index = make_index(backend, len(ids))
+            self.embedded_now = True
+        index = make_index(self.backend, len(ids))
         if ids:
-            self.index.add(ids, vectors)
+            index.add(ids, vectors)
         self._vectors = vectors
         self._row = {aid: i for i, aid in enumerate(ids)}
+        return index
 
     @property
     def encoder(self) -> Any:
@@ -128,20 +139,21 @@ class Searcher:
         """
         start = time.perf_counter()
         ctx = QueryContext(self.view, inputs, trust_remote_code, endpoint, progress)
-        resolved = resolve(query, ctx)
+        resolved = resolve(query, ctx)  # a query that names nothing fails here, before any heavy import
         graph: Graph | None = None
         if resolved.build is not None:
             graph = resolved.graph(ctx)
             arch = graph.arch_id
         else:
             arch = resolved.arch_id
+        index = self.index
         in_dataset = arch in self._row
         if in_dataset:
             qvec = np.asarray(self._vectors[self._row[arch]], dtype=np.float32)[None]
         else:
             assert graph is not None
             qvec = np.asarray(self.encoder.embed([graph]), dtype=np.float32)
-        res = self.index.search(qvec, k + 1)
+        res = index.search(qvec, k + 1)
         neighbours = [(i, s) for i, s in zip(res.indices[0].tolist(), res.scores[0].tolist())
                       if i >= 0 and self.index.ids[i] != arch][:k]
         twin_ids = [m for m in self.view.models_of.get(arch, []) if m != resolved.model_id]

@@ -117,16 +117,13 @@ def search(
 
         try:
             searcher = Searcher(data, ckpt, backend)
-        except FileNotFoundError as e:
-            _fail(str(e))
-        if searcher.embedded_now:
-            typer.echo(f"no embeddings of {searcher.version} in {data}; embedded now in memory (run `nar embed` "
-                       "once to make searches fast)", err=True)
-        try:
             result = searcher.query(query, k=k, explain=explain, trust_remote_code=trust_remote_code,
                                     progress=lambda line: typer.echo(line, err=True))
-        except QueryError as e:
+        except (QueryError, FileNotFoundError) as e:
             _fail(str(e))
+        if searcher.embedded_now:
+            typer.echo(f"no embeddings of {searcher.version} in {data}; embedded them in memory (run `nar embed` "
+                       "once to make searches fast)", err=True)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=1))
         return
