@@ -15,14 +15,16 @@ from flows._report import artifact_markdown, save_run_summary
 def train_encoder(out: str, ckpt: str, encoder: str = "nar", epochs: int | None = None, seed: int = 0,
                   max_nodes: int | None = None) -> str:
     """Fit ``encoder`` on every graph of ``out`` and write ``ckpt``; returns the encoder version."""
-    from nar_model.checkpoint import save_checkpoint
+    from nar_model.checkpoint import record_checkpoint, save_checkpoint
     from nar_model.config import EncoderConfig
     from nar_model.data import load_graphs
     from nar_model.encoders import get_encoder
 
     overrides: dict[str, Any] = {"seed": seed} | ({"epochs": epochs} if epochs is not None else {})
     enc = get_encoder(encoder, EncoderConfig(), **overrides).fit(load_graphs(out, max_nodes=max_nodes), progress=True)
-    return save_checkpoint(enc, ckpt)
+    version = save_checkpoint(enc, ckpt)
+    record_checkpoint(out, ckpt, version)
+    return version
 
 
 @task
