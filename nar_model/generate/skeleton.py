@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch import nn
 
-from .cell import Cell, cell_hash, encode_cell
+from .cell import Cell, cell_hash
 from .modules import Network
 
 __all__ = ["MAX_CELLS", "Macro", "Stage", "build_network", "count_cost", "macro_hash", "sample_skeleton",
@@ -109,17 +109,24 @@ def build_network(macro: Macro, device: str | torch.device = "cpu") -> Network:
                        macro.stem, macro.head, macro.num_classes, macro.in_channels)
 
 
-def count_cost(macro: Macro, input_size: int = 32) -> tuple[int, int]:
+def count_cost(macro: Macro, input_size: int = 32, device: str = "meta") -> tuple[int, int]:
     """(parameters, FLOPs) of ``macro`` on one ``in_channels x input_size x input_size`` image, counted on
-    the meta device (FLOPs = 2 x multiply-accumulates of convolutions and matmuls, torch's flop counter)."""
-    net = build_network(macro, "meta")
+    ``device`` (meta: no weights allocated, but the first meta forward of a process costs ~10 s of torch
+    imports; ``"cpu"`` for a few small networks). FLOPs = 2 x multiply-accumulates of convolutions and linear layers, from output shapes
+    (forward hooks: torch's FlopCounterMode costs ~10 s on first use)."""
+    net = build_network(macro, device)
     params = sum(p.numel() for p in net.parameters())
-    with FlopCounterMode(display=False) as counter:
-        net(torch.empty(1, macro.in_channels, input_size, input_size, device="meta"))
-    return params, int(counter.get_total_flops())
+    total = [0]
 
+    def hook(m: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
+        if isinstance(m, nn.Conv2d):
+            total[0] += 2 * out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        else:
+            total[0] += 2 * out.numel() * m.in_features
 
-def cell_matrix_features(cell: Cell) -> np.ndarray:
-    """Flattened encoding of a cell (adjacency upper triangle and features), for quick distances."""
-    a, x = encode_cell(cell)
-    return np.concatenate([a[np.triu_indices(a.shape[0], 1)], x.ravel()])
+    hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        net(torch.empty(1, macro.in_channels, input_size, input_size, device=device))
+    for h in hooks:
+        h.remove()
+    return params, int(total[0])

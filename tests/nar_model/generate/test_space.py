@@ -48,7 +48,7 @@ def test_network_runs_forward_and_cost_is_counted():
     macro = Macro(cells, (Stage(0, 8, 1, 1), Stage(1, 16, 2, 2)), stem=8, head=16)
     out = build_network(macro)(torch.randn(2, 3, 16, 16))
     assert out.shape == (2, 10)
-    params, flops = count_cost(macro, 16)
+    params, flops = count_cost(macro, 16, device="cpu")
     assert params == sum(p.numel() for p in build_network(macro).parameters()) and flops > 0
     assert macro_hash(macro) == macro_hash(Macro(cells, macro.stages, stem=8, head=16))
     assert macro_hash(macro) != macro_hash(macro.with_cells(cells[::-1]))
