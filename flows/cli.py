@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "crawl",
     "train",
     "search",
+    "generate",
+    "ui",
     "pipeline",
     "doctor",
 )
