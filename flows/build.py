@@ -14,13 +14,14 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task
 
+from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
+
 from flows._report import artifact_table, save_run_summary
 from flows.crawl import crawl_hub
 from flows.embed import embed_new
 from flows.publish import upload, write_card
 from flows.train import evaluate_encoders, train_encoder
 from flows.trace import run_trace, select_refs
-from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
 
 #: Example queries of the demo: a CNN, a vision transformer, a text transformer.
 EXAMPLE_QUERIES = ("torchvision:resnet50", "torchvision:vit_b_16", "transformers:BertModel")
@@ -61,7 +62,9 @@ def build_flow(out: str = str(DEFAULT_DATA_DIR), sources: list[str] = ["all"], p
     """Everything in order; returns (and saves under ``OUT/_runs/``) the counts, metrics and neighbours."""
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
-    ckpt = ckpt or str(Path(out) / "_checkpoints" / f"{encoder}.pt")
+    from nar_model.checkpoint import default_checkpoint_path
+
+    ckpt = ckpt or str(default_checkpoint_path(out, encoder))
     summary: dict[str, Any] = {"out": out, "sources": sources, "preset": preset}
     if "hf" in sources:
         summary["crawl"] = crawl_hub(out, endpoint, crawl_query)

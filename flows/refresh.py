@@ -16,13 +16,14 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow
 
+from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
+
 from flows._report import artifact_table, save_run_summary
 from flows.crawl import crawl_hub
 from flows.embed import embed_new
 from flows.publish import upload, write_card
 from flows.train import train_encoder
 from flows.trace import run_trace, select_refs
-from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
 
 
 @flow(name="nar-refresh", log_prints=True)
@@ -51,7 +52,9 @@ def refresh_flow(out: str = str(DEFAULT_DATA_DIR), endpoint: str | None = None, 
     lap("select")
     summary["trace"] = run_trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload)
     lap("trace")
-    ckpt = ckpt or str(Path(out) / "_checkpoints" / f"{encoder}.pt")
+    from nar_model.checkpoint import default_checkpoint_path
+
+    ckpt = ckpt or str(default_checkpoint_path(out, encoder))
     if not Path(ckpt).is_file():
         summary["trained"] = train_encoder(out, ckpt, encoder)
         lap("train")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task, unmapped
 
+from flows import steps
+from flows._progress import Reporter
 from flows._report import artifact_table, dataset_id, save_run_summary
 from flows.runners import Runner, make_task_runner
 from nar_data.config import TRACE_TIMEOUT_S, TRACE_WORKERS
@@ -42,17 +43,10 @@ def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | 
     ``pending_only``: only the refs the ``data`` folder does not hold yet (a refresh passes the ~1 % of the
     Hub that changed on, not all of it).
     """
-    from nar_data.presets import iter_refs
     from nar_data.dataset import pending_refs
 
-    kwargs: dict[str, dict[str, Any]] = {}
-    for name in sources:
-        if names:
-            kwargs.setdefault(name, {})["names"] = list(names)
-        if name == "hf" and data:
-            kwargs.setdefault(name, {})["data"] = data
-    refs = iter_refs(list(sources), preset, limit, source_kwargs=kwargs)
-    return pending_refs(refs, data) if pending_only and data and Path(data).is_dir() else list(refs)
+    refs = steps.select_refs(sources, preset, limit, names, data)
+    return pending_refs(refs, data) if pending_only and data and Path(data).is_dir() else refs
 
 
 def batch_refs(refs: Sequence[ModelRef], batches: int) -> list[list[ModelRef]]:
@@ -82,28 +76,12 @@ def trace_batch(refs: list[ModelRef], out: str, workers: int = TRACE_WORKERS, ti
                 preload: Sequence[str] | None = None, show_progress: bool = False) -> dict[str, Any]:
     """Trace one batch into ``out`` (resumable; already-traced models are skipped). Returns its counts.
 
-    ``show_progress``: a progress bar on stderr (the CLI's local runs; off on cluster workers).
+    ``show_progress``: progress on stderr (the CLI's local runs; off on cluster workers).
     """
-    from contextlib import nullcontext
-
-    from nar_data.dataset import trace_to_dataset
-
-    kwargs: dict[str, Any] = {"preload": tuple(preload)} if preload is not None else {}
-    bar_cm: Any = nullcontext()
-    if show_progress:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar_cm = Progress(TextColumn("[bold]trace"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          TextColumn("{task.fields[last]}"), console=Console(stderr=True))
-    with bar_cm as bar:
-        if bar is not None:
-            job = bar.add_task("trace", total=len(refs), last="")
-            kwargs["progress"] = lambda event, ref, outcome: bar.update(job, advance=1, last=ref.model_id)
-        summary = trace_to_dataset(refs, out, workers=workers, timeout_s=timeout_s, **kwargs)
-    counts = asdict(summary)
-    counts.pop("per_model")
-    return counts
+    if not show_progress:
+        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload)
+    with Reporter("trace", total=len(refs)) as reporter:
+        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload, reporter=reporter)
 
 
 def merge_counts(results: Sequence[dict[str, Any]], skipped: int = 0) -> dict[str, Any]:

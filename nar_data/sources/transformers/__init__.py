@@ -29,8 +29,8 @@ from .configs import (default_config_dict, disable_cache, load_config, transform
                       transformers_version)
 from .tasks import TASKS, auto_class, class_owners, iter_classes
 
-__all__ = ["TASKS", "TransformersSource", "build_from_config", "build_module", "class_for", "default_config_dict",
-           "disable_cache", "iter_classes", "load_config", "transformers_config_hash"]
+__all__ = ["TASKS", "TransformersSource", "build_from_config", "build_module", "class_for", "class_owners",
+           "default_config_dict", "disable_cache", "iter_classes", "load_config", "transformers_config_hash"]
 
 
 @register_source("transformers")
