@@ -54,26 +54,47 @@ def test_the_wheel_carries_the_package_data(wheel: Path) -> None:
     assert not any(n.startswith("tests/") for n in names)
 
 
-def test_installed_wheel_traces_a_preset_and_searches_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path, dict(os.environ))
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """``(venv, env)``: a fresh venv outside the checkout with the wheel installed, and the environment to run it."""
+    tmp = tmp_path_factory.mktemp("installed")
+    venv = tmp / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp, dict(os.environ))
     py = venv / "bin" / "python"
-    site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path,
+    site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp,
                      dict(os.environ)).strip())
     (site / "shared-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(OMP_NUM_THREADS="1", NAR_DATA_DIR=str(tmp_path / "data"), PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
+    env.update(OMP_NUM_THREADS="1", NAR_DATA_DIR=str(tmp / "data"), PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
     _run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q", str(wheel)],
-         tmp_path, env)
-    where = _run([str(py), "-c", "import nar_data, flows; print(nar_data.__file__); print(flows.__file__)"],
-                 tmp_path, env)
+         tmp, env)
+    where = _run([str(py), "-c", "import nar_data, flows; print(nar_data.__file__); print(flows.__file__)"], tmp, env)
     assert str(ROOT) not in where and where.count(str(site)) == 2, f"not the wheel's code: {where}"
+    return venv, env
 
+
+def test_installed_wheel_reads_its_package_data(installed: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    venv, env = installed
+    out = _run([str(venv / "bin" / "python"), "-c", "from nar_data.presets import list_presets, load_preset; "
+                "from nar_data.testing.hub_fixtures import load_base_configs; "
+                "print(sorted(list_presets())); print(sorted(load_preset('tiny'))); print(len(load_base_configs()))"],
+               tmp_path, env)
+    presets, tiny, configs = out.strip().splitlines()[-3:]
+    assert "'tiny'" in presets and "'demo'" in presets
+    assert tiny == "['timm', 'torchvision']" and int(configs) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_installed_wheel_traces_a_preset_and_searches_outside_the_checkout(installed: tuple[Path, dict[str, str]],
+                                                                           tmp_path: Path) -> None:
+    """The whole round on the installed wheel: trace a preset, train, search (about a minute when quiet)."""
+    venv, env = installed
     nar = str(venv / "bin" / "nar")
     data, ckpt = tmp_path / "data" / "tiny", tmp_path / "tiny.pt"
-    out = _run([nar, "trace", "--preset", "tiny", "--workers", "1", "--out", str(data)], tmp_path, env)
+    out = _run([nar, "trace", "--preset", "tiny", "--workers", "1", "--data", str(data)], tmp_path, env)
     assert "0 failed" in out or "failed 0" in out, out
-    _run([nar, "train", "--data", str(data), "--encoder", "wl", "--out", str(ckpt)], tmp_path, env)
+    _run([nar, "train", "--data", str(data), "--encoder", "wl", "--ckpt", str(ckpt)], tmp_path, env)
     out = _run([nar, "search", "timm:resnet10t", "--data", str(data), "--ckpt", str(ckpt), "-k", "3", "--no-server"],
                tmp_path, env)
-    assert "timm:resnet10t" in out or "resnet10t" in out, out
+    assert "resnet10t" in out, out

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from flows.build import build_flow
 from nar_data.parquet import read_table
 from nar_data.testing.hub_server import running_hub
 
 
+def test_build_flow_traces_trains_embeds_and_writes_the_card(tmp_path, prefect_api, tiny) -> None:
+    """The default-run variant: no upload and no example searches (the slow test below does both)."""
+    names, preload = tiny
+    out = tmp_path / "nar"
+    summary = build_flow(out=str(out), sources=["testing"], preset=None, workers=1, timeout_s=60.0,
+                         encoder="wl", eval_encoders=[], queries=[], preload=preload)
+    assert summary["trace"]["traced"] == 4 and summary["trace"]["failed"] == 0
+    assert summary["neighbours"] == {} and "upload" not in summary
+    arch_ids = set(read_table(out, "graphs", ["arch_id"]).column("arch_id").to_pylist())
+    emb = read_table(out, "embeddings", ["arch_id", "encoder_version"]).to_pylist()
+    assert {e["arch_id"] for e in emb} == arch_ids and {e["encoder_version"] for e in emb} == {summary["encoder_version"]}
+    assert (out / "README.md").is_file()
+
+
+@pytest.mark.slow
 def test_build_flow_end_to_end(tmp_path, prefect_api, tiny, monkeypatch) -> None:
     names, preload = tiny
     out = tmp_path / "nar"
