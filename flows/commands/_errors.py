@@ -117,7 +117,7 @@ def run_with_error_mapping(app: typer.Typer, args: list[str] | None = None) -> i
     shown, aborts, exits = _cli_classes()
     previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        rv = app(args=args, standalone_mode=False)
+        rv = app(args=args, prog_name="nar", standalone_mode=False)
     except Interrupted as e:
         typer.echo(interrupted_line(e), err=True)
         return e.exit_code
