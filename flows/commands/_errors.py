@@ -70,11 +70,18 @@ CLI_ERROR_MAPPINGS: list[tuple[type[BaseException], Callable[[Any], str]]] = [
 ]
 
 
+#: Errors of HTTP clients, recognised by module so that none of them is imported to check.
+_NETWORK_MODULES = ("httpx", "httpcore", "requests", "urllib3", "huggingface_hub")
+
+
 def format_error(exc: BaseException) -> str:
     """The one-line message of ``exc``: its mapping, else its class and text with a pointer to NAR_DEBUG."""
     for cls, fmt in CLI_ERROR_MAPPINGS:
         if isinstance(exc, cls):
             return _one_line(fmt(exc))
+    if type(exc).__module__.split(".")[0] in _NETWORK_MODULES:
+        return _one_line(f"network error ({type(exc).__name__}: {exc}); check the Hub URL (--endpoint / "
+                         "HF_ENDPOINT), the connection and HF_TOKEN")
     return _one_line(f"unexpected {type(exc).__name__}: {exc} (re-run with NAR_DEBUG=1 for the traceback)")
 
 
