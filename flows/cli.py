@@ -30,8 +30,9 @@ COMMAND_MODULES = (
     "trace",
     "crawl",
     "train",
-    "model",
     "search",
+    "generate",
+    "ui",
     "pipeline",
     "doctor",
 )

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import SchemaError
-from .schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, Graph
+from .schema import METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, Graph
 
 logger = logging.getLogger(__name__)
 
@@ -197,8 +197,13 @@ def _check_header(path: str | os.PathLike, table: str) -> None:
     meta = read_metadata(path)
     if meta.get("table") != table:
         raise SchemaError(f"{path} holds table {meta.get('table')!r}, expected {table!r}; it is in the wrong folder.")
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise SchemaError(f"{path} has schema version {meta.get('schema_version')}, this nar reads version "
+    version = meta.get("schema_version")
+    if isinstance(version, int) and table == "graphs" and version < READABLE_SINCE[table]:
+        raise SchemaError(f"{path} holds graphs of schema version {version}, without the node attributes this nar "
+                          f"reads (version {SCHEMA_VERSION}); re-trace into a new folder: `nar trace --out NEW_DIR` "
+                          "(docs/graph-attributes.md).")
+    if not isinstance(version, int) or not READABLE_SINCE[table] <= version <= SCHEMA_VERSION:
+        raise SchemaError(f"{path} has schema version {version}, this nar reads version "
                           f"{SCHEMA_VERSION}. Re-build the dataset with this version, or install the nar "
                           "release that wrote it.")
 
@@ -206,7 +211,8 @@ def _check_header(path: str | os.PathLike, table: str) -> None:
 def read_shard(path: str | os.PathLike, table: str, columns: list[str] | None = None) -> pa.Table:
     _check_header(path, table)
     try:
-        data = pq.read_table(path, columns=columns)
+        # ParquetFile, not pq.read_table: the latter imports pyarrow.dataset and pandas (~1-4 s) for one file
+        data = pq.ParquetFile(path).read(columns=columns)
     except (pa.ArrowInvalid, OSError) as e:
         raise SchemaError(f"{path} is not a readable Parquet file ({e}). Move it out of the dataset "
                           "(`nar doctor --fix` does) and re-run the step that wrote it.") from None
