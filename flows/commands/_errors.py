@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from nar_data.config import DEBUG
+from nar_data.config import debug
 from nar_data.errors import NarDataError, RemoteCodeError, SchemaError, UnknownSourceError
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
@@ -63,7 +63,7 @@ CLI_ERROR_MAPPINGS: list[tuple[type[BaseException], Callable[[Any], str]]] = [
     (PermissionError, lambda e: f"permission denied: {e.filename or e}"),
     (IsADirectoryError, lambda e: f"expected a file, got the folder {e.filename or e}"),
     (ModuleNotFoundError, _missing_module),
-    (ValueError, lambda e: f"invalid value: {e}"),
+    (ValueError, str),  # library ValueErrors name the bad value and the choices
     (TimeoutError, lambda e: f"timed out: {e}; try again, or raise the timeout"),
     (ConnectionError, lambda e: f"connection failed: {e}; check the endpoint (--endpoint / HF_ENDPOINT)"),
     (OSError, lambda e: f"{type(e).__name__}: {e}"),
@@ -146,7 +146,7 @@ def run_with_error_mapping(app: typer.Typer, args: list[str] | None = None) -> i
                 return 0
             typer.echo(usage_line(e) if code == EXIT_USAGE else f"error: {_one_line(e.format_message())}", err=True)  # type: ignore[attr-defined]
             return code
-        if DEBUG:
+        if debug():
             raise
         typer.echo(f"error: {format_error(e)}", err=True)
         return EXIT_ERROR
