@@ -27,6 +27,7 @@ def test_families_across_libraries():
     assert arch_family("timm:resnet50", "resnet") == arch_family("transformers:ResNetModel", "resnet") == "resnet"
     assert arch_family("timm:resnext50_32x4d", "resnet") == arch_family("torchvision:resnext50_32x4d", "resnet") == "resnext"
     assert arch_family("timm:seresnext26d_32x4d", "resnet") == "resnext"
+    assert arch_family("hf:timm/resnext50_32x4d.a1h_in1k", "resnet") == "resnext"  # a timm checkpoint on the Hub
     assert arch_family("timm:efficientnetv2_rw_s", "efficientnet") == "efficientnet_v2"
     assert arch_family("torchvision:efficientnet_v2_s", "efficientnet") == "efficientnet_v2"
     assert arch_family("timm:mobilenetv2_100", "efficientnet") == "mobilenet_v2"
