@@ -215,3 +215,21 @@ def test_demo_preset_holds_twins_and_known_families():
               for n in demo["transformers"]}
     assert sorted(m for m, f in labels.items() if not tax.is_listed(m, f)) == []
     assert not tax.is_listed("transformers:FooModel", "foo")
+
+
+def test_importable_without_torch():
+    # the model layer grades retrieval with it: no torch, and nar_data imports limited to catalog / schema / errors
+    import ast
+    import inspect
+    import subprocess
+    import sys
+
+    import nar_data.taxonomy
+
+    tree = ast.parse(inspect.getsource(nar_data.taxonomy))
+    local = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0}
+    assert local <= {"catalog", "schema", "errors"}
+    code = "import sys, nar_data.taxonomy as t; t.relevance(('timm:resnet50', 'resnet'), ('timm:vgg11', 'vgg')); " \
+           "print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
