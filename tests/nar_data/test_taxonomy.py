@@ -54,6 +54,19 @@ def test_every_family_has_kind_modality_and_rule():
         assert fam.kind in KINDS and fam.modality in MODALITIES and len(fam.rule) > 20, fam
 
 
+def _class_model_types() -> dict[str, str]:
+    """transformers class name -> its first model_type, from the Auto mappings (no model code imported)."""
+    from transformers.models.auto import modeling_auto
+
+    owner: dict[str, str] = {}
+    for table in sorted(n for n in dir(modeling_auto) if n.startswith("MODEL_") and n.endswith("MAPPING_NAMES")):
+        for model_type, classes in getattr(modeling_auto, table).items():
+            for cls in classes if isinstance(classes, (list, tuple)) else [classes]:
+                if model_type in modeling_auto.MODEL_MAPPING_NAMES:
+                    owner.setdefault(cls, model_type)
+    return owner
+
+
 class _G:  # what a Graph offers relevance
     def __init__(self, model_id, family, coarse="unknown", task=""):
         self.model_id, self.family, self.coarse, self.task = model_id, family, coarse, task
@@ -136,16 +149,13 @@ def _registry_facts() -> dict[str, dict[str, str]]:
     import torchvision.models
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
-    from nar_data.sources.transformers import iter_classes
     from nar_data.sources.torchvision import builder_module
     from nar_data.testing.hub_fixtures import BASE_SPECS, ST_SPECS, TIMM_SPECS
 
     data = _twins_file()
     ids = {m for p in data["pairs"] for m in p} | {m for e in data["near"] for m in e["pair"]}
     timm_names, tv_names = set(timm.list_models()), set(torchvision.models.list_models())
-    owner = {}
-    for model_type, cls, _task, _base in iter_classes():
-        owner.setdefault(cls, model_type)
+    owner = _class_model_types()
     config_type = {c: t for t, c in CONFIG_MAPPING_NAMES.items()}
     hub = {r: {"source": "hf", "library": "transformers", "model_type": config_type[c]}
            for r, c, *_ in [*BASE_SPECS, *ST_SPECS]}
@@ -196,7 +206,6 @@ def test_every_library_family_is_in_the_taxonomy():
 def test_demo_preset_holds_twins_and_known_families():
     from nar_data.labels import load_rules
     from nar_data.presets import load_preset
-    from nar_data.sources.transformers import iter_classes
 
     demo = load_preset("demo")
     ids = {f"{s}:{n}" for s, names in demo.items() for n in names}
@@ -207,9 +216,7 @@ def test_demo_preset_holds_twins_and_known_families():
             "transformers:WhisperModel", "transformers:CLIPModel"} <= ids
     assert sum(a in ids and b in ids for a, b in twin_pairs()) >= 60
     # every transformers family of the demo is named by the taxonomy (timm / torchvision: the test above)
-    owner = {}
-    for model_type, cls, _task, _base in iter_classes():
-        owner.setdefault(cls, model_type)
+    owner = _class_model_types()
     rules, tax = load_rules(), load_taxonomy()
     labels = {f"transformers:{n}": rules({"source": "transformers", "model_type": owner[n]})["family"]
               for n in demo["transformers"]}
