@@ -56,7 +56,7 @@ def test_eval_prints_table1_and_writes_json(dataset, tmp_path):
 
     out = tmp_path / "eval.json"
     r = CliRunner().invoke(app, ["eval", "--data", str(dataset), "--encoders", "wl", "--test-fraction", "0.4",
-                                 "--json", str(out)])
+                                 "--json-file", str(out)])
     assert r.exit_code == 0, r.output
     assert "| Data | Method | MRR@20/50/100" in r.output
     result = json.loads(out.read_text())["wl"]
