@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 #: Command groups, in the order `nar --help` lists them. Each module has `register(app)`.
-COMMAND_MODULES = ("trace", "crawl", "model", "pipeline")
+COMMAND_MODULES = ("trace", "crawl", "model", "pipeline", "generate")
 
 for _name in COMMAND_MODULES:
     try:

@@ -28,7 +28,8 @@ from nar_model.generate.flow import FlowConfig, LatentFlow, fit_flow
 from nar_model.generate.skeleton import Macro, Stage, build_network, macro_hash, macro_to_dict
 from nar_model.generate.vae import GVAE, VAEConfig, fit_vae
 
-__all__ = ["GROUPS_FILE", "PROBE", "CellGenerator", "build_benchmark", "embed_cells", "embed_graphs", "generate_near",
+__all__ = ["GROUPS_FILE", "PROBE", "CellGenerator", "budget_search", "build_benchmark", "embed_cells", "embed_graphs",
+           "generate", "generate_near",
            "load_groups", "probe_macro", "runs_forward", "train_generator", "trace_macro"]
 
 #: Side file of a benchmark dataset: model_id -> its group labels and its macro (to rebuild the network).
@@ -232,3 +233,143 @@ def generate_near(query: Graph, generator: CellGenerator, k: int = 10, n: int = 
                     "num_params": g.num_params, "flops": g.flops, "runs_forward": runs_forward(c),
                     "macro": macro_to_dict(probe_macro(c))})
     return out
+
+
+# -- the budgeted search: two-phase regularised evolution with ZC fitness -------------------------------
+
+def _parse_count(text: str | int | None) -> int | None:
+    """``"1M"`` -> 1_000_000, ``"200M"``, ``"3.5G"``, ``"800k"``, plain integers; None stays None."""
+    if text is None or isinstance(text, int):
+        return text
+    t = str(text).strip().upper()
+    mult = {"K": 10**3, "M": 10**6, "G": 10**9}
+    try:
+        return int(float(t[:-1]) * mult[t[-1]]) if t[-1] in mult else int(float(t))
+    except (ValueError, IndexError):
+        raise ValueError(f"Cannot read the count {text!r}: use a number with an optional k/M/G suffix, e.g. 1M")
+
+
+def budget_search(generator: CellGenerator, budget_params: str | int | None = "1M",
+                  budget_flops: str | int | None = "200M", evaluations: int = 60, input_size: int = 32,
+                  num_classes: int = 10, seed: int = 0, top: int = 5,
+                  log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Two-phase regularised evolution under a parameter / FLOPs budget, fitness = ZC score at init.
+
+    Phase 1 explores cell families (fitness: the ZC score of a network with a cell sampled from the family),
+    phase 2 exploits concrete networks (cell from a good family, skeleton mutated in channels, strides and
+    repeats). A network over budget scores ``-inf``. Fitness = NASWOT (data-free, Gaussian inputs; the
+    recipe is returned with each network).
+    """
+    from nar_model.generate.evolution import two_phase_evolution
+    from nar_model.generate.skeleton import count_cost, sample_skeleton
+    from nar_model.generate.zc import zc_scores
+
+    max_params, max_flops = _parse_count(budget_params), _parse_count(budget_flops)
+    say = log or (lambda _m: None)
+    cache: dict[str, dict[str, Any]] = {}
+    k = len(generator.centres)
+
+    def cell_from(family: int, rng: np.random.Generator) -> Cell:
+        _, cells = generator.sample(4, family=family, seed=int(rng.integers(1 << 30)))
+        valid = [c for c in cells if is_valid(c)]
+        return valid[0] if valid else sample_cells(1, int(rng.integers(1 << 30)))[0]
+
+    def new_skeleton(rng: np.random.Generator) -> tuple[Stage, ...]:
+        return tuple(sample_skeleton(rng, 1, max_stages=3, max_repeats=2, max_channels=128))
+
+    def score(macro: Macro) -> float:
+        h = macro_hash(macro)
+        if h not in cache:
+            params, flops = count_cost(macro, input_size)
+            entry: dict[str, Any] = {"macro": macro, "params": params, "flops": flops}
+            if (max_params and params > max_params) or (max_flops and flops > max_flops):
+                entry["fitness"] = float("-inf")
+            else:
+                zc = zc_scores(build_network(macro), ("naswot",), batch=8, shape=(3, input_size, input_size),
+                               classes=num_classes, seed=seed)
+                entry.update(fitness=zc["naswot"], zc=zc)
+            cache[h] = entry
+            say(f"evaluated {len(cache)}: params {params} flops {flops} fitness {entry['fitness']:.2f}")
+        return cache[h]["fitness"]
+
+    def net(cell: Cell, stages: tuple[Stage, ...]) -> Macro:
+        return Macro((cell,), stages, stem=16, head=64, num_classes=num_classes)
+
+    def fam_fitness(f: int) -> float:
+        rng = np.random.default_rng(seed + f)
+        return score(net(cell_from(f, rng), new_skeleton(rng)))
+
+    def exploit_init(best: list[int], rng: np.random.Generator) -> Macro:
+        return net(cell_from(int(rng.choice(best)), rng), new_skeleton(rng))
+
+    def exploit_mutate(m: Macro, rng: np.random.Generator) -> Macro:
+        if rng.random() < 0.5:
+            return net(cell_from(int(rng.integers(k)), rng), m.stages)
+        stages = list(m.stages)
+        i = int(rng.integers(len(stages)))
+        s = stages[i]
+        ch = int(np.clip(s.channels + 8 * int(rng.choice([-2, -1, 1, 2])), 8, 1024))
+        stages[i] = Stage(0, ch, s.stride, max(1, min(3, s.repeats + int(rng.choice([-1, 0, 1])))))
+        return net(m.cells[0], tuple(stages))
+
+    two_phase_evolution(lambda rng: int(rng.integers(k)), lambda f, rng: int(rng.integers(k)), fam_fitness,
+                        exploit_init, exploit_mutate, score, evaluations, population=8, sample=3, seed=seed)
+    ranked = sorted((e for e in cache.values() if np.isfinite(e["fitness"])), key=lambda e: -e["fitness"])[:top]
+    return [{"rank": i + 1, "model_id": f"hgnas:{macro_hash(e['macro'])}", "naswot": e["fitness"],
+             "params": e["params"], "flops": e["flops"], "runs_forward": runs_forward_macro(e["macro"], input_size),
+             "stages": [[s.channels, s.stride, s.repeats] for s in e["macro"].stages],
+             "cell": e["macro"].cells[0].describe(), "zc_recipe": e["zc"]["recipe"],
+             "evaluated": len(cache)} for i, e in enumerate(ranked)]
+
+
+def runs_forward_macro(macro: Macro, input_size: int = 32) -> bool:
+    try:
+        with torch.no_grad():
+            out = build_network(macro).eval()(torch.randn(1, macro.in_channels, input_size, input_size))
+        return bool(torch.isfinite(out).all())
+    except Exception:  # noqa: BLE001 - any failure means "does not run"
+        return False
+
+
+def generate(near: str | None = None, data: str | os.PathLike | None = None, k: int = 10, n: int = 100,
+             generator_path: str | os.PathLike = "data/_checkpoints/hgnas.pt", train: bool = False,
+             train_cells: int = 6000, train_cond: int = 600, budget_params: str | None = None,
+             budget_flops: str | None = None, evaluations: int = 60, seed: int = 0,
+             log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """What ``nar generate`` does: train (or load) the cell generator, then either generate ``k`` candidates
+    near the query ``near`` or run the budgeted search.
+
+    Raises:
+        ValueError: neither ``near`` nor a budget was given, or the query cannot be resolved.
+    """
+    if near is None and budget_params is None and budget_flops is None and not train:
+        raise ValueError("Say what to generate: --near QUERY, or --budget-params/--budget-flops, or --train")
+    path = Path(generator_path)
+    if train or not path.is_file():
+        if log:
+            log(f"training the cell generator ({train_cells} cells, {train_cond} embedded) -> {path}")
+        gen = train_generator(train_cells, train_cond, seed=seed, log=log)
+        gen.save(path)
+    else:
+        gen = CellGenerator.load(path)
+    out: dict[str, Any] = {"generator": str(path), "generator_stats": gen.stats}
+    if near is not None:
+        query = _resolve(near, data)
+        start = time.perf_counter()
+        out["near"] = {"query": near, "query_model_id": query.model_id, "n": n,
+                       "candidates": generate_near(query, gen, k=k, n=n, seed=seed)}
+        out["near"]["seconds"] = time.perf_counter() - start
+    if budget_params is not None or budget_flops is not None:
+        start = time.perf_counter()
+        out["search"] = {"budget_params": budget_params, "budget_flops": budget_flops,
+                         "best": budget_search(gen, budget_params, budget_flops, evaluations, seed=seed, log=log)}
+        out["search"]["seconds"] = time.perf_counter() - start
+    return out
+
+
+def _resolve(query: str, data: str | os.PathLike | None) -> Graph:
+    try:  # the product-layer resolver when present, else nar_model's (arch_id/model_id, source:name, config)
+        from nar.query import resolve_query  # type: ignore[import-not-found]
+    except ImportError:
+        from nar_model.search import resolve_query
+    return resolve_query(query, data)

@@ -42,7 +42,7 @@ class LatentFlow(nn.Module):
 
     def velocity(self, z: torch.Tensor, t: torch.Tensor, c: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """``present`` (B, 1) is 1 where the condition is given, 0 where it is dropped (c zeroed)."""
-        t = t.expand(len(z), 1) if t.dim() < 2 else t
+        t = t.reshape(-1, 1).expand(len(z), 1) if t.numel() == 1 else t.reshape(len(z), 1)
         return self.net(torch.cat([z, t, c * present, present], -1))
 
     def loss(self, z1: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -97,7 +97,7 @@ def fit_flow(latents: torch.Tensor, cond: torch.Tensor, config: FlowConfig = Flo
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx) / n
+            total += float(loss.detach()) * len(idx) / n
         sched.step()
         if log:
             log(epoch, {"fm": total})

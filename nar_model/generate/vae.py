@@ -91,7 +91,7 @@ class GVAE(nn.Module):
                + nn.functional.cross_entropy(out["kernels"].flatten(0, 1), batch["kernels"].flatten(), reduction="sum")
                + bce(out["se"], batch["se"], reduction="sum")) / len(mu)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1).mean()
-        return rec + self.config.beta * kl, {"rec": float(rec), "kl": float(kl)}
+        return rec + self.config.beta * kl, {"rec": float(rec.detach()), "kl": float(kl.detach())}
 
     @torch.no_grad()
     def embed_cells(self, cells: Sequence[Cell]) -> torch.Tensor:
