@@ -80,7 +80,7 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
 
     t0 = time.perf_counter()
     gen = train_generator(args.cells, args.cond, args.families, seed=args.seed,
-                          vae_config=VAEConfig(epochs=args.vae_epochs), flow_config=FlowConfig(epochs=args.flow_epochs),
+                          vae_config=VAEConfig(epochs=args.vae_epochs, batch_size=args.vae_batch, lr=args.vae_lr), flow_config=FlowConfig(epochs=args.flow_epochs),
                           log=lambda m: print(m, flush=True) if args.verbose else None)
     if args.save:
         gen.save(args.save)
@@ -159,6 +159,8 @@ def main() -> None:
     ap.add_argument("--cond", type=int, default=600, help="cells traced and embedded to train the flows")
     ap.add_argument("--families", type=int, default=8)
     ap.add_argument("--vae-epochs", type=int, default=30)
+    ap.add_argument("--vae-batch", type=int, default=64)
+    ap.add_argument("--vae-lr", type=float, default=3e-3)
     ap.add_argument("--flow-epochs", type=int, default=150)
     ap.add_argument("--heldout", type=int, default=1000)
     ap.add_argument("--uncond", type=int, default=1000)

@@ -7,7 +7,8 @@ from typer.testing import CliRunner
 
 from nar.generate import (CellGenerator, build_benchmark, generate, generate_near, load_groups, probe_macro,
                           trace_macro, train_generator)
-from nar_data.parquet import read_graphs
+from nar_data.parquet import read_graphs, write_shard
+from nar_model.generate.cell import sample_cells
 from nar_model.generate.benchmark import benchmark_specs
 from nar_model.generate.flow import FlowConfig
 from nar_model.generate.vae import VAEConfig
@@ -23,13 +24,14 @@ def bench(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gen_path(tmp_path_factory):
-    gen = train_generator(64, 12, families=2, vae_config=VAEConfig(hidden=16, latent=4, epochs=1),
+    gen = train_generator(64, 6, families=2, vae_config=VAEConfig(hidden=16, latent=4, epochs=1),
                           flow_config=FlowConfig(hidden=16, epochs=1))
     path = tmp_path_factory.mktemp("gen") / "hgnas.pt"
     gen.save(path)
     return path
 
 
+@pytest.mark.slow
 def test_benchmark_is_a_nar_dataset_with_groups(bench):
     root, summary = bench
     assert summary["networks"] == summary["traced"] == 10 and summary["failed"] == 0
@@ -54,7 +56,7 @@ def test_generator_round_trip_and_near(gen_path):
     _, fam = gen.sample(3, family=1)
     assert len(fam) == 3
     query = trace_macro(probe_macro(fixed[0]))
-    best = generate_near(query, gen, k=2, n=6)
+    best = generate_near(query, gen, k=2, n=4)
     assert 1 <= len(best) <= 2 and best[0]["cosine"] >= best[-1]["cosine"]
     assert all(b["runs_forward"] for b in best) and best[0]["model_id"].startswith("hgnas:")
 
@@ -64,16 +66,16 @@ def test_generate_needs_a_goal(gen_path):
         generate(generator_path=gen_path)
 
 
-def test_cli_near_and_budget(bench, gen_path):
+def test_cli_near_and_budget(tmp_path, gen_path):
     from flows.cli import app
 
-    root, _ = bench
-    query = next(iter(load_groups(root)["networks"]))
-    r = CliRunner().invoke(app, ["generate", "--near", query, "--data", str(root), "--generator", str(gen_path),
-                                 "-k", "2", "--samples", "4"])
+    graph = trace_macro(probe_macro(sample_cells(1, seed=5)[0]))
+    write_shard(tmp_path, "graphs", [graph.to_row()])
+    r = CliRunner().invoke(app, ["generate", "--near", graph.model_id, "--data", str(tmp_path), "--generator",
+                                 str(gen_path), "-k", "2", "--samples", "4"])
     assert r.exit_code == 0, r.output
     assert "candidates near" in r.output and "forward ok" in r.output
-    r = CliRunner().invoke(app, ["generate", "--budget-params", "1M", "--budget-flops", "200M", "--evaluations", "4",
+    r = CliRunner().invoke(app, ["generate", "--budget-params", "1M", "--budget-flops", "200M", "--evaluations", "3",
                                  "--generator", str(gen_path), "--json"])
     assert r.exit_code == 0, r.output
     best = json.loads(r.output[r.output.index("{"):])["search"]["best"]

@@ -28,8 +28,8 @@ def test_vae_encode_decode_shapes_and_one_step_training():
 
 
 def test_vae_learns_to_reconstruct_a_few_cells():
-    cells = sample_cells(32, seed=1)
-    vae = fit_vae(cells, VAEConfig(hidden=64, latent=16, epochs=200, batch_size=32, lr=3e-3))
+    cells = sample_cells(16, seed=1)
+    vae = fit_vae(cells, VAEConfig(hidden=32, latent=8, epochs=150, batch_size=16, lr=3e-3))
     assert reconstruction_accuracy(vae, cells)["op_acc"] > 0.5  # chance is 0.1
 
 
