@@ -368,8 +368,9 @@ def generate(near: str | None = None, data: str | os.PathLike | None = None, k: 
 
 
 def _resolve(query: str, data: str | os.PathLike | None) -> Graph:
-    try:  # the product-layer resolver when present, else nar_model's (arch_id/model_id, source:name, config)
-        from nar.query import resolve_query  # type: ignore[import-not-found]
-    except ImportError:
-        from nar_model.search import resolve_query
-    return resolve_query(query, data)
+    """Any query form `nar.query` accepts (an arch_id/model_id of ``data``, ``source:name``, a config)."""
+    from nar.dataset import DatasetView
+    from nar.query import QueryContext, resolve
+
+    ctx = QueryContext(view=DatasetView(data) if data is not None else None)
+    return resolve(query, ctx).graph(ctx)

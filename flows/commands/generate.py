@@ -11,13 +11,13 @@ from typing import Annotated
 
 import typer
 
-from flows.commands._options import SeedOpt
+from flows.commands._options import JsonOpt, SeedOpt, TopKOpt
 
 
 def generate(
     near: Annotated[str | None, typer.Option("--near", help="Query: an arch_id/model_id of --data, source:name "
                                              "(timm:resnet50) or a config.json.")] = None,
-    k: Annotated[int, typer.Option("-k", "--top", help="Candidates to return.")] = 10,
+    k: TopKOpt = 10,
     n: Annotated[int, typer.Option("--samples", help="Cells sampled before ranking.")] = 100,
     data: Annotated[Path | None, typer.Option("--data", "-d", help="Dataset the query id is looked up in.")] = None,
     generator: Annotated[Path, typer.Option("--generator", "-g", help="Cell generator checkpoint (trained and "
@@ -28,7 +28,7 @@ def generate(
     budget_params: Annotated[str | None, typer.Option("--budget-params", help="Parameter budget, e.g. 1M.")] = None,
     budget_flops: Annotated[str | None, typer.Option("--budget-flops", help="FLOPs budget, e.g. 200M.")] = None,
     evaluations: Annotated[int, typer.Option("--evaluations", help="ZC evaluations of the budgeted search.")] = 60,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
+    as_json: JsonOpt = False,
     seed: SeedOpt = 0,
 ) -> None:
     """Generate architectures with the hierarchical generative model (cells from a G-VAE + latent flow).
