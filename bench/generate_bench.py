@@ -150,6 +150,42 @@ def section_nbg(report: dict, args: argparse.Namespace) -> None:
     print("nas-bench-graph:", report["nbg"], flush=True)
 
 
+def markdown(report: dict) -> str:
+    """The acceptance figures as a markdown table (figure | target | measured)."""
+    rows = []
+    if "space" in report:
+        s = report["space"]
+        rows += [("sampled cells valid", "100 %", f"{100 * s['valid']:.1f} % of {s['cells']}"),
+                 ("same seed, same cell hashes", "yes", str(s["same_seed_same_hashes"]))]
+    if "benchmark" in report:
+        b = report["benchmark"]
+        rows += [("benchmark networks built and traced", "100 %", f"{100 * b['trace_rate']:.1f} % of {b['networks']}"),
+                 ("smallest group (cell family / skeleton)", ">= 5", f"{b['min_family_group']} / {b['min_skeleton_group']}"),
+                 ("same seed, same hashes (specs; re-trace of 20)", "yes", f"{b['same_seed_same_hashes']}; {b['retrace_same_arch_id']:.2f}"),
+                 ("WL group MRR@20 (cell family)", ">= 0.5", f"{b['wl_cell_family_mrr@20']:.3f}"),
+                 ("params/FLOPs group MRR@20 (cell family)", "<= 0.2", f"{b['params_flops_cell_family_mrr@20']:.3f}"),
+                 ("WL / params-FLOPs MRR@20 (skeleton)", "-", f"{b['wl_skeleton_mrr@20']:.3f} / {b['params_flops_skeleton_mrr@20']:.3f}")]
+    if "generator" in report:
+        g = report["generator"]
+        rows += [("G-VAE held-out op accuracy", ">= 99 %", f"{100 * g['heldout_op_acc']:.1f} % ({g['heldout']} cells)"),
+                 ("G-VAE held-out whole-adjacency accuracy", ">= 95 %", f"{100 * g['heldout_adj_acc']:.1f} %"),
+                 ("G-VAE held-out whole-cell accuracy", "-", f"{100 * g['heldout_cell_acc']:.1f} %"),
+                 ("valid before / after repair", "-", f"{100 * g['valid_before_repair']:.1f} % / {100 * g['valid_after_repair']:.1f} %"),
+                 ("valid and runs forward on 1x3x32x32", ">= 95 %", f"{100 * g['valid_and_runs_forward_1x3x32x32']:.1f} % of {g['uncond_samples']}"),
+                 ("new (hash not in training set)", ">= 80 %", f"{100 * g['new_vs_train']:.1f} %"),
+                 ("queries whose conditional median cosine >= unconditional p90", "all",
+                  f"{100 * g['queries_meeting_p90']:.0f} % of {len(g['query_conditioning'])} (mean {g['cond_median_cos_mean']:.3f} vs p90 {g['uncond_p90_cos_mean']:.3f})"),
+                 ("family-conditioned samples in their family", ">= 3x chance",
+                  f"{100 * g['family_hit_mean']:.1f} % = {g['family_hit_over_uniform_chance']:.2f}x uniform chance"),
+                 ("100 candidates near a query", "< 60 s", f"{g['near_100_s']:.1f} s, top-10 all run forward: {g['near_top10_run_forward']}")]
+    for r in report.get("nbg", []):
+        for key in ("top0.05", "top0.005"):
+            t = r[key]
+            rows.append((f"NAS-Bench-Graph {r['dataset']}, {r['budget']} look-ups, {key}: evolution vs random hits / 20",
+                         "evolution > random", f"{t['evolution_hits']} vs {t['random_hits']}"))
+    return "\n".join(["| figure | target | measured |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", default="space,benchmark,generator,nbg")
@@ -186,6 +222,8 @@ def main() -> None:
         section_nbg(report, args)
     if "generator" in wanted:
         section_generator(report, args)
+    print("\n## Acceptance figures\n")
+    print(markdown(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, default=float))
     print(f"wrote {args.out}")
