@@ -237,9 +237,13 @@ function drawMap() {
     info += ` · ★ ${r.title} and its ${nb.length} neighbours`;
   }
   $("#map-info").textContent = info;
-  const layout = { margin: { l: 30, r: 10, t: 10, b: 30 }, hovermode: "closest", dragmode: "pan",
+  // ranges padded by 8% so the query's star and its label are never cut at the border
+  const xs = traces.flatMap((t) => t.x), ys = traces.flatMap((t) => t.y);
+  const pad = (v) => { const lo = Math.min(...v), hi = Math.max(...v), d = (hi - lo || 1) * 0.08; return [lo - d, hi + d]; };
+  const layout = { margin: { l: 20, r: 10, t: 10, b: 20 }, hovermode: "closest", dragmode: "pan",
     legend: { itemsizing: "constant", bgcolor: "rgba(255,255,255,.8)" },
-    xaxis: { zeroline: false, showticklabels: false }, yaxis: { zeroline: false, showticklabels: false } };
+    xaxis: { zeroline: false, showticklabels: false, range: pad(xs) },
+    yaxis: { zeroline: false, showticklabels: false, range: pad(ys) } };
   const div = $("#map");
   Plotly.react(div, traces, layout, PLOT_CFG);
   div.removeAllListeners && div.removeAllListeners("plotly_click");
