@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from flows.commands._options import DEFAULT_OUT, DataOpt
+from flows.commands._options import DEFAULT_DATA, CkptOpt, DataOpt, existing_dataset
 
 
 def ui(
-    data: DataOpt = DEFAULT_OUT,
-    ckpt: Annotated[Path | None, typer.Option("--ckpt", "-c", help="Encoder checkpoint (default: the "
-                                              "dataset's, DATA/_checkpoints/).")] = None,
+    data: DataOpt = DEFAULT_DATA,
+    ckpt: CkptOpt = None,
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port on 127.0.0.1.")] = 8765,
     map_method: Annotated[str, typer.Option("--map", help="Embedding map: auto (UMAP if installed, else "
                                             "PCA) | umap | pca.")] = "auto",
@@ -28,9 +27,7 @@ def ui(
     """
     if map_method not in ("auto", "umap", "pca"):
         raise typer.BadParameter(f"{map_method!r}; valid: auto, umap, pca", param_hint="--map")
-    if not Path(data, "graphs").is_dir():
-        raise typer.BadParameter(f"{data} has no graphs/ folder; build one with `nar build --out {data}`",
-                                 param_hint="--data")
+    existing_dataset(data)
     try:
         import uvicorn
 
