@@ -113,7 +113,8 @@ class UiBackend:
         with tempfile.TemporaryDirectory(prefix="nar-ui-") as tmp:
             path = Path(tmp) / "config.json"
             path.write_text(text)
-            result, vector = self.search(str(path), k, progress)
+            say = None if progress is None else (lambda line: progress(line.replace(str(path), name)))
+            result, vector = self.search(str(path), k, say)
         info = dataclasses.replace(result.query, text=name, title=result.query.title.replace(str(path), name))
         return dataclasses.replace(result, query=info), vector
 
