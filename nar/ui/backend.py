@@ -24,7 +24,7 @@ from nar.query import QueryContext, Resolved, register_form, resolve
 from nar.result import SearchResult
 from nar_data.schema import Graph
 
-__all__ = ["UiBackend", "graph_query", "label_table"]
+__all__ = ["Found", "UiBackend", "graph_query", "label_table"]
 
 #: Columns of the ``graphs`` table the map shows (the search labels come from `nar.dataset.DatasetView`).
 MAP_COLUMNS = ("arch_id", "model_id", "family", "coarse", "source")
@@ -37,6 +37,16 @@ def graph_query(query: Any, ctx: QueryContext) -> Resolved | None:
         return None
     return Resolved(form="graph", title=query.model_id, model_id=query.model_id, build=lambda: query,
                     what=f"embedding {query.model_id}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A search as the page needs it: the `SearchResult`, whether the query was built and traced now, and
+    (for a graph the dataset does not have) its embedding, to place it on the map."""
+
+    result: SearchResult
+    traced: bool = False
+    vector: np.ndarray | None = None
 
 
 def label_table(data: str | os.PathLike) -> dict[str, dict[str, Any]]:
@@ -70,10 +80,8 @@ class UiBackend:
         self._lock = threading.Lock()
         self._graphs: dict[str, Graph] = {}  # unseen queries traced by this page, by arch_id
 
-    def search(self, query: str, k: int = 10,
-               progress: Callable[[str], None] | None = None) -> tuple[SearchResult, np.ndarray | None]:
-        """``(result, vector)``: the `SearchResult` of ``query`` (every form of `nar.query`) and, for a query
-        the dataset does not have, its embedding (None otherwise: the dataset's own point is used).
+    def search(self, query: str, k: int = 10, progress: Callable[[str], None] | None = None) -> Found:
+        """The `SearchResult` of ``query`` (every form of `nar.query`), as a `Found`.
 
         ``progress`` receives a line before the model is built and traced, and before it is ranked.
 
@@ -86,7 +94,7 @@ class UiBackend:
             if resolved.build is None:  # the dataset has it: nothing to trace
                 if progress is not None:
                     progress("ranking")
-                return self.searcher.query(query, k=k), None
+                return Found(self.searcher.query(query, k=k))
             graph = resolved.graph(ctx)  # calls progress("building and tracing ...")
             if progress is not None:
                 progress("embedding and ranking")
@@ -97,10 +105,10 @@ class UiBackend:
             vector = None
             if not info.in_dataset:
                 vector = np.asarray(self.searcher.encoder.embed([graph]), dtype=np.float32)[0]
-            return result, vector
+            return Found(result, True, vector)
 
     def search_config(self, name: str, text: str, k: int = 10,
-                      progress: Callable[[str], None] | None = None) -> tuple[SearchResult, np.ndarray | None]:
+                      progress: Callable[[str], None] | None = None) -> Found:
         """Search with an uploaded ``config.json`` (its text), written to a temporary folder meanwhile.
 
         Raises:
@@ -114,9 +122,10 @@ class UiBackend:
             path = Path(tmp) / "config.json"
             path.write_text(text)
             say = None if progress is None else (lambda line: progress(line.replace(str(path), name)))
-            result, vector = self.search(str(path), k, say)
-        info = dataclasses.replace(result.query, text=name, title=result.query.title.replace(str(path), name))
-        return dataclasses.replace(result, query=info), vector
+            found = self.search(str(path), k, say)
+        query = found.result.query
+        info = dataclasses.replace(query, text=name, title=query.title.replace(str(path), name))
+        return dataclasses.replace(found, result=dataclasses.replace(found.result, query=info))
 
     def graph(self, arch_id: str) -> Graph:
         """The `Graph` of ``arch_id``: an unseen query traced earlier, or a graph of the dataset.

@@ -6,7 +6,7 @@ not thread-safe); the page polls ``GET /api/jobs/{id}`` and shows the job's stag
 
 API: ``POST /api/search`` ``{"query", "k"}`` and ``POST /api/search-config`` ``{"name", "text", "k"}`` ->
 ``{"job"}``; ``GET /api/jobs/{id}`` -> ``{"state": running|done|failed, "stage", "seconds", "result" |
-"error"}``; ``GET /api/graph?query=&match=``, ``GET /api/explain?query=&match=``, ``GET /api/map``,
+"error"}`` where ``result`` is `nar.result.SearchResult.to_dict()` plus ``traced`` and ``map_xy``; ``GET /api/graph?query=&match=``, ``GET /api/explain?query=&match=``, ``GET /api/map``,
 ``GET /api/dataset``, ``GET /api/health``.
 """
 
@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from nar.errors import NarError
 
-from .backend import UiBackend
+from .backend import Found, UiBackend
 from .datasetview import dataset_summary
 from .embedmap import MapCache, place_query
 from .graphview import graph_pair
@@ -120,24 +120,25 @@ def create_app(backend: UiBackend, map_method: str = "auto") -> FastAPI:
     map_lock = threading.Lock()
     state: dict[str, Any] = {}  # the map once computed (per app, not per module)
 
-    def embedding_map() -> dict[str, Any]:
+    def embedding_map() -> tuple[list[str], Any, dict[str, Any], Any]:
+        """``(ids, coords, meta, vectors)`` of the map, computed (or read from the cache) on first use."""
         with map_lock:
             if "map" not in state:
                 ids, vectors = backend.embeddings()
                 if not ids:
                     raise HTTPException(409, f"No embeddings of {backend.version} in {backend.data}; run "
-                                        f"`nar embed --data {backend.data} --ckpt {backend.ckpt}`")
+                                        f"`nar embed --data {backend.data}` once for the map")
                 order = {a: i for i, a in enumerate(ids)}
                 map_ids, coords, meta = cache.load(ids, vectors, map_method)
                 vectors = vectors[[order[a] for a in map_ids]]
                 state["map"] = (map_ids, coords, meta, vectors)
             return state["map"]
 
-    def answer(found: tuple[Any, Any]) -> dict[str, Any]:
+    def answer(found: Found) -> dict[str, Any]:
         """The page's result: `SearchResult.to_dict()` + ``traced`` + ``map_xy`` (the query's place)."""
-        result, vector = found
+        result, vector = found.result, found.vector
         out = result.to_dict()
-        out["traced"] = result.query.form != "dataset"
+        out["traced"] = found.traced
         try:
             ids, coords, meta, vectors = embedding_map()
         except HTTPException:

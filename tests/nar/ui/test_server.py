@@ -69,7 +69,7 @@ def test_unseen_model_is_traced_and_a_failing_one_gives_one_line(client, backend
     assert res["traced"] is True and res["query"]["in_dataset"] is False and res["query"]["form"] == "source"
     assert not any(h["twin"] for h in res["hits"]) and len(res["map_xy"]) == 2
     stages: list[str] = []  # what the page shows while the job runs
-    backend.search("testing:mlp", 3, stages.append)
+    assert backend.search("testing:mlp", 3, stages.append).traced
     assert len(stages) == 2 and "testing:mlp" in stages[0] and stages[1] == "embedding and ranking"
     bad = _search(client, "testing:raise")
     assert bad["state"] == "failed" and "\n" not in bad["error"] and "raise" in bad["error"]
