@@ -126,3 +126,30 @@ def test_dataset_page_reuses_coverage_and_counts_ops_once_per_architecture(tmp_p
     assert hist["conv2d"]["graphs"] == len(graphs)  # the twin's architecture is counted once
     assert hist["input"]["nodes"] == len(graphs)
     assert hist["softmax"]["graphs"] == 6  # vitish: 3 depths x 2 widths
+
+
+def test_map_uses_umap_when_installed(tmp_path, monkeypatch):
+    import importlib.machinery
+    import sys
+    import types
+
+    fitted = []
+
+    class FakeUMAP:  # stands in for umap-learn (not a dependency): records its arguments, returns fixed coords
+        def __init__(self, **kwargs):
+            fitted.append(kwargs)
+
+        def fit_transform(self, x):
+            return np.stack([np.arange(len(x)), -np.arange(len(x))], axis=1).astype(float)
+
+    fake = types.ModuleType("umap")
+    fake.UMAP = FakeUMAP
+    fake.__spec__ = importlib.machinery.ModuleSpec("umap", None)
+    monkeypatch.setitem(sys.modules, "umap", fake)
+    ids, coords, meta = MapCache(tmp_path, "v").load(list("abcde"), np.eye(5), "auto")
+    assert meta["method"] == "umap" and fitted[0]["metric"] == "cosine"
+    assert coords[:, 0].tolist() == [0, 1, 2, 3, 4]
+    # cached: a second load does not fit again, and an explicit pca request recomputes
+    MapCache(tmp_path, "v").load(list("abcde"), np.eye(5), "auto")
+    assert len(fitted) == 1
+    assert MapCache(tmp_path, "v").load(list("abcde"), np.eye(5), "pca")[2]["method"] == "pca"
