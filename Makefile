@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip uv
 	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+# the package with its `ui` extra (the page's plotly.js, Playwright for the browser test), pinned by the lock
+	$(BIN)/uv pip install --python $(BIN)/python -c requirements.lock -e '.[ui]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,7 +33,7 @@ bench: install
 
 # Re-pin after changing pyproject.toml dependencies.
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra test -o requirements.lock --no-header --no-annotate
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra ui -o requirements.lock --no-header --no-annotate
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

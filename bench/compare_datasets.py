@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nar_data.errors import SchemaError  # noqa: E402
 from nar_data.parquet import read_table  # noqa: E402
 
 
@@ -25,7 +26,10 @@ def _latest(root: str, source: str) -> dict[str, dict]:
 
 
 def _nodes(root: str, ids: set[str]) -> dict[str, int]:
-    rows = read_table(root, "graphs", ["model_id", "num_nodes"]).to_pylist()
+    try:
+        rows = read_table(root, "graphs", ["model_id", "num_nodes"]).to_pylist()
+    except SchemaError:  # graphs of an older schema (a dataset traced before a tracer change): no node counts
+        return {}
     return {r["model_id"]: r["num_nodes"] for r in rows if r["model_id"] in ids}
 
 

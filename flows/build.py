@@ -14,6 +14,8 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task
 
+from nar_data.config import TRACE_TIMEOUT_S, TRACE_WORKERS
+
 from flows._report import artifact_table, save_run_summary
 from flows.crawl import crawl_hub
 from flows.embed import embed_new
@@ -51,7 +53,8 @@ def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str,
 
 @flow(name="nar-build", log_prints=True)
 def build_flow(out: str = "data/nar", sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
-               limit: int | None = None, workers: int = 2, timeout_s: float = 120.0, encoder: str = "nar",
+               limit: int | None = None, workers: int = TRACE_WORKERS, timeout_s: float = TRACE_TIMEOUT_S,
+               encoder: str = "nar",
                epochs: int | None = None, eval_encoders: list[str] = ["wl", "nar"],  # noqa: B006
                ckpt: str | None = None, endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
                repo_id: str | None = None, queries: list[str] = list(EXAMPLE_QUERIES),  # noqa: B006
@@ -59,7 +62,9 @@ def build_flow(out: str = "data/nar", sources: list[str] = ["all"], preset: str 
     """Everything in order; returns (and saves under ``OUT/_runs/``) the counts, metrics and neighbours."""
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
-    ckpt = ckpt or str(Path(out) / "_checkpoints" / f"{encoder}.pt")
+    from nar_model.checkpoint import default_checkpoint_path
+
+    ckpt = ckpt or str(default_checkpoint_path(out, encoder))
     summary: dict[str, Any] = {"out": out, "sources": sources, "preset": preset}
     if "hf" in sources:
         summary["crawl"] = crawl_hub(out, endpoint, crawl_query)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+import warnings
 
 import typer
 
 from flows.commands._errors import run_with_error_mapping
+from nar_data.config import DEBUG
 
 app = typer.Typer(
     name="nar",
@@ -17,10 +20,22 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is shown as written: `pip install 'nar[ray]'` keeps its brackets
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-#: Command groups, in the order `nar --help` lists them. Each module has `register(app)`.
-COMMAND_MODULES = ("trace", "crawl", "model", "pipeline")
+#: Command groups, in the order `nar --help` lists them. Each module has `register(app)`; a new group is
+#: one more name here.
+COMMAND_MODULES = (
+    "trace",
+    "crawl",
+    "train",
+    "search",
+    "generate",
+    "ui",
+    "pipeline",
+    "doctor",
+)
 
 for _name in COMMAND_MODULES:
     try:
@@ -32,8 +47,21 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
+def quiet_libraries() -> None:
+    """Hide third-party warnings (torch, transformers, prefect) unless ``NAR_DEBUG=1``; nar's own log lines stay."""
+    if DEBUG:
+        return
+    warnings.simplefilter("ignore")
+    # read by child interpreters (tracing workers, the fork server) and by transformers at import
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if DEBUG else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
     sys.exit(run_with_error_mapping(app))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task
 
+from flows import steps
 from flows._report import save_run_summary
 from flows.publish import HUB_TAG, hub_rate_limit
 
@@ -15,20 +16,8 @@ from flows.publish import HUB_TAG, hub_rate_limit
 def crawl_hub(out: str, endpoint: str | None = None, query: dict[str, Any] | None = None,
               quota: str | None = None) -> dict[str, Any]:
     """One `HubCrawler.crawl`: resumes an unfinished run of the same query, so a retry never repeats pages."""
-    from dataclasses import asdict
-
-    from nar_data.hub import ANONYMOUS, WITH_TOKEN, CallBudget, CrawlQuery, HubClient, HubCrawler, parse_quota
-
     hub_rate_limit()
-    q = dict(query or {})
-    if "filter" in q:
-        q["filter"] = tuple(q["filter"])
-    client = HubClient(endpoint=endpoint)
-    client.budget = CallBudget(parse_quota(quota) if quota else (WITH_TOKEN if client.has_token else ANONYMOUS))
-    summary = HubCrawler(out, client).crawl(CrawlQuery(**q))
-    counts = asdict(summary)
-    counts["failed"] = dict(summary.failed)
-    return counts
+    return steps.crawl_hf(out, endpoint=endpoint, query=query, quota=quota)
 
 
 @flow(name="nar-crawl", log_prints=True)

@@ -11,24 +11,14 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task
 
+from flows import steps
 from flows._report import save_run_summary
 
 
 @task(retries=1)
 def embed_new(out: str, ckpt: str, batch_size: int = 64) -> dict[str, Any]:
     """Embed the graphs of ``out`` whose arch_id has no row of this encoder version; append one shard."""
-    from nar_data.parquet import read_graphs, read_table
-    from nar_model.checkpoint import load_checkpoint
-    from nar_model.embed import embedding_rows, read_embeddings, write_embeddings
-
-    enc, meta = load_checkpoint(ckpt)
-    version = meta["encoder_version"]
-    have = set(read_embeddings(out, version)[0])
-    missing = set(read_table(out, "graphs", ["arch_id"]).column("arch_id").to_pylist()) - have
-    todo = [g for g in read_graphs(out, unique=True) if g.arch_id in missing] if missing else []  # full rows only if needed
-    if todo:
-        write_embeddings(out, embedding_rows(enc, version, todo, batch_size))
-    return {"encoder_version": version, "embedded": len(todo), "already": len(have)}
+    return steps.embed(out, ckpt, batch_size=batch_size)
 
 
 @flow(name="nar-embed", log_prints=True)

@@ -8,6 +8,7 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task
 
+from flows import steps
 from flows._report import save_run_summary
 
 #: Tag of every task that calls the Hub API. Create a matching global rate limit once per Prefect server
@@ -59,19 +60,14 @@ def hub_rate_limit() -> None:
 def write_card(out: str, encoder_version: str | None = None, metrics_markdown: str = "",
                run: dict[str, Any] | None = None) -> str:
     """Render ``OUT/README.md`` (configs per table, counts, versions, metrics)."""
-    from nar_data.publish import write_card as _write_card
-
-    return str(_write_card(out, current_encoder=encoder_version, metrics_markdown=metrics_markdown, extra=run))
+    return steps.publish(out, encoder_version=encoder_version, metrics_markdown=metrics_markdown, run=run)["card"]
 
 
 @task(tags=["nar-publish", HUB_TAG], retries=3, retry_delay_seconds=[10, 30, 90])
 def upload(out: str, repo_id: str, endpoint: str | None = None, tag: str | None = None) -> dict[str, Any]:
     """Upload the shards the Hub repo lacks + the card in one commit, then tag it (a retry re-sends only what is missing)."""
-    from nar_data.publish import publish_to_hub
-
     hub_rate_limit()
-    r = publish_to_hub(out, repo_id, endpoint=endpoint, tag=tag)
-    return {"repo_id": r.repo_id, "uploaded": r.uploaded, "skipped": r.skipped, "commit": r.commit, "tag": r.tag}
+    return steps.upload(out, repo_id, endpoint=endpoint, tag=tag)
 
 
 @flow(name="nar-publish", log_prints=True)

@@ -16,6 +16,8 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow
 
+from nar_data.config import TRACE_TIMEOUT_S, TRACE_WORKERS
+
 from flows._report import artifact_table, save_run_summary
 from flows.crawl import crawl_hub
 from flows.embed import embed_new
@@ -26,7 +28,8 @@ from flows.trace import run_trace, select_refs
 
 @flow(name="nar-refresh", log_prints=True)
 def refresh_flow(out: str = "data/nar", endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
-                 ckpt: str | None = None, encoder: str = "nar", workers: int = 1, timeout_s: float = 120.0,
+                 ckpt: str | None = None, encoder: str = "nar", workers: int = TRACE_WORKERS,
+                 timeout_s: float = TRACE_TIMEOUT_S,
                  repo_id: str | None = None, quota: str | None = None,
                  preload: list[str] | None = None) -> dict[str, Any]:
     """One incremental refresh of ``out`` from the Hub at ``endpoint``; returns what each step did.
@@ -49,7 +52,9 @@ def refresh_flow(out: str = "data/nar", endpoint: str | None = None, crawl_query
     lap("select")
     summary["trace"] = run_trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload)
     lap("trace")
-    ckpt = ckpt or str(Path(out) / "_checkpoints" / f"{encoder}.pt")
+    from nar_model.checkpoint import default_checkpoint_path
+
+    ckpt = ckpt or str(default_checkpoint_path(out, encoder))
     if not Path(ckpt).is_file():
         summary["trained"] = train_encoder(out, ckpt, encoder)
         lap("train")

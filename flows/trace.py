@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,11 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task, unmapped
 
+from flows import steps
+from flows._progress import Reporter
 from flows._report import artifact_table, dataset_id, save_run_summary
 from flows.runners import Runner, make_task_runner
+from nar_data.config import TRACE_TIMEOUT_S, TRACE_WORKERS
 from nar_data.schema import TRACER_VERSION
 from nar_data.sources import ModelRef
 
@@ -41,17 +43,10 @@ def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | 
     ``pending_only``: only the refs the ``data`` folder does not hold yet (a refresh passes the ~1 % of the
     Hub that changed on, not all of it).
     """
-    from nar_data.presets import iter_refs
     from nar_data.tracing.pool import pending_refs
 
-    kwargs: dict[str, dict[str, Any]] = {}
-    for name in sources:
-        if names:
-            kwargs.setdefault(name, {})["names"] = list(names)
-        if name == "hf" and data:
-            kwargs.setdefault(name, {})["data"] = data
-    refs = iter_refs(list(sources), preset, limit, source_kwargs=kwargs)
-    return pending_refs(refs, data) if pending_only and data and Path(data).is_dir() else list(refs)
+    refs = steps.select_refs(sources, preset, limit, names, data)
+    return pending_refs(refs, data) if pending_only and data and Path(data).is_dir() else refs
 
 
 def batch_refs(refs: Sequence[ModelRef], batches: int) -> list[list[ModelRef]]:
@@ -77,32 +72,16 @@ def trace_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 
 @task(tags=[TRACE_TAG], retries=1, retry_delay_seconds=5, cache_key_fn=trace_cache_key,
       cache_expiration=timedelta(days=30), persist_result=True)
-def trace_batch(refs: list[ModelRef], out: str, workers: int = 1, timeout_s: float = 120.0,
+def trace_batch(refs: list[ModelRef], out: str, workers: int = TRACE_WORKERS, timeout_s: float = TRACE_TIMEOUT_S,
                 preload: Sequence[str] | None = None, show_progress: bool = False) -> dict[str, Any]:
     """Trace one batch into ``out`` (resumable; already-traced models are skipped). Returns its counts.
 
-    ``show_progress``: a progress bar on stderr (the CLI's local runs; off on cluster workers).
+    ``show_progress``: progress on stderr (the CLI's local runs; off on cluster workers).
     """
-    from contextlib import nullcontext
-
-    from nar_data.tracing.pool import trace_to_dataset
-
-    kwargs: dict[str, Any] = {"preload": tuple(preload)} if preload is not None else {}
-    bar_cm: Any = nullcontext()
-    if show_progress:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar_cm = Progress(TextColumn("[bold]trace"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          TextColumn("{task.fields[last]}"), console=Console(stderr=True))
-    with bar_cm as bar:
-        if bar is not None:
-            job = bar.add_task("trace", total=len(refs), last="")
-            kwargs["progress"] = lambda event, ref, outcome: bar.update(job, advance=1, last=ref.model_id)
-        summary = trace_to_dataset(refs, out, workers=workers, timeout_s=timeout_s, **kwargs)
-    counts = asdict(summary)
-    counts.pop("per_model")
-    return counts
+    if not show_progress:
+        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload)
+    with Reporter("trace", total=len(refs)) as reporter:
+        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload, reporter=reporter)
 
 
 def merge_counts(results: Sequence[dict[str, Any]], skipped: int = 0) -> dict[str, Any]:
@@ -116,7 +95,8 @@ def merge_counts(results: Sequence[dict[str, Any]], skipped: int = 0) -> dict[st
     return total
 
 
-def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = 1, batches: int = 1, timeout_s: float = 120.0,
+def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = TRACE_WORKERS, batches: int = 1,
+              timeout_s: float = TRACE_TIMEOUT_S,
               preload: Sequence[str] | None = None) -> dict[str, Any]:
     """Trace ``refs`` inside a running flow: one `trace_batch` task per batch, on the flow's task runner.
 
@@ -158,8 +138,8 @@ def _coverage_artifact(out: str | Path) -> None:
 
 @flow(name="nar-trace", log_prints=True)
 def trace_flow(out: str, sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
-               limit: int | None = None, names: list[str] | None = None, workers: int = 1, batches: int = 1,
-               timeout_s: float = 120.0, preload: list[str] | None = None) -> dict[str, Any]:
+               limit: int | None = None, names: list[str] | None = None, workers: int = TRACE_WORKERS, batches: int = 1,
+               timeout_s: float = TRACE_TIMEOUT_S, preload: list[str] | None = None) -> dict[str, Any]:
     """Select refs and trace them into ``out``; writes ``OUT/_runs/flow-trace-*.json``."""
     refs = select_refs(sources, preset, limit, names)
     counts = run_trace(refs, out, workers, batches, timeout_s, preload)

@@ -1,7 +1,8 @@
 """Content hashes: ``config_hash`` (before tracing) and ``arch_id`` (after).
 
 ``config_hash`` lets 10 000 fine-tunes of one base config be traced once; ``arch_id`` collapses
-identical graphs that came from different configs (e.g. ``resnet50`` in timm and an HF repo of it).
+identical graphs that came from different configs (e.g. ``resnet50`` in timm and an HF repo of it): equal ops,
+shapes, node attributes and edges.
 """
 
 from __future__ import annotations
@@ -85,10 +86,23 @@ def wl_labels(labels: Sequence[str], src: np.ndarray, dst: np.ndarray, iteration
     return history
 
 
-def arch_id(op_names: Sequence[str], shapes: Sequence[Sequence[int]], src: np.ndarray, dst: np.ndarray,
-            iterations: int = 3) -> str:
-    """WL hash of the graph over (op, output shape) labels: isomorphic graphs get equal ids."""
+def node_labels(op_names: Sequence[str], shapes: Sequence[Sequence[int]],
+                attrs: Sequence[str] | None = None) -> list[str]:
+    """The WL start label of every node: ``op:shape``, then ``|attrs`` where the node has attributes."""
     labels = [f"{op}:{'x'.join(map(str, shape))}" for op, shape in zip(op_names, shapes)]
+    if attrs is not None:
+        labels = [f"{lab}|{a}" if a else lab for lab, a in zip(labels, attrs)]
+    return labels
+
+
+def arch_id(op_names: Sequence[str], shapes: Sequence[Sequence[int]], src: np.ndarray, dst: np.ndarray,
+            iterations: int = 3, attrs: Sequence[str] | None = None) -> str:
+    """WL hash of the graph over (op, output shape, attributes) labels: isomorphic graphs get equal ids.
+
+    ``attrs`` (canonical JSON per node, `Graph.attrs`) tell apart graphs whose shapes agree but whose ops do
+    not (a grouped vs a dense convolution, a linear layer with or without bias); ``None`` or ``""`` = none.
+    """
+    labels = node_labels(op_names, shapes, attrs)
     history = wl_labels(labels, np.asarray(src), np.asarray(dst), iterations)
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{len(labels)}:{len(src)}".encode())

@@ -12,6 +12,11 @@ Each shard is written to ``DIR/.tmp/`` first, flushed to disk, then renamed into
 at most the rows still in its buffer. Nothing is ever rewritten in place; appends are new shards.
 Every shard carries ``{"table", "schema_version", ...}`` in its Parquet metadata and readers refuse
 files of another table or schema version with a message that says which file and why.
+
+A shard that cannot be read (truncated, foreign, another table or schema version) is a *bad file*.
+Readers take ``on_bad_files`` as the ``datasets`` library does: ``"error"`` (default) raises a
+`SchemaError` naming the file, ``"warn"`` logs it and reads the rest, ``"skip"`` reads the rest
+silently. `bad_shards` lists them; ``nar doctor --fix`` moves them out of the way.
 """
 
 from __future__ import annotations
@@ -23,17 +28,20 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import SchemaError
-from .schema import METADATA_KEY, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, Graph
+from .schema import METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, Graph
 
 logger = logging.getLogger(__name__)
 
 TMP_DIR = ".tmp"
+#: What a reader does with a shard it cannot read (the ``datasets`` convention).
+OnBadFiles = Literal["error", "warn", "skip"]
+ON_BAD_FILES: tuple[str, ...] = ("error", "warn", "skip")
 
 
 def shard_paths(root: str | os.PathLike, table: str) -> list[Path]:
@@ -181,43 +189,105 @@ def read_shard(path: str | os.PathLike, table: str, columns: list[str] | None = 
     meta = read_metadata(path)
     if meta.get("table") != table:
         raise SchemaError(f"{path} holds table {meta.get('table')!r}, expected {table!r}; it is in the wrong folder.")
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise SchemaError(f"{path} has schema version {meta.get('schema_version')}, this nar reads version "
+    version = meta.get("schema_version")
+    if isinstance(version, int) and table == "graphs" and version < READABLE_SINCE[table]:
+        raise SchemaError(f"{path} holds graphs of schema version {version}, without the node attributes this nar "
+                          f"reads (version {SCHEMA_VERSION}); re-trace into a new folder: `nar trace --out NEW_DIR` "
+                          "(docs/graph-attributes.md).")
+    if not isinstance(version, int) or not READABLE_SINCE[table] <= version <= SCHEMA_VERSION:
+        raise SchemaError(f"{path} has schema version {version}, this nar reads version "
                           f"{SCHEMA_VERSION}. Re-build the dataset with this version, or install the nar "
                           "release that wrote it.")
-    data = pq.read_table(path, columns=columns)
+    try:
+        # ParquetFile, not pq.read_table: the latter imports pyarrow.dataset and pandas (~1-4 s) for one file
+        data = pq.ParquetFile(path).read(columns=columns)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise SchemaError(f"{path} is not a readable Parquet file ({e}). Move it out of the dataset "
+                          "(`nar doctor --fix` does) and re-run the step that wrote it.") from None
     missing = set(columns or SCHEMAS[table].names) - set(data.column_names)
     if missing:
         raise SchemaError(f"{path} lacks columns {sorted(missing)} of table {table!r}.")
     return data
 
 
-def read_table(root: str | os.PathLike, table: str, columns: list[str] | None = None) -> pa.Table:
-    """All shards of ``table`` concatenated, checked for table and schema version (empty if none)."""
-    paths = shard_paths(root, table)
+def _check_on_bad_files(on_bad_files: str) -> None:
+    if on_bad_files not in ON_BAD_FILES:
+        raise ValueError(f"on_bad_files={on_bad_files!r}; valid choices: {', '.join(ON_BAD_FILES)}")
+
+
+def _shards(root: str | os.PathLike, table: str, columns: list[str] | None,
+            on_bad_files: OnBadFiles) -> Iterator[pa.Table]:
+    """The readable shards of ``table``, bad ones raised, logged or skipped per ``on_bad_files``."""
+    _check_on_bad_files(on_bad_files)
+    for path in shard_paths(root, table):
+        try:
+            part = read_shard(path, table, columns)
+        except SchemaError as e:
+            if on_bad_files == "error":
+                raise
+            if on_bad_files == "warn":
+                logger.warning("skipping a bad shard: %s", e)
+            continue
+        yield part
+
+
+def read_table(root: str | os.PathLike, table: str, columns: list[str] | None = None,
+               on_bad_files: OnBadFiles = "error") -> pa.Table:
+    """All shards of ``table`` concatenated, checked for table and schema version (empty if none).
+
+    Raises:
+        SchemaError: a shard cannot be read, with ``on_bad_files="error"``; the message names the file.
+    """
+    _check_table(table)
     schema = SCHEMAS[table]
     if columns:
         schema = pa.schema([schema.field(c) for c in columns])
-    parts = [read_shard(p, table, columns).select(schema.names).cast(schema) for p in paths]
+    parts = [p.select(schema.names).cast(schema) for p in _shards(root, table, columns, on_bad_files)]
     if not parts:
         return schema.empty_table()
     return pa.concat_tables([p.replace_schema_metadata(None) for p in parts])
 
 
-def iter_graphs(root: str | os.PathLike) -> Iterator[Graph]:
+def iter_graphs(root: str | os.PathLike, on_bad_files: OnBadFiles = "error") -> Iterator[Graph]:
     """Every `Graph` of the ``graphs`` table, shard by shard, without loading all at once."""
-    for path in shard_paths(root, "graphs"):
-        for row in read_shard(path, "graphs").to_pylist():
+    for part in _shards(root, "graphs", None, on_bad_files):
+        for row in part.to_pylist():
             yield Graph.from_row(row)
 
 
-def read_graphs(root: str | os.PathLike, unique: bool = True) -> list[Graph]:
+def read_graphs(root: str | os.PathLike, unique: bool = True, on_bad_files: OnBadFiles = "error") -> list[Graph]:
     """All graphs; with ``unique`` only the first row of each ``arch_id``."""
     seen: set[str] = set()
     out = []
-    for g in iter_graphs(root):
+    for g in iter_graphs(root, on_bad_files):
         if unique and g.arch_id in seen:
             continue
         seen.add(g.arch_id)
         out.append(g)
     return out
+
+
+def check_shard(path: str | os.PathLike, table: str) -> str | None:
+    """Why the shard at ``path`` cannot be read as ``table`` (``None`` when it can, every row decoded)."""
+    try:
+        read_shard(path, table)
+    except SchemaError as e:
+        return str(e)
+    return None
+
+
+def bad_shards(root: str | os.PathLike, tables: Iterable[str] | None = None) -> list[tuple[Path, str]]:
+    """``(path, reason)`` of every shard of ``tables`` (default: all) the readers would refuse."""
+    out = []
+    for table in tables or sorted(SCHEMAS):
+        for path in shard_paths(root, table):
+            reason = check_shard(path, table)
+            if reason is not None:
+                out.append((path, reason))
+    return out
+
+
+def is_dataset(root: str | os.PathLike) -> bool:
+    """Whether ``root`` is a nar dataset folder: shards of some table, or the state of a crawl into it."""
+    root = Path(root)
+    return root.is_dir() and (any(shard_paths(root, t) for t in SCHEMAS) or (root / "_crawl").is_dir())

@@ -21,9 +21,12 @@ import numpy as np
 import pyarrow as pa
 
 #: Bump on any change of a field below, and add a CHANGELOG.md entry.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Bump when the capture or normalisation changes what a traced graph looks like.
-TRACER_VERSION = "1.0"
+TRACER_VERSION = "2.0"
+#: The oldest schema version of each table that this nar still reads: a table whose layout did not change at a
+#: bump stays readable (version 2 added ``Graph.attrs``, so only ``graphs`` shards of version 1 need a re-trace).
+READABLE_SINCE = {"models": 1, "graphs": 2, "failures": 1, "embeddings": 1}
 
 TABLES = ("models", "graphs", "failures", "embeddings")
 
@@ -34,14 +37,17 @@ class Graph:
 
     Nodes are in a stable topological order (the order ops ran in). Node ``i`` has ``op[i]`` (vocab id),
     ``op_name[i]`` (canonical name such as ``conv2d``), output ``shape[i]`` and ``dtype[i]``, the
-    ``module[i]`` that ran it (``layer1.0.conv1``) and that module's own parameter count ``params[i]``.
-    Edge ``k`` is ``src[k] -> dst[k]``: the output of ``src`` feeds ``dst``.
+    ``module[i]`` that ran it (``layer1.0.conv1``), that module's own parameter count ``params[i]`` and
+    ``attrs[i]``, the canonical compact JSON of the op's architecture-defining arguments (conv kernel / stride /
+    padding / dilation / groups, linear in / out / bias, attention heads, norm kind, pooling window; ``""`` =
+    none; docs/graph-attributes.md lists every key). Edge ``k`` is ``src[k] -> dst[k]``: the output of ``src``
+    feeds ``dst``.
     """
 
     model_id: str  # "timm:resnet50", "transformers:BertModel", "hf:org/name"
     source: str  # registry name of the source that built it
     config_hash: str  # hash of the architecture-relevant config, known before tracing
-    arch_id: str  # Weisfeiler-Lehman hash of (op, shape) over the graph; equal graphs, equal ids
+    arch_id: str  # Weisfeiler-Lehman hash of (op, shape, attrs) over the graph; equal graphs, equal ids
     op: np.ndarray  # (N,) int32 vocab ids
     op_name: list[str]  # (N,) canonical op names
     shape: list[list[int]]  # (N,) output shape of each node (first tensor output)
@@ -50,6 +56,7 @@ class Graph:
     params: np.ndarray  # (N,) int64 parameter count of that module (non-recursive)
     src: np.ndarray  # (E,) int32
     dst: np.ndarray  # (E,) int32
+    attrs: list[str] = dataclasses.field(default_factory=list)  # (N,) canonical JSON per node; [] = all ""
     num_params: int = 0  # parameters of the whole model
     flops: int = 0  # multiply-accumulates x2 of matmul-like ops, from shapes
     family: str = "unknown"  # architecture family label (resnet, bert, ...)
@@ -67,7 +74,9 @@ class Graph:
 
     def __post_init__(self) -> None:
         n, e = len(self.op), len(self.src)
-        for name in ("op_name", "shape", "dtype", "module", "params"):
+        if not self.attrs and n:  # a hand-written graph: no node carries attributes
+            object.__setattr__(self, "attrs", [""] * n)
+        for name in ("op_name", "shape", "dtype", "module", "params", "attrs"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"Graph {self.model_id}: {name} has {len(getattr(self, name))} entries, op has {n}")
         if len(self.dst) != e:
@@ -103,8 +112,8 @@ class Graph:
         kwargs["src"] = np.asarray(row["src"], dtype=np.int32)
         kwargs["dst"] = np.asarray(row["dst"], dtype=np.int32)
         kwargs["shape"] = [list(s) for s in row["shape"]]
-        kwargs["op_name"], kwargs["dtype"], kwargs["module"] = (
-            list(row["op_name"]), list(row["dtype"]), list(row["module"]))
+        kwargs["op_name"], kwargs["dtype"], kwargs["module"], kwargs["attrs"] = (
+            list(row["op_name"]), list(row["dtype"]), list(row["module"]), list(row["attrs"]))
         return cls(**kwargs)
 
     def input_spec_dict(self) -> dict[str, Any]:
@@ -123,6 +132,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "dtype": pa.list_(pa.string()),
     "module": pa.list_(pa.string()),
     "params": pa.list_(pa.int64()),
+    "attrs": pa.list_(pa.string()),
     "src": pa.list_(pa.int32()),
     "dst": pa.list_(pa.int32()),
     "num_params": pa.int64(),

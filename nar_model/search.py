@@ -1,26 +1,22 @@
 """Exact cosine search behind a small backend interface (numpy by default, FAISS when installed), and
-`Searcher`: a dataset's embeddings + an encoder, answering queries that may be unseen models.
+`load_vectors`: a dataset's embeddings as one float32 matrix, read without a Python object per value.
 
 An index holds L2-normalised vectors and their ids; ``search`` returns the top ``k`` by inner product
 (= cosine), ties broken by insertion order. An approximate backend (HNSW, IVF) only has to implement
-`SearchBackend` and register in `BACKENDS`. `resolve_query` turns a query (an ``arch_id``/``model_id``,
-``source:name`` or a local ``config.json``) into a `Graph`, building and tracing unseen models on meta.
+`SearchBackend` and register in `BACKENDS`. Resolving a query (a registry name, a Hub repo, a module) into
+a graph is the product layer's job (`nar.query`); this module never imports torch.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["BACKENDS", "FaissIndex", "NumpyIndex", "SearchBackend", "SearchResults", "Searcher", "make_index",
-           "resolve_query"]
+__all__ = ["BACKENDS", "FaissIndex", "NumpyIndex", "SearchBackend", "SearchResults", "load_vectors", "make_index"]
 
 
 class SearchResults(NamedTuple):
@@ -64,9 +60,16 @@ class NumpyIndex(SearchBackend):
     def search(self, queries: np.ndarray, k: int) -> SearchResults:
         q = _normalize(queries)
         k = min(k, len(self.ids))
+        if k <= 0:
+            return SearchResults(np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64))
         scores = q @ self.vectors.T  # (Q, N)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return SearchResults(np.take_along_axis(scores, order, 1), order.astype(np.int64))
+        # top-k in O(N) with argpartition, then order only those k (ties: lower position first)
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else \
+            np.tile(np.arange(scores.shape[1]), (len(q), 1))
+        top = np.take_along_axis(scores, part, 1)
+        order = np.lexsort((part, -top), axis=1)
+        idx = np.take_along_axis(part, order, 1)
+        return SearchResults(np.take_along_axis(scores, idx, 1), idx.astype(np.int64))
 
 
 class FaissIndex(SearchBackend):
@@ -91,111 +94,66 @@ class FaissIndex(SearchBackend):
 
 
 BACKENDS = {"numpy": NumpyIndex, "faiss": FaissIndex}
+#: ``auto`` uses numpy below this many vectors: one matrix product beats importing faiss (0.3-0.9 s).
+AUTO_NUMPY_BELOW = 100_000
 
 
-def make_index(backend: str = "auto") -> SearchBackend:
-    """A new empty index; ``auto`` picks FAISS when importable, numpy otherwise."""
+def make_index(backend: str = "auto", size: int | None = None) -> SearchBackend:
+    """A new empty index; ``auto`` picks numpy for fewer than `AUTO_NUMPY_BELOW` vectors (``size``), else
+    FAISS when importable, else numpy."""
     if backend == "auto":
-        backend = "faiss" if importlib.util.find_spec("faiss") else "numpy"
+        small = size is not None and size < AUTO_NUMPY_BELOW
+        backend = "faiss" if not small and importlib.util.find_spec("faiss") else "numpy"
     if backend not in BACKENDS:
         raise ValueError(f"Unknown search backend {backend!r}; valid backends: auto, {', '.join(BACKENDS)}")
     return BACKENDS[backend]()
 
 
-def resolve_query(query: str, data: str | os.PathLike | None = None) -> Any:
-    """The `Graph` of ``query``: a local config.json, an ``arch_id``/``model_id`` of ``data``, or ``source:name``
-    (built on the meta device and traced on the fly).
 
-    Raises:
-        ValueError: nothing matches (the message lists the accepted forms).
+def _view(array: Any, buffer: int, dtype: Any, count: int) -> np.ndarray:
+    """A numpy view of one Arrow buffer of ``array`` (no copy; ``Array.to_numpy`` would import pandas)."""
+    return np.frombuffer(array.buffers()[buffer], dtype=dtype, count=count + array.offset)[array.offset:]
+
+
+def load_vectors(data: str | os.PathLike, version: str) -> tuple[list[str], np.ndarray]:
+    """``(arch_ids, (N, D) float32)`` of the ``embeddings`` rows of ``version`` (the last row per arch_id wins).
+
+    The vectors are read from the Arrow list (or fixed-size list) buffer as one numpy view per shard, not
+    as Python lists: 1 000 vectors of 512 dims take milliseconds.
     """
-    path = Path(query)
-    if query.endswith(".json") and path.is_file():
-        from nar_data.sources.transformers import build_from_config
-        from nar_data.tracing import trace_module
+    import pyarrow as pa
 
-        built = build_from_config(json.loads(path.read_text()))
-        return trace_module(built.module, built.args, built.kwargs, model_id=f"local:{path.name}", source="local")
-    if data is not None:
-        graph = _dataset_graph(data, query)
-        if graph is not None:
-            return graph
-    if ":" in query:
-        from nar_data.sources import get_source
-        from nar_data.tracing import trace_ref
+    from nar_data.parquet import read_table
 
-        source_name, name = query.split(":", 1)
-        source = get_source(source_name)
-        ref = next(iter(source.iter_refs(names=[name])), None)
-        if ref is None and source_name == "transformers":  # a model type ("bert") rather than a class
-            ref = next(iter(source.iter_refs(model_types=[name], base_only=True)), None)
-        if ref is None:
-            raise ValueError(f"{source_name} has no model {name!r}")
-        return trace_ref(ref)
-    raise ValueError(f"Cannot resolve {query!r}: not an arch_id/model_id of {data}, not 'source:name' "
-                     "(e.g. timm:resnet50) and not a config.json file")
-
-
-def _dataset_graph(data: str | os.PathLike, query: str) -> Any:
-    """The first graph of ``data`` whose ``arch_id`` or ``model_id`` is ``query``, or None.
-
-    Reads the two id columns of each shard and decodes only the matching row: a query that is not in the
-    dataset (an unseen model, the usual case for the search service) no longer decodes every graph
-    (about 2 s on 1 700 graphs)."""
-    from nar_data.parquet import read_shard, shard_paths
-    from nar_data.schema import Graph
-
-    for path in shard_paths(data, "graphs"):
-        ids = read_shard(path, "graphs", ["arch_id", "model_id"]).to_pydict()
-        for i, (arch_id, model_id) in enumerate(zip(ids["arch_id"], ids["model_id"])):
-            if query in (arch_id, model_id):
-                return Graph.from_row(read_shard(path, "graphs").slice(i, 1).to_pylist()[0])
-    return None
-
-
-class Searcher:
-    """The embeddings of one dataset under one checkpoint, ready for queries (load once, query many times).
-
-    ``query`` returns plain dicts (rank, cosine, model, family, arch_id), the same for the CLI, the build
-    flow's example searches and the search service.
-    """
-
-    def __init__(self, data: str | os.PathLike, ckpt: str | os.PathLike, backend: str = "auto",
-                 embed_missing: bool = True) -> None:
-        from nar_data.parquet import read_table
-
-        from .checkpoint import load_checkpoint
-        from .embed import embedding_rows, read_embeddings
-
-        self.data, self.ckpt = Path(data), Path(ckpt)
-        self.encoder, meta = load_checkpoint(ckpt)
-        self.version = meta["encoder_version"]
-        table = read_table(data, "graphs", columns=["arch_id", "model_id", "family"])  # labels only: fast
-        self.labels: dict[str, tuple[str, str]] = {}
-        for aid, mid, fam in zip(*(table.column(c).to_pylist() for c in ("arch_id", "model_id", "family"))):
-            self.labels.setdefault(aid, (mid, fam))
-        ids, vectors = read_embeddings(data, self.version)
-        self.embedded_now = not ids and embed_missing
-        if self.embedded_now:  # no `nar embed` run for this checkpoint yet: embed the database in memory
-            from .data import load_graphs
-
-            rows = embedding_rows(self.encoder, self.version, load_graphs(data).graphs)
-            ids, vectors = [r["arch_id"] for r in rows], [r["vector"] for r in rows]
-        self.index = make_index(backend)
-        if ids:
-            self.index.add(ids, np.asarray(vectors, dtype=np.float32))
-
-    def query(self, query: str, k: int = 10) -> dict[str, Any]:
-        """``{"query", "model", "nodes", "arch_id", "seconds", "hits": [...]}`` for ``query`` (see `resolve_query`)."""
-        start = time.perf_counter()
-        graph = resolve_query(query, self.data)
-        res = self.index.search(self.encoder.embed([graph]), k + 1)
-        hits = []
-        for score, i in zip(res.scores[0].tolist(), res.indices[0].tolist()):
-            if i < 0 or self.index.ids[i] == graph.arch_id or len(hits) >= k:
-                continue
-            mid, fam = self.labels.get(self.index.ids[i], ("?", "?"))
-            hits.append({"rank": len(hits) + 1, "cosine": round(float(score), 4), "model": mid, "family": fam,
-                         "arch_id": self.index.ids[i]})
-        return {"query": query, "model": graph.model_id, "nodes": graph.num_nodes, "arch_id": graph.arch_id,
-                "database": len(self.index), "seconds": round(time.perf_counter() - start, 3), "hits": hits}
+    table = read_table(data, "embeddings")
+    # row selection in numpy: pyarrow.compute kernels (filter, equal) import pandas on first use (~1 s)
+    rows = np.flatnonzero(np.asarray(table.column("encoder_version").to_pylist(), dtype=object) == version)
+    if len(rows) == 0:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    all_ids = table.column("arch_id").to_pylist()
+    ids = [all_ids[i] for i in rows.tolist()]
+    parts = []
+    for chunk in table.column("vector").chunks:
+        if chunk.null_count:
+            raise ValueError(f"embeddings in {data} have empty vectors; re-run `nar embed`")
+        if isinstance(chunk.type, pa.FixedSizeListType):
+            dim, start = chunk.type.list_size, chunk.offset * chunk.type.list_size
+            end = start + len(chunk) * dim
+        else:
+            offsets = _view(chunk, 1, np.int64 if pa.types.is_large_list(chunk.type) else np.int32, len(chunk) + 1)
+            lengths = np.diff(offsets)
+            if len(lengths) and (lengths != lengths[0]).any():
+                raise ValueError(f"embeddings in {data} have mixed lengths {sorted(set(lengths.tolist()))}; "
+                                 "re-run `nar embed`")
+            dim, start, end = (int(lengths[0]) if len(lengths) else 0), int(offsets[0]), int(offsets[-1])
+        values = chunk.values
+        flat = _view(values, 1, np.float32, len(values))[start:end]
+        parts.append(flat.reshape(-1, dim) if dim else flat.reshape(len(chunk), 0))
+    vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if len(rows) < len(all_ids):
+        vectors = vectors[rows]
+    last = {aid: i for i, aid in enumerate(ids)}  # later rows overwrite earlier ones
+    if len(last) == len(ids):
+        return ids, vectors
+    keep = np.fromiter(sorted(last.values()), dtype=np.int64)
+    return [ids[i] for i in keep], vectors[keep]

@@ -1,16 +1,18 @@
-"""A warm search process: `SearchServer` keeps a `Searcher` loaded and answers queries over HTTP on 127.0.0.1.
+"""A warm search process: `SearchServer` answers search requests over HTTP on 127.0.0.1.
 
-A fresh ``nar search`` spends most of its time importing torch, torch_geometric, timm and transformers;
-the query itself (build + trace + embed + search) took 0.06-0.38 s for the timm/torchvision models in the
-README. ``nar search-server`` pays the imports once and writes ``DATA/_search/server.json`` (url, pid,
-checkpoint path and mtime); a later ``nar search`` on the same data and checkpoint finds it with
-`find_server` and sends the query with `remote_search`. The client half of this module uses only the
-standard library, so such a search never imports torch.
+A query the dataset already has answers in about a second as a fresh process; an unseen model pays for
+importing torch and its library first. ``nar search-server`` pays those imports once and writes
+``DATA/_search/server.json`` (url, pid, encoder version, checkpoint path and mtime); a later ``nar search``
+on the same dataset and encoder finds it with `find_server` and sends the query with `remote_search`. The
+client half of this module uses only the standard library.
 
-Protocol: ``GET /health`` -> ``{"ok": true, "encoder_version": ...}``; ``POST /search`` with
-``{"query": str, "k": int}`` -> the dict of `Searcher.query`, or ``{"error": ...}`` with status 400 (a
-query that cannot be resolved) / 500 (anything else). One query runs at a time (tracing is not
-thread-safe); the server never binds anything but the host it is given (127.0.0.1 by default).
+The server knows nothing of query forms: it calls ``answer(body) -> dict`` (the product layer's search)
+and turns a ``ValueError`` into status 400 with its one-line message, anything else into 500 with
+``"<ErrorClass>: <message>"`` on one line, never a traceback.
+
+Protocol: ``GET /health`` -> ``{"ok": true, **health}``; ``POST /search`` with ``{"query": str, "k": int,
+...}`` -> ``answer``'s dict, or ``{"error": str, "error_class": str}`` with status 400 / 500. One query runs
+at a time (tracing is not thread-safe); the server binds only the host it is given (127.0.0.1 by default).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SERVER_FILE", "SearchServer", "find_server", "remote_search"]
+__all__ = ["SERVER_FILE", "SearchServer", "SearchServiceError", "find_server", "remote_search"]
 
 #: Where a running server announces itself, relative to the dataset folder.
 SERVER_FILE = Path("_search") / "server.json"
@@ -36,23 +39,26 @@ def _ckpt_stamp(ckpt: str | os.PathLike) -> tuple[str, float]:
 
 
 class SearchServer:
-    """Serve ``Searcher(data, ckpt)``; ``warm`` is a query run once at start-up so the tracing stack is imported."""
+    """Serve ``answer(body) -> dict`` for dataset ``data``; ``health`` (e.g. the encoder version) is announced.
 
-    def __init__(self, data: str | os.PathLike, ckpt: str | os.PathLike, host: str = "127.0.0.1", port: int = 0,
-                 warm: str | None = "timm:resnet18", backend: str = "auto") -> None:
-        from .search import Searcher
+    Args:
+        answer: called with the request body of each ``POST /search``; raises ValueError for a bad query.
+        data: dataset folder (the announcement goes to ``data/_search/server.json``).
+        health: JSON fields for ``GET /health`` and the announcement; ``encoder_version`` is what
+            `find_server` matches on.
+        ckpt: checkpoint file, announced with its mtime (clients that name a checkpoint match on it).
+    """
 
+    def __init__(self, answer: Callable[[dict[str, Any]], dict[str, Any]], data: str | os.PathLike,
+                 health: dict[str, Any] | None = None, ckpt: str | os.PathLike | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.answer = answer
         self.data = Path(data)
-        self.searcher = Searcher(data, ckpt, backend)
-        if warm:
-            try:
-                self.searcher.query(warm, 1)
-            except Exception:  # noqa: BLE001 - warming is an optimisation; the server still answers
-                pass
+        self.health = dict(health or {})
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer((host, port), self._handler())
         self.url = f"http://{host}:{self.httpd.server_port}"
-        self._ckpt = _ckpt_stamp(ckpt)
+        self._ckpt = _ckpt_stamp(ckpt) if ckpt is not None else ("", 0.0)
         self._thread: threading.Thread | None = None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -69,8 +75,7 @@ class SearchServer:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 if self.path == "/health":
-                    self._send(200, {"ok": True, "encoder_version": server.searcher.version,
-                                     "database": len(server.searcher.index)})
+                    self._send(200, {"ok": True, **server.health})
                 else:
                     self._send(404, {"error": f"no such path {self.path}; use GET /health or POST /search"})
 
@@ -80,17 +85,19 @@ class SearchServer:
                     return
                 try:
                     body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                    query, k = str(body["query"]), int(body.get("k", 10))
-                except (ValueError, KeyError, TypeError) as e:
-                    self._send(400, {"error": f"bad request body ({e}); send {{\"query\": str, \"k\": int}}"})
+                    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+                        raise ValueError("no 'query' string")
+                except ValueError as e:
+                    self._send(400, {"error": f"bad request body ({e}); send {{\"query\": str, \"k\": int}}",
+                                     "error_class": "BadRequest"})
                     return
                 try:
                     with server._lock:
-                        result = server.searcher.query(query, k)
-                except ValueError as e:
-                    self._send(400, {"error": str(e)})
-                except Exception as e:  # noqa: BLE001 - a model that fails to build/trace is the client's answer
-                    self._send(500, {"error": f"{type(e).__name__}: {e}"})
+                        result = server.answer(body)
+                except ValueError as e:  # the query's fault: its one-line reason
+                    self._send(400, {"error": _one_line(e), "error_class": type(e).__name__})
+                except Exception as e:  # noqa: BLE001 - anything else is still one line for the client
+                    self._send(500, {"error": f"{type(e).__name__}: {_one_line(e)}", "error_class": type(e).__name__})
                 else:
                     self._send(200, result)
 
@@ -104,7 +111,7 @@ class SearchServer:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"url": self.url, "pid": os.getpid(), "ckpt": self._ckpt[0],
-                                   "ckpt_mtime": self._ckpt[1], "encoder_version": self.searcher.version}))
+                                   "ckpt_mtime": self._ckpt[1], **self.health}))
         os.replace(tmp, path)
 
     def start(self) -> "SearchServer":
@@ -135,11 +142,20 @@ class SearchServer:
             pass
 
 
-def find_server(data: str | os.PathLike, ckpt: str | os.PathLike, timeout: float = 0.5) -> str | None:
-    """The url of a live server for ``data`` and this very checkpoint file (same path and mtime), else None."""
+def _one_line(e: BaseException, n: int = 500) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def find_server(data: str | os.PathLike, encoder_version: str | None = None, ckpt: str | os.PathLike | None = None,
+                timeout: float = 0.5) -> str | None:
+    """The url of a live server for ``data`` with this encoder version (or this very checkpoint file: same
+    path and mtime), else None."""
     try:
         info = json.loads((Path(data) / SERVER_FILE).read_text())
-        if (info["ckpt"], info["ckpt_mtime"]) != _ckpt_stamp(ckpt):
+        if ckpt is not None and (info["ckpt"], info["ckpt_mtime"]) != _ckpt_stamp(ckpt):
+            return None
+        if encoder_version is not None and info.get("encoder_version") != encoder_version:
             return None
         os.kill(int(info["pid"]), 0)
         with urllib.request.urlopen(f"{info['url']}/health", timeout=timeout) as r:
@@ -148,13 +164,24 @@ def find_server(data: str | os.PathLike, ckpt: str | os.PathLike, timeout: float
         return None
 
 
-def remote_search(url: str, query: str, k: int = 10, timeout: float = 600.0) -> dict[str, Any]:
-    """``POST /search`` on a running server; raises ValueError for an unresolvable query, RuntimeError otherwise."""
-    req = urllib.request.Request(f"{url}/search", data=json.dumps({"query": query, "k": k}).encode(),
+class SearchServiceError(ValueError):
+    """The server's one-line answer to a failed query (``error_class`` names the error it raised there)."""
+
+    def __init__(self, message: str, error_class: str = "", status: int = 400) -> None:
+        super().__init__(message)
+        self.error_class, self.status = error_class, status
+
+
+def remote_search(url: str, body: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
+    """``POST /search`` on a running server; `SearchServiceError` carries its one-line reason."""
+    req = urllib.request.Request(f"{url}/search", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return json.loads(r.read())
     except urllib.error.HTTPError as e:
-        message = json.loads(e.read() or b"{}").get("error", str(e))
-        raise (ValueError if e.code == 400 else RuntimeError)(message) from None
+        try:
+            answer = json.loads(e.read() or b"{}")
+        except ValueError:
+            answer = {}
+        raise SearchServiceError(answer.get("error", str(e)), answer.get("error_class", ""), e.code) from None

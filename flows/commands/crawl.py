@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flows.commands._options import DEFAULT_OUT, LimitOpt, OutOpt
+from flows.commands._options import DEFAULT_DATA, DataOpt, EndpointOpt, JsonOpt, LimitOpt, OldOutOpt, data_dir, print_json
 
 
 class HubSource(str, Enum):
@@ -23,7 +23,8 @@ class OnBudget(str, Enum):
 
 def crawl(
     source: Annotated[HubSource, typer.Option("--source", "-s", help="hf (Hugging Face Hub) | torch_hub.")] = HubSource.hf,
-    out: OutOpt = DEFAULT_OUT,
+    data: DataOpt = DEFAULT_DATA,
+    out: OldOutOpt = None,
     search: Annotated[str | None, typer.Option(help="Substring of the repo id.")] = None,
     author: Annotated[str | None, typer.Option(help="Only repos of this user or organisation.")] = None,
     pipeline_tag: Annotated[str | None, typer.Option("--pipeline-tag", help="e.g. text-classification.")] = None,
@@ -33,7 +34,7 @@ def crawl(
     limit: LimitOpt = None,
     sort: Annotated[str | None, typer.Option(help="Hub sort key (downloads, likes, lastModified); default: "
                                              "creation order, the most stable cursor.")] = None,
-    endpoint: Annotated[str | None, typer.Option(help="Hub URL (default: $HF_ENDPOINT or huggingface.co).")] = None,
+    endpoint: EndpointOpt = None,
     quota: Annotated[str | None, typer.Option(help="Client-side budget, e.g. 'api=500/300,resolvers=3000/300' "
                                               "or 'none'; default: the Hub's limits for anonymous / token use.")] = None,
     on_budget: Annotated[OnBudget, typer.Option("--on-budget", help="wait for the window, or stop (resume later).")] = OnBudget.wait,
@@ -46,101 +47,63 @@ def crawl(
     raw_config_hash: Annotated[bool, typer.Option("--raw-config-hash", help="Hash config.json as is (no "
                                                   "transformers import; hashes differ from the registry's).")] = False,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=1000, help="Repos per listing call.")] = 1000,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Crawl a model hub into the dataset at --out: one `models` row per new or changed repo.
+    """Crawl a model hub into the dataset at --data: one `models` row per new or changed repo.
 
     Hugging Face Hub crawls are incremental (only repos whose sha changed are looked at again), cheap
     (one API call per 1000 listed repos, one config.json download per new architecture), resumable (a
-    killed crawl continues where it stopped; the state is in OUT/_crawl/), and stay under the Hub's
+    killed crawl continues where it stopped; the state is in DATA/_crawl/), and stay under the Hub's
     quotas. HF_TOKEN is used when set (higher quota, gated repos) and never printed. Then run
-    `nar trace --source hf --out OUT` to trace each new architecture once.
+    `nar trace --source hf` to trace each new architecture once.
 
     Examples:
 
-        nar crawl --author timm --limit 200 --out data/nar
-
-        nar crawl --pipeline-tag text-classification --min-downloads 1000 --out data/nar
-
-        nar crawl --source torch_hub --out data/nar
+    \b
+        nar crawl --author timm --limit 200
+        nar crawl --pipeline-tag text-classification --min-downloads 1000 --data data/nar
+        nar crawl --source torch_hub
     """
-    from rich.console import Console
+    from flows import steps
+    from flows._progress import Reporter
 
-    console = Console(stderr=True)
+    data = data_dir(data, out)
     if source is HubSource.torch_hub:
-        _crawl_torch_hub(out, limit, console)
+        result = steps.crawl_torch_hub(data, limit)
+        if as_json:
+            print_json(result)
+            return
+        typer.echo(f"torch_hub: {result['new']} new allow-listed entrypoints written to {data}/models (building "
+                   "them runs repo code: `nar trace --source torch_hub` does it in isolated workers)")
         return
-    summary = _crawl_hf(out, console, search=search, author=author, pipeline_tag=pipeline_tag, library=library,
-                        filter=tuple(filter), min_downloads=min_downloads, limit=limit, sort=sort, endpoint=endpoint,
-                        quota=quota, on_budget=on_budget.value, trust_remote_code=trust_remote_code,
-                        strict_configs=strict_configs, fetch_cards=fetch_cards, canonical=not raw_config_hash,
-                        page_size=page_size)
-    _print_summary(console, summary, out)
+    query = dict(search=search, author=author, pipeline_tag=pipeline_tag, library=library, filter=tuple(filter),
+                 min_downloads=min_downloads, limit=limit, sort=sort, page_size=page_size)
+    with Reporter("crawl", total=limit, every=1000) as reporter:
+        summary = steps.crawl_hf(data, endpoint=endpoint, query=query, quota=quota, on_budget=on_budget.value,
+                                 trust_remote_code=trust_remote_code, strict_configs=strict_configs,
+                                 fetch_cards=fetch_cards, canonical_configs=not raw_config_hash, reporter=reporter)
+    if as_json:
+        print_json(summary)
+        return
+    _print_summary(summary, data)
 
 
-def _crawl_hf(out: Path, console, *, endpoint: str | None, quota: str | None, on_budget: str,  # noqa: ANN001
-              trust_remote_code: bool, strict_configs: bool, fetch_cards: bool, canonical: bool, **query):  # noqa: ANN003
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from nar_data.hub import ANONYMOUS, WITH_TOKEN, CallBudget, CrawlQuery, HubClient, HubCrawler, parse_quota
-
-    client = HubClient(endpoint=endpoint)
-    quotas = parse_quota(quota) if quota else (WITH_TOKEN if client.has_token else ANONYMOUS)
-    client.budget = CallBudget(quotas, on_exhausted=on_budget)
-    columns = (SpinnerColumn(), TextColumn("[bold]crawl[/] {task.fields[listed]} listed, {task.fields[new]} new, "
-               "{task.fields[changed]} changed, {task.fields[failed]} failed | API calls {task.fields[api]} "
-               "(quota left {task.fields[api_left]}), config fetches {task.fields[res]} "
-               "(left {task.fields[res_left]})"), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("crawl", listed=0, new=0, changed=0, failed=0, api=0, res=0,
-                            api_left=client.budget.left("api"), res_left=client.budget.left("resolvers"))
-
-        def progress(s, c) -> None:  # noqa: ANN001
-            bar.update(task, listed=s.listed, new=s.new, changed=s.changed, failed=sum(s.failed.values()),
-                       api=s.api_calls, res=s.resolver_calls, api_left=c.budget.left("api"),
-                       res_left=c.budget.left("resolvers"))
-
-        crawler = HubCrawler(out, client, trust_remote_code=trust_remote_code, strict_configs=strict_configs,
-                             fetch_cards=fetch_cards, canonical_configs=canonical, progress=progress)
-        return crawler.crawl(CrawlQuery(**query))
-
-
-def _print_summary(console, s, out: Path) -> None:  # noqa: ANN001
+def _print_summary(s: dict, data: Path) -> None:
+    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"crawl of {out}" + (" (resumed)" if s.resumed else ""), show_header=False)
-    for key, value in (("listed", s.listed), ("new", s.new), ("changed", s.changed), ("unchanged", s.unchanged),
-                       ("filtered (min downloads)", s.filtered), ("new architecture configs", s.new_configs),
-                       ("config fetches", s.config_fetches), ("configs reused from fingerprint", s.configs_reused),
-                       ("API calls / resolver calls", f"{s.api_calls} / {s.resolver_calls}"),
-                       ("retries (429 / 5xx)", s.retries), ("seconds", f"{s.seconds:.1f}"),
-                       ("finished", "yes" if s.done else "no (re-run to resume)")):
+    table = Table(title=f"crawl of {data}" + (" (resumed)" if s["resumed"] else ""), show_header=False)
+    for key, value in (("listed", s["listed"]), ("new", s["new"]), ("changed", s["changed"]),
+                       ("unchanged", s["unchanged"]), ("filtered (min downloads)", s["filtered"]),
+                       ("new architecture configs", s["new_configs"]), ("config fetches", s["config_fetches"]),
+                       ("configs reused from fingerprint", s["configs_reused"]),
+                       ("API calls / resolver calls", f"{s['api_calls']} / {s['resolver_calls']}"),
+                       ("retries (429 / 5xx)", s["retries"]), ("seconds", f"{s['seconds']:.1f}"),
+                       ("finished", "yes" if s["done"] else "no (re-run to resume)")):
         table.add_row(key, str(value))
-    for cls, n in sorted(s.failed.items()):
+    for cls, n in sorted(s["failed"].items()):
         table.add_row(f"failed: {cls}", str(n))
-    console.print(table)
-
-
-def _crawl_torch_hub(out: Path, limit: int | None, console) -> None:  # noqa: ANN001
-    from datetime import datetime, timezone
-
-    from nar_data.parquet import read_table, write_shard
-    from nar_data.schema import empty_row
-    from nar_data.sources.torch_hub import TorchHubSource
-
-    known = set(read_table(out, "models", ["model_id"]).column("model_id").to_pylist())
-    source = TorchHubSource()
-    rows = []
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for ref in source.iter_refs(limit=limit):
-        if ref.model_id in known:
-            continue
-        row = empty_row("models")
-        row.update(model_id=ref.model_id, source=ref.source, sha=ref.revision, library=ref.library,
-                   config_hash=ref.config_hash, status="pending", updated_at=now, **source.labels(ref))
-        rows.append(row)
-    write_shard(out, "models", rows)
-    console.print(f"torch_hub: {len(rows)} new allow-listed entrypoints written to {out}/models "
-                  f"(building them runs repo code: `nar trace --source torch_hub` does it in isolated workers)")
+    Console(stderr=True, width=None if Console(stderr=True).is_terminal else 120).print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,17 +6,16 @@ Runs use Prefect's ephemeral local API unless ``PREFECT_API_URL`` points at a se
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from flows.commands._options import DEFAULT_OUT, LimitOpt, OutOpt, PresetOpt, SeedOpt, WorkersOpt
+from flows.commands._options import (DEFAULT_DATA, DEFAULT_TIMEOUT, DEFAULT_WORKERS, CkptOpt, DataOpt, EndpointOpt,
+                                     JsonOpt, LimitOpt, OldOutOpt, PresetOpt, SeedOpt, TimeoutOpt, WorkersOpt,
+                                     data_dir, existing_dataset, print_json)
 
 RunnerOpt = Annotated[str, typer.Option("--runner", help="Task runner: local | dask | ray (ray: pip install 'nar[ray]').")]
 AddressOpt = Annotated[str | None, typer.Option("--address", help="Scheduler of an existing Dask/Ray cluster.")]
-EndpointOpt = Annotated[str | None, typer.Option("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co).")]
 RepoOpt = Annotated[str | None, typer.Option("--repo-id", help="Upload to this Hub dataset repo (ORG/NAME).")]
 SourcesOpt = Annotated[list[str], typer.Option("--source", "-s", help="all (timm, torchvision, transformers) | "
                                                 "timm | torchvision | transformers | hf; repeatable.")]
@@ -51,8 +50,9 @@ def _print_build(summary: dict[str, Any]) -> None:
 def build(
     preset: PresetOpt = "demo",
     source: SourcesOpt = ["all"],  # noqa: B006
-    out: OutOpt = DEFAULT_OUT,
-    workers: WorkersOpt = 2,
+    data: DataOpt = DEFAULT_DATA,
+    out: OldOutOpt = None,
+    workers: WorkersOpt = DEFAULT_WORKERS,
     limit: LimitOpt = None,
     encoder: Annotated[str, typer.Option("--encoder", "-e", help="Encoder to train and publish.")] = "nar",
     epochs: Annotated[int | None, typer.Option(help="Graph-level epochs (default: EncoderConfig).")] = None,
@@ -62,83 +62,117 @@ def build(
     repo_id: RepoOpt = None,
     runner: RunnerOpt = "local",
     address: AddressOpt = None,
-    timeout: Annotated[float, typer.Option(help="Seconds before one model's trace is stopped.")] = 120.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build the dataset end to end: (crawl) -> trace -> train -> evaluate -> embed -> publish -> example searches.
 
+    Writes the checkpoint to DATA/_checkpoints/ENCODER.pt and records it, so `nar search` and
+    `nar embed` on the same --data need no --ckpt. --runner dask or ray spreads the tracing over a
+    cluster (ray needs: pip install 'nar[ray]').
+
     Examples:
 
-        nar build --preset demo --workers 2 --out data/nar
-
-        nar build --preset library --out data/library
-
-        nar crawl --endpoint http://127.0.0.1:8000 --out data/hub && nar build --source hf --out data/hub
+    \b
+        nar build --preset demo --workers 2
+        nar build --preset library --data data/library
+        nar crawl --endpoint http://127.0.0.1:8000 --data data/hub && nar build --source hf --data data/hub
     """
     from flows.build import build_flow
     from flows.runners import make_task_runner
 
     if "hf" in source:  # the crawl selects the Hub models; presets name registry models
         preset = None
-    params = dict(out=str(out), sources=list(source), preset=preset, limit=limit, workers=workers, timeout_s=timeout,
+    data = data_dir(data, out)
+    params = dict(out=str(data), sources=list(source), preset=preset, limit=limit, workers=workers, timeout_s=timeout,
                   encoder=encoder, epochs=epochs, eval_encoders=[e for e in eval_encoders.split(",") if e],
                   endpoint=endpoint, repo_id=repo_id, queries=[q for q in queries.split(",") if q], seed=seed,
                   batches=1 if runner == "local" else workers)
     flow = build_flow.with_options(task_runner=make_task_runner(runner, address, workers))
-    _print_build(flow(**params))
+    summary = flow(**params)
+    if as_json:
+        print_json(summary)
+        return
+    _print_build(summary)
 
 
 def refresh(
-    out: OutOpt = DEFAULT_OUT,
+    data: DataOpt = DEFAULT_DATA,
+    out: OldOutOpt = None,
     endpoint: EndpointOpt = None,
     author: Annotated[str | None, typer.Option(help="Only repos of this user or organisation.")] = None,
     search: Annotated[str | None, typer.Option(help="Substring of the repo id.")] = None,
-    ckpt: Annotated[Path | None, typer.Option("--ckpt", help="Encoder checkpoint (default OUT/_checkpoints/nar.pt).")] = None,
-    workers: WorkersOpt = 1,
+    ckpt: CkptOpt = None,
+    workers: WorkersOpt = DEFAULT_WORKERS,
     repo_id: RepoOpt = None,
     quota: Annotated[str | None, typer.Option(help="Client-side Hub budget, e.g. 'api=500/300'.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Incremental refresh from the Hub: crawl deltas -> trace new configs -> embed new arch_ids -> upload new shards.
 
     Examples:
 
-        nar refresh --out data/hub --endpoint http://127.0.0.1:8000 --repo-id nar/architectures
+    \b
+        nar refresh --data data/hub --endpoint http://127.0.0.1:8000 --repo-id nar/architectures
     """
     from flows.refresh import refresh_flow
 
+    data = data_dir(data, out)
+    if ckpt is None and data.is_dir():
+        from nar_model.checkpoint import dataset_checkpoint
+
+        try:
+            ckpt = dataset_checkpoint(data)
+        except FileNotFoundError:  # none yet: the flow trains one
+            ckpt = None
     query = {k: v for k, v in (("author", author), ("search", search)) if v}
-    summary = refresh_flow(out=str(out), endpoint=endpoint, crawl_query=query or None,
+    summary = refresh_flow(out=str(data), endpoint=endpoint, crawl_query=query or None,
                            ckpt=str(ckpt) if ckpt else None, workers=workers, repo_id=repo_id, quota=quota)
-    typer.echo(json.dumps({k: v for k, v in summary.items() if k != "card"}, indent=1, default=str))
+    summary = {k: v for k, v in summary.items() if k != "card"}
+    if as_json:
+        print_json(summary)
+        return
+    for stage, value in summary.items():
+        if isinstance(value, dict) and stage != "seconds":
+            shown = {k: v for k, v in value.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+            typer.echo(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+    typer.echo(f"seconds per stage: {summary.get('seconds')}; summary: {summary.get('summary_file')}")
 
 
 def publish(
-    out: OutOpt = DEFAULT_OUT,
+    data: DataOpt = DEFAULT_DATA,
+    out: OldOutOpt = None,
     repo_id: RepoOpt = None,
     endpoint: EndpointOpt = None,
     tag: Annotated[str | None, typer.Option(help="Release tag (default r<UTC time>).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Write OUT/README.md (a Hugging Face dataset card) and, with --repo-id, upload the new shards.
+    """Write DATA/README.md (a Hugging Face dataset card) and, with --repo-id, upload the new shards.
 
     Examples:
 
-        nar publish --out data/nar
-
-        nar publish --out data/nar --repo-id my-org/nar-architectures
+    \b
+        nar publish
+        nar publish --data data/nar --repo-id my-org/nar-architectures
     """
-    from nar_data.publish import publish_to_hub, write_card
+    from flows import steps
 
-    if not Path(out).is_dir():
-        raise FileNotFoundError(out)
-    typer.echo(f"card: {write_card(out)}  (datasets.load_dataset('{out}', 'graphs') reads it)")
-    if repo_id:
-        r = publish_to_hub(out, repo_id, endpoint=endpoint, tag=tag)
-        typer.echo(f"uploaded {len(r.uploaded)} new files ({r.skipped} already there) to {repo_id}"
-                   + (f", commit {r.commit[:12]}, tag {r.tag}" if r.commit else ": nothing new"))
+    data = existing_dataset(data_dir(data, out))
+    result = steps.publish(data, repo_id, endpoint=endpoint, tag=tag)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"card: {result['card']}  (datasets.load_dataset('{data}', 'graphs') reads it)")
+    if "upload" in result:
+        r = result["upload"]
+        typer.echo(f"uploaded {len(r['uploaded'])} new files ({r['skipped']} already there) to {repo_id}"
+                   + (f", commit {r['commit'][:12]}, tag {r['tag']}" if r["commit"] else ": nothing new"))
 
 
 def serve(
-    out: OutOpt = DEFAULT_OUT,
+    data: DataOpt = DEFAULT_DATA,
+    out: OldOutOpt = None,
     cron: Annotated[str, typer.Option(help="Cron schedule of the refresh deployment (UTC).")] = "0 3 * * *",
     endpoint: EndpointOpt = None,
     repo_id: RepoOpt = None,
@@ -148,9 +182,9 @@ def serve(
 
     Examples:
 
+    \b
         prefect server start &  export PREFECT_API_URL=http://127.0.0.1:4200/api
-
-        nar serve --out data/hub --endpoint http://127.0.0.1:8000 --cron '*/30 * * * *'
+        nar serve --data data/hub --endpoint http://127.0.0.1:8000 --cron '*/30 * * * *'
     """
     import os
 
@@ -159,7 +193,8 @@ def serve(
     if not os.environ.get("PREFECT_API_URL"):
         raise ValueError("`nar serve` needs a Prefect server: run `prefect server start` and set "
                          "PREFECT_API_URL=http://127.0.0.1:4200/api")
-    refresh_flow.serve(name=name, cron=cron, parameters={"out": str(out), "endpoint": endpoint, "repo_id": repo_id})
+    data = data_dir(data, out)
+    refresh_flow.serve(name=name, cron=cron, parameters={"out": str(data), "endpoint": endpoint, "repo_id": repo_id})
 
 
 def register(app: typer.Typer) -> None:

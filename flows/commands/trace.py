@@ -2,72 +2,70 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flows.commands._options import DEFAULT_OUT, LimitOpt, OutOpt, PresetOpt, WorkersOpt
+from flows.commands._options import (DEFAULT_DATA, DEFAULT_TIMEOUT, DEFAULT_WORKERS, DataOpt, JsonOpt, LimitOpt,
+                                     OldOutOpt, PresetOpt, TimeoutOpt, WorkersOpt, data_dir, existing_dataset,
+                                     print_json)
+from nar_data.config import TRACE_MEMORY_LIMIT
 
 SourceOpt = Annotated[list[str], typer.Option(
     "--source", "-s", help="timm | torchvision | transformers | all (the three registries) | hf (repos a `nar crawl` "
-    "wrote into --out) | torch_hub; repeatable.")]
+    "wrote into --data) | torch_hub; repeatable.")]
 
 
 def trace(
     source: SourceOpt = ["all"],  # noqa: B006 - typer needs a literal default
     preset: PresetOpt = None,
     limit: LimitOpt = None,
-    workers: WorkersOpt = 1,
-    out: OutOpt = DEFAULT_OUT,
-    timeout: Annotated[float, typer.Option(help="Seconds before one model's trace is stopped.")] = 120.0,
-    memory_limit_gb: Annotated[float, typer.Option("--memory-limit-gb", help="Worker RSS limit per model.")] = 3.0,
+    workers: WorkersOpt = DEFAULT_WORKERS,
+    data: DataOpt = DEFAULT_DATA,
+    out: OldOutOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
+    memory_limit_gb: Annotated[float, typer.Option("--memory-limit-gb", min=0.1, help="Worker RSS limit per model "
+                                                   "($NAR_TRACE_MEMORY_GB).")] = TRACE_MEMORY_LIMIT / 2**30,
     retry_failed: Annotated[bool, typer.Option(help="Try again models that failed with this tracer version.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Build models on the meta device (no weights) and trace them into the graph dataset at --out.
+    """Build models on the meta device (no weights) and trace them into the graph dataset at --data.
 
     Re-running resumes: models already in the dataset are skipped and each architecture config is traced
-    once. Failures (exceptions, timeouts, memory, crashes) become rows of the `failures` table.
+    once. Failures (exceptions, timeouts, memory, crashes) become rows of the `failures` table. Ctrl-C
+    keeps every row written so far.
 
     Examples:
 
-        nar trace --preset demo --out data/demo
-
-        nar trace --source timm --limit 50 --workers 2 --out data/nar
+    \b
+        nar trace --source timm --limit 3
+        nar trace --preset demo --data data/demo
+        nar trace --source timm --source torchvision --limit 50 --workers 2
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from flows import steps
+    from flows._progress import Reporter
 
-    from nar_data.presets import iter_refs
-    from nar_data.tracing.pool import trace_to_dataset
-
-    console = Console(stderr=True)
-    refs = list(iter_refs(source, preset, limit, source_kwargs={"hf": {"data": out}}))
+    data = data_dir(data, out)
+    refs = steps.select_refs(source, preset, limit, data=data)
     if not refs:
-        raise typer.BadParameter("no models selected; check --source / --preset / --limit")
-    columns = (TextColumn("[bold]trace"), BarColumn(), MofNCompleteColumn(), TextColumn("ok {task.fields[ok]} "
-               "failed {task.fields[failed]} skipped {task.fields[skipped]}"), TimeElapsedColumn(),
-               TextColumn("{task.fields[last]}"))
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task("trace", total=len(refs), ok=0, failed=0, skipped=0, last="")
-        counts = {"ok": 0, "failed": 0, "skipped": 0}
+        raise typer.BadParameter("no models selected; check --source / --preset / --limit", param_hint="--source")
+    with Reporter("trace", total=len(refs)) as reporter:
+        summary = steps.trace(refs, data, workers=workers, timeout_s=timeout,
+                              memory_limit=int(memory_limit_gb * 2**30), retry_failed=retry_failed, reporter=reporter)
+    if as_json:
+        print_json({"run": summary, **_coverage_json(data)})
+        return
+    typer.echo(f"traced {summary['traced']}, reused {summary['reused']}, skipped {summary['skipped']}, "
+               f"failed {summary['failed']} in {summary['seconds']:.0f} s -> {data}", err=True)
+    print_coverage(data)
 
-        def progress(event: str, ref, outcome) -> None:  # noqa: ANN001
-            if event == "done":
-                counts["ok" if outcome.ok else "failed"] += 1
-            else:
-                counts["ok" if event == "reuse" else "skipped"] += 1
-            bar.update(task, advance=1, last=ref.model_id, **counts)
 
-        summary = trace_to_dataset(refs, out, workers=workers, timeout_s=timeout,
-                                   memory_limit=int(memory_limit_gb * 2**30), retry_failed=retry_failed,
-                                   progress=progress)
-        bar.update(task, completed=len(refs))
-    console.print(f"traced {summary.traced}, reused {summary.reused}, skipped {summary.skipped}, "
-                  f"failed {summary.failed} in {summary.seconds:.0f} s -> {out}")
-    print_coverage(out)
+def _coverage_json(data: Path) -> dict:
+    from nar_data.coverage import coverage, run_stats
+
+    return {"coverage": coverage(data), "runs": run_stats(data)}
 
 
 def print_coverage(out: Path, as_json: bool = False) -> None:
@@ -76,10 +74,10 @@ def print_coverage(out: Path, as_json: bool = False) -> None:
 
     from nar_data.coverage import coverage, run_stats
 
-    cov, stats = coverage(out), run_stats(out)
     if as_json:
-        typer.echo(json.dumps({"coverage": cov, "runs": stats}, indent=1))
+        print_json(_coverage_json(out))
         return
+    cov, stats = coverage(out), run_stats(out)
     console = Console()
     if not console.is_terminal:  # logs and pipes: wide enough for every column
         console = Console(width=180)
@@ -114,13 +112,19 @@ def print_coverage(out: Path, as_json: bool = False) -> None:
 
 
 def coverage_cmd(
-    data: Annotated[Path, typer.Argument(help="Dataset folder written by `nar trace`.")] = DEFAULT_OUT,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    path: Annotated[Path | None, typer.Argument(help="Dataset folder (same as --data).", show_default=False)] = None,
+    data: DataOpt = DEFAULT_DATA,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Per-source success rates, median/p90 seconds, node counts, dedup and the top failure classes."""
-    if not Path(data).is_dir():
-        raise FileNotFoundError(data)
-    print_coverage(data, as_json)
+    """Per-source success rates, median/p90 seconds, node counts, dedup, the top failure classes and bad shards.
+
+    Examples:
+
+    \b
+        nar coverage
+        nar coverage --data data/nar --json
+    """
+    print_coverage(existing_dataset(path or data), as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..errors import UnknownSourceError
 from ._base import Built, ModelRef, Source
 
-__all__ = ["Built", "ModelRef", "Source", "get_source", "list_sources", "register_source"]
+__all__ = ["Built", "ModelRef", "Source", "get_source", "list_sources", "register_source", "source_names"]
 
 _SOURCES: dict[str, type[Source]] = {}
 #: Built-in sources: name -> module that registers it.
@@ -45,6 +45,11 @@ def _load(name: str) -> None:
             if e.name and e.name.startswith("nar_data"):
                 return  # source module not written yet in this checkout
             raise
+
+
+def source_names() -> list[str]:
+    """Names of the built-in and registered sources, without importing any source module."""
+    return sorted(set(_BUILTIN) | set(_SOURCES))
 
 
 def list_sources() -> list[str]:

@@ -11,9 +11,10 @@ from typing import Any
 
 import torch
 
-from ..vocab import INPUT, OUTPUT
+from ..vocab import INPUT, OUTPUT, canonical
 from ._flops import op_flops
 from ._record import RawGraph, tensor_leaves
+from .attrs import ATTR_OPS, op_attrs
 
 
 def _module_of(node: torch.fx.Node) -> str:
@@ -50,10 +51,19 @@ def export_graph(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dic
             ins = [tensor_leaves(a.meta.get("val")) for a in _tensor_args(node)]
             in_shapes = [tuple(t[0].shape) for t in ins if t]
             index[node] = graph.add(str(node.target), outs[0], _module_of(node), preds_of(node.all_input_nodes),
-                                    op_flops(str(node.target), in_shapes, tuple(outs[0].shape)))
+                                    op_flops(str(node.target), in_shapes, tuple(outs[0].shape)), _attrs_of(node))
         elif node.op == "output":
             graph.add(OUTPUT, None, "", preds_of(node.all_input_nodes))
     return graph
+
+
+def _attrs_of(node: torch.fx.Node) -> str:
+    """The node's attributes from its arguments' example values, as the recorder reads them at run time."""
+    if canonical(str(node.target)) not in ATTR_OPS:
+        return ""
+    args, kwargs = torch.utils._pytree.tree_map_only(
+        torch.fx.Node, lambda n: n.meta.get("val"), (node.args, node.kwargs))
+    return op_attrs(node.target, args, kwargs)
 
 
 def _tensor_args(node: torch.fx.Node) -> list[torch.fx.Node]:

@@ -3,8 +3,8 @@
 This sees exactly the ops ``torch.export`` (non-strict, pre-dispatch IR) puts in its graph: ``linear``,
 ``conv2d``, ``layer_norm`` and ``scaled_dot_product_attention`` stay whole. It skips export's graph
 construction, fake-tensor conversion and verification, and is 10-20x faster (resnet50: 0.09 s vs
-1.7 s; ``bench/capture_bench.py``). ``tests/nar_data/tracing/test_capture.py`` checks on a sample that the
-canonical graph equals export's.
+1.7 s; ``bench/capture_bench.py``). ``tests/nar_data/tracing/test_attrs_golden.py`` checks on a sample that the
+canonical ops and their attributes (`.attrs`) equal export's.
 
 The PreDispatch mode slot only takes a few mode classes, so the recorder subclasses
 ``SchemaCheckMode`` (the one meant for per-op inspection) and replaces its handler.
@@ -20,23 +20,26 @@ import torch
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ..vocab import INPUT, OUTPUT
+from ..vocab import INPUT, OUTPUT, canonical
 from ._flops import op_flops
+from .attrs import ATTR_OPS, op_attrs
 
 
 @dataclass
 class RawGraph:
-    """Captured ops before normalisation. Node i: ``ops[i]`` (``str(OpOverload)``), shape, dtype, module."""
+    """Captured ops before normalisation. Node i: ``ops[i]`` (``str(OpOverload)``), shape, dtype, module and
+    ``attrs[i]``, the canonical JSON of its architecture-defining arguments (`.attrs`; ``""`` = none)."""
 
     ops: list[str] = field(default_factory=list)
     shapes: list[list[int]] = field(default_factory=list)
     dtypes: list[str] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)
     flops: list[int] = field(default_factory=list)
+    attrs: list[str] = field(default_factory=list)
     src: list[int] = field(default_factory=list)
     dst: list[int] = field(default_factory=list)
 
-    def add(self, op: str, value: Any, module: str, preds: list[int], flops: int = 0) -> int:
+    def add(self, op: str, value: Any, module: str, preds: list[int], flops: int = 0, attrs: str = "") -> int:
         idx = len(self.ops)
         first = next((t for t in pytree.tree_leaves(value) if isinstance(t, torch.Tensor)), None)
         self.ops.append(op)
@@ -44,6 +47,7 @@ class RawGraph:
         self.dtypes.append(str(first.dtype).removeprefix("torch.") if first is not None else "")
         self.modules.append(module)
         self.flops.append(int(flops))
+        self.attrs.append(attrs)
         for p in preds:
             self.src.append(p)
             self.dst.append(idx)
@@ -154,8 +158,10 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
                 return out
             ins = tensor_leaves((args, kwargs))
             preds = list(dict.fromkeys(producer[id(t)] for t in ins if id(t) in producer))
-            idx = graph.add(str(func), outs[0], modules.current, preds,
-                            op_flops(str(func), [tuple(t.shape) for t in ins], tuple(outs[0].shape)))
+            name = str(func)
+            idx = graph.add(name, outs[0], modules.current, preds,
+                            op_flops(name, [tuple(t.shape) for t in ins], tuple(outs[0].shape)),
+                            op_attrs(func, args, kwargs) if canonical(name) in ATTR_OPS else "")
             for t in outs:
                 producer[id(t)] = idx
                 keep.append(t)

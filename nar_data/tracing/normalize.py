@@ -1,4 +1,4 @@
-"""`RawGraph` -> `Graph`: canonical op names and vocab ids, per-node parameter counts, ``arch_id``."""
+"""`RawGraph` -> `Graph`: canonical op names and vocab ids, per-node parameter counts and attributes, ``arch_id``."""
 
 from __future__ import annotations
 
@@ -75,13 +75,14 @@ def to_graph(raw: RawGraph, *, model_id: str, source: str, config_hash: str, par
         names = [names[i] for i in keep]
         raw = RawGraph(ops=[raw.ops[i] for i in keep], shapes=[raw.shapes[i] for i in keep],
                        dtypes=[raw.dtypes[i] for i in keep], modules=[raw.modules[i] for i in keep],
-                       flops=[raw.flops[i] for i in keep], src=src.tolist(), dst=dst.tolist())
+                       flops=[raw.flops[i] for i in keep], attrs=[raw.attrs[i] for i in keep],
+                       src=src.tolist(), dst=dst.tolist())
     return Graph(
         model_id=model_id, source=source, config_hash=config_hash,
-        arch_id=arch_id(names, raw.shapes, src, dst),
+        arch_id=arch_id(names, raw.shapes, src, dst, attrs=raw.attrs),
         op=np.asarray([op_id(n) for n in names], dtype=np.int32), op_name=names,
         shape=raw.shapes, dtype=raw.dtypes, module=raw.modules,
         params=np.asarray([params.get(m, 0) for m in raw.modules], dtype=np.int64),
-        src=src, dst=dst, num_params=int(num_params), flops=int(sum(raw.flops)),
+        attrs=list(raw.attrs), src=src, dst=dst, num_params=int(num_params), flops=int(sum(raw.flops)),
         vocab_version=VOCAB_VERSION, **fields,
     )

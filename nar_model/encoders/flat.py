@@ -86,7 +86,7 @@ class FlatEncoder(Encoder):
         seed_everything(self.config.seed)
         self.families, self.coarse_map = LabelMap(graphs.families), LabelMap(graphs.coarse)
         self.model = self._build(len(self.coarse_map))
-        items = [to_data(g) for g in graphs.graphs]
+        items = [to_data(g, x=False) for g in graphs.graphs]
         self.history = fit_graph_level(self.model, items, self.families(graphs.families),
                                        self.coarse_map(graphs.coarse), self.config, _collate, self.model,
                                        progress)
@@ -97,7 +97,7 @@ class FlatEncoder(Encoder):
         self.model.eval()
         out = []
         for i in range(0, len(graphs), batch_size):
-            out.append(self.model(_collate([to_data(g) for g in graphs[i:i + batch_size]])).numpy())
+            out.append(self.model(_collate([to_data(g, x=False) for g in graphs[i:i + batch_size]])).numpy())
         return l2_normalize(np.concatenate(out) if out else np.zeros((0, self.config.dim)))
 
     def state(self) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def test_eval_prints_table1_and_writes_json(dataset, tmp_path):
 
     out = tmp_path / "eval.json"
     r = CliRunner().invoke(app, ["eval", "--data", str(dataset), "--encoders", "wl", "--test-fraction", "0.4",
-                                 "--json", str(out)])
+                                 "--json-file", str(out)])
     assert r.exit_code == 0, r.output
     assert "| Data | Method | MRR@20/50/100" in r.output
     result = json.loads(out.read_text())["wl"]
@@ -64,43 +64,44 @@ def test_eval_prints_table1_and_writes_json(dataset, tmp_path):
 
 
 def test_search_rejects_an_unresolvable_query(dataset, tmp_path):
-    from nar_model.search import resolve_query
+    from flows.cli import app
 
-    with pytest.raises(ValueError, match="Cannot resolve"):
-        resolve_query("no-such-arch", dataset)
-
-
-def test_resolve_query_by_arch_id_and_model_id(dataset):
-    from nar_model.search import resolve_query
-    from nar_data.parquet import read_graphs
-
-    g = read_graphs(dataset)[4]
-    assert resolve_query(g.arch_id, dataset).model_id == g.model_id
-    assert resolve_query(g.model_id, dataset).arch_id == g.arch_id
+    r = CliRunner().invoke(app, ["search", "no-such-arch", "--data", str(dataset), "--ckpt", str(tmp_path / "x.pt")])
+    assert r.exit_code == 1 and "'no-such-arch' is not in the dataset" in r.output, r.output
+    assert "Traceback" not in r.output
 
 
 def test_search_server_answers_the_cli_and_says_what_is_wrong(dataset, tmp_path):
     import os
 
     from flows.cli import app
-    from nar_model.service import SERVER_FILE, SearchServer, find_server, remote_search
+    from nar.search import make_server
+    from nar_model.service import SERVER_FILE, SearchServiceError, find_server, remote_search
 
     ckpt = tmp_path / "wl.pt"
     r = CliRunner().invoke(app, ["train", "--data", str(dataset), "--out", str(ckpt), "--encoder", "wl"])
     assert r.exit_code == 0, r.output
-    server = SearchServer(dataset, ckpt, warm=None).start()
+    server = make_server(dataset, ckpt, warm=False).start()
+    version = server.searcher.version
     try:
-        assert server.url.startswith("http://127.0.0.1:") and find_server(dataset, ckpt) == server.url
+        assert server.url.startswith("http://127.0.0.1:") and find_server(dataset, version, ckpt) == server.url
         # the CLI finds the server through DATA/_search/server.json and prints its answer
         r = CliRunner().invoke(app, ["search", "testing:cnn", "--data", str(dataset), "--ckpt", str(ckpt), "-k", "3"])
         assert r.exit_code == 0 and f"by {server.url}" in r.output, r.output
         first = [line for line in r.output.splitlines() if re.match(r"\s*│\s*1\s*│", line)]
         assert first and "planted:cnn-twin" in first[0], r.output
-        with pytest.raises(ValueError, match="Cannot resolve"):
-            remote_search(server.url, "no-such-arch")
+        # the same one-line reason as in process, never a traceback
+        with pytest.raises(SearchServiceError, match="'no-such-arch' is not in the dataset") as e:
+            remote_search(server.url, {"query": "no-such-arch"})
+        assert e.value.status == 400 and "Traceback" not in str(e.value)
+        r = CliRunner().invoke(app, ["search", "testing:not-a-model", "--data", str(dataset), "--ckpt", str(ckpt)])
+        # a build failure on the server: the same one line the CLI prints in process
+        assert r.exit_code == 1 and r.output.startswith("Error: cannot build testing:not-a-model: ValueError: "
+                                                        "Unknown tiny model"), r.output
+        assert len(r.output.strip().splitlines()) == 1
         # a retrained checkpoint (new mtime) is not served by the old process
         os.utime(ckpt, (ckpt.stat().st_atime, ckpt.stat().st_mtime + 10))
-        assert find_server(dataset, ckpt) is None
+        assert find_server(dataset, version, ckpt) is None
     finally:
         server.close()
-    assert not (dataset / SERVER_FILE).exists() and find_server(dataset, ckpt) is None
+    assert not (dataset / SERVER_FILE).exists() and find_server(dataset, version) is None

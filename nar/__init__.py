@@ -1,0 +1,15 @@
+"""nar: find the existing architectures most like any network.
+
+The product layer above `nar_data` (tracing, the dataset) and `nar_model` (encoders, search index):
+
+    from nar import search
+    result = search("timm:resnet50", k=5)             # any query form, see `nar.query`
+    result = search(my_module, torch.randn(1, 3, 224, 224))  # any nn.Module you built
+
+`search` returns a `SearchResult` (typed hits, twins first; ``to_dict()`` for JSON). Importing nar is
+cheap: torch loads only when a model has to be built or traced.
+"""
+
+from nar.result import Hit, QueryInfo, SearchResult
+
+__all__ = ["Hit", "QueryInfo", "SearchResult"]

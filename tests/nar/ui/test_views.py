@@ -1,0 +1,139 @@
+"""The data behind each view of the page, on hand-made graphs (no server, no browser)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nar.ui.datasetview import dataset_summary, op_histogram
+from nar.ui.embedmap import MapCache, pca_2d, place_query
+from nar.ui.explanation import explain_pair, graph_depth
+from nar.ui.graphview import graph_pair, layered_layout, macro_view, motif_label, segment_pair
+from nar_data.testing import hand_graph
+from nar_model.motifs import Segmentation
+
+from .conftest import block_graph, write_dataset
+
+
+def test_layered_layout_puts_each_node_below_its_inputs():
+    # diamond 0 -> (1, 2) -> 3, plus a long edge 0 -> 3
+    layer, pos = layered_layout(4, np.array([0, 0, 1, 2, 0]), np.array([1, 2, 3, 3, 3]))
+    assert layer.tolist() == [0, 1, 1, 2]
+    assert sorted(pos[[1, 2]].tolist()) == [0, 1] and pos[0] == pos[3] == 0
+
+
+def test_macro_view_collapses_a_stack_of_blocks_into_one_node_counted():
+    g = block_graph("vggish", 6)  # input, stem conv, 6 x (conv2d relu max_pool2d), mean, linear, output
+    starts = [0, *range(2, 20, 3), 20]
+    keys = [11, *([22] * 6), 33]
+    bounds = [*starts, g.num_nodes]
+    seg = Segmentation(seg=np.repeat(np.arange(len(starts)), np.diff(bounds)), key=np.array(keys),
+                       token=np.full(len(keys), -1), size=np.diff(bounds))
+    view = macro_view(g, seg, shared={22})
+    assert [(n["key"], n["count"], n["ops"]) for n in view["nodes"]] == [(11, 1, 2), (22, 6, 3), (33, 1, 3)]
+    assert [n["shared"] for n in view["nodes"]] == [False, True, False]
+    assert view["nodes"][1]["label"] == "conv2d · relu · max_pool2d"
+    assert [(e["source"], e["target"]) for e in view["edges"]] == [(0, 1), (1, 2)]
+    assert [n["layer"] for n in view["nodes"]] == [0, 1, 2]
+    assert json.loads(json.dumps(view)) == view  # plain JSON
+
+
+def _shared_ops(side: dict) -> int:
+    return sum(n["count"] * n["ops"] for n in side["macro"]["nodes"] if n["shared"])
+
+
+def test_graph_pair_marks_the_same_motifs_shared_on_both_sides():
+    q, m, other = block_graph("resnetish", 3), block_graph("resnetish", 4), block_graph("vitish", 3)
+    pair = graph_pair(q, m, None)
+    assert pair["shared"], "two resnet-like graphs share motifs"
+    for side in ("query", "match"):
+        macro = pair[side]["macro"]
+        assert {n["key"] for n in macro["nodes"] if n["shared"]} <= set(pair["shared"])
+        assert all(n["shared"] == (n["key"] in pair["shared"]) for n in macro["nodes"])
+        ops = pair[side]["ops"]
+        assert len(ops["nodes"]) == pair[side]["nodes"] and len(ops["edges"]) > 0
+    far = graph_pair(q, other, None)
+    assert _shared_ops(far["query"]) < _shared_ops(pair["query"])
+
+
+def test_motif_label_lists_distinct_ops_in_order():
+    assert motif_label(["conv2d", "relu", "conv2d", "relu"]) == "conv2d · relu"
+    assert motif_label(["a", "b", "c", "d", "e", "f"], limit=4) == "a · b · c · d +2"
+    assert motif_label(["input"]) == "input"
+
+
+def test_explanation_of_an_identical_and_of_a_different_graph():
+    q = block_graph("resnetish", 3)
+    same = explain_pair(q, q, *segment_pair([q, q], None))
+    assert same["summary"].startswith("identical graph")
+    assert same["op_diff"] == [] and same["shared_fraction"] == pytest.approx(1.0)
+    m = block_graph("resnetish", 4, width=32)
+    ex = explain_pair(q, m, *segment_pair([q, m], None))
+    by_op = {d["op"]: (d["query"], d["match"]) for d in ex["op_diff"]}
+    # one more block: 2 more conv2d and batch_norm, 1 more relu and add
+    assert by_op["conv2d"] == (7, 9) and by_op["relu"] == (3, 4)
+    assert ex["side_by_side"]["nodes"] == [q.num_nodes, m.num_nodes]
+    assert ex["side_by_side"]["params"] == [3000, 4000]
+    assert ex["side_by_side"]["depth"] == [graph_depth(q), graph_depth(m)]
+    assert ex["shared_count"] >= 1 and "shared motifs" in ex["summary"]
+    assert json.loads(json.dumps(ex)) == ex
+
+
+def test_depth_counts_operators_on_the_longest_path():
+    g = hand_graph(["input", "relu", "relu", "add", "output"], [(0, 1), (1, 2), (2, 3), (0, 3), (3, 4)])
+    assert graph_depth(g) == 5
+
+
+def test_pca_map_separates_clusters_and_projects_a_query_exactly():
+    rng = np.random.default_rng(0)
+    a = np.array([1.0, 0, 0, 0]) + 0.01 * rng.normal(size=(5, 4))
+    b = np.array([0, 1.0, 0, 0]) + 0.01 * rng.normal(size=(5, 4))
+    vectors = np.concatenate([a, b])
+    coords, mean, comps = pca_2d(vectors)
+    assert coords.shape == (10, 2)
+    assert np.sign(coords[:5, 0]).tolist() == [np.sign(coords[0, 0])] * 5
+    assert np.sign(coords[5:, 0]).tolist() == [-np.sign(coords[0, 0])] * 5  # first axis splits the clusters
+    meta = {"method": "pca", "mean": mean.tolist(), "components": comps.tolist()}
+    ids = [f"a{i}" for i in range(10)]
+    assert place_query(vectors[3], ids, vectors, coords, meta) == pytest.approx(tuple(coords[3]))
+    # a UMAP map has no projection: the query lands among its neighbours
+    xy = place_query(vectors[7], ids, vectors, coords, {"method": "umap"}, k=3)
+    assert np.linalg.norm(np.array(xy) - coords[5:].mean(axis=0)) < np.linalg.norm(np.array(xy) - coords[:5].mean(axis=0))
+
+
+def test_map_is_cached_per_encoder_version_and_recomputed_for_new_ids(tmp_path):
+    vectors = np.eye(4)[[0, 0, 1, 2, 3]] + 0.1
+    ids = ["a", "b", "c", "d", "e"]
+    cache = MapCache(tmp_path, "nar-abc")
+    got_ids, coords, meta = cache.load(ids, vectors, "pca")
+    assert cache.path == tmp_path / "_ui" / "map-nar-abc.parquet" and cache.path.is_file()
+    assert got_ids == ids and meta["method"] == "pca"
+    stamp = cache.path.stat().st_mtime_ns
+    again_ids, again, _ = MapCache(tmp_path, "nar-abc").load(list(reversed(ids)), vectors[::-1], "pca")
+    assert cache.path.stat().st_mtime_ns == stamp  # read back, not recomputed
+    assert again_ids == ids and np.allclose(again, coords)
+    MapCache(tmp_path, "nar-abc").load(ids[:4], vectors[:4], "pca")
+    assert cache.path.stat().st_mtime_ns != stamp  # another set of architectures: recomputed
+    assert not (tmp_path / "_ui" / "map-nar-other.parquet").exists()
+    with pytest.raises(ValueError, match="pca"):
+        MapCache(tmp_path, "v2").load(ids, vectors, "tsne")
+
+
+def test_dataset_page_reuses_coverage_and_counts_ops_once_per_architecture(tmp_path, graphs):
+    from nar_data.coverage import coverage
+
+    twin = graphs[0].replace(model_id="hand:twin", config_hash="twin")  # same arch_id as graphs[0]
+    root = write_dataset(tmp_path, graphs + [twin])
+    summary = dataset_summary(root, "nar-test")
+    json.dumps(summary, allow_nan=False)  # strict JSON: NaN medians are None
+    cov = coverage(root)
+    assert summary["coverage"]["total"] == cov["total"]
+    hand = summary["coverage"]["sources"]["hand"]
+    assert hand["failed"] == 1 and hand["failures"][0]["class"] == "trace/RuntimeError"
+    assert summary["versions"]["encoder_version"] == "nar-test"
+    hist = {h["op"]: h for h in op_histogram(root)}
+    assert hist["conv2d"]["graphs"] == len(graphs)  # the twin's architecture is counted once
+    assert hist["input"]["nodes"] == len(graphs)
+    assert hist["softmax"]["graphs"] == 6  # vitish: 3 depths x 2 widths
