@@ -106,6 +106,11 @@ def peak_rss() -> int:
 
 
 def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str]) -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group; the parent stops the workers, so a model being traced is
+    # never recorded as a crash by an interrupt (a re-run would then skip its config as failed).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import importlib
 
@@ -205,12 +210,13 @@ class TracePool:
     def __enter__(self) -> "TracePool":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(kill=exc_type is not None)
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers; ``kill``: at once (an interrupt or error), not after their current model."""
         for w in self._pool:
-            w.stop()
+            w.kill() if kill else w.stop()
         self._pool = []
 
     def _spawn(self) -> _Worker:

@@ -293,7 +293,8 @@ class HubCrawler:
         except errors.NarDataError as e:
             if type(e) is errors.HubError:  # transient after all retries: stop; the page is redone on resume
                 raise
-            stage = _stage_of(e)
+            # refused from the listing alone (remote code, gated, no config.json): stage "list", not a build
+            stage = stage if stage == "list" else _stage_of(e)
             failure = _failure(mid, "", stage, type(e).__name__, str(e))
             return _Outcome(self._row(repo, meta, "", arch_ids, "", failed=True),
                             RepoState(repo.sha, "", "failed", type(e).__name__, fp), failure=failure)
