@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 run: install
-	$(BIN)/nar build --preset $(PRESET) --workers $(WORKERS) --out $(OUT)
+	$(BIN)/nar build --preset $(PRESET) --workers $(WORKERS) --data $(OUT)
 
 test: install
 	$(BIN)/python -m pytest -q
