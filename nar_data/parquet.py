@@ -34,7 +34,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import SchemaError
-from .schema import METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, Graph
+from .schema import METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, FailureRow, Graph, ModelRow
+
+#: A row as a table takes it: a dict, or one of the row types of `nar_data.schema`.
+Row = dict[str, Any] | Graph | ModelRow | FailureRow
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +67,16 @@ def _metadata(table: str, extra: dict[str, Any] | None) -> dict[bytes, bytes]:
     return {METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
 
 
-def to_arrow(table: str, rows: list[dict[str, Any]], extra_metadata: dict[str, Any] | None = None) -> pa.Table:
-    """Cast ``rows`` (dicts, or `Graph`s for ``graphs``) to the table's schema; missing keys are an error."""
+def _as_dict(row: Row) -> dict[str, Any]:
+    return row.to_row() if isinstance(row, (Graph, ModelRow, FailureRow)) else row
+
+
+def to_arrow(table: str, rows: list[Row], extra_metadata: dict[str, Any] | None = None) -> pa.Table:
+    """Cast ``rows`` (dicts or row objects: `Graph`, `ModelRow`, `FailureRow`) to the table's schema; missing keys
+    are an error."""
     _check_table(table)
     schema = SCHEMAS[table]
-    rows = [r.to_row() if isinstance(r, Graph) else r for r in rows]
+    rows = [_as_dict(r) for r in rows]
     columns = {}
     for f in schema:
         try:
@@ -80,7 +88,7 @@ def to_arrow(table: str, rows: list[dict[str, Any]], extra_metadata: dict[str, A
     return pa.Table.from_pydict(columns, schema=schema.with_metadata(_metadata(table, extra_metadata)))
 
 
-def write_shard(root: str | os.PathLike, table: str, rows: list[dict[str, Any]] | pa.Table,
+def write_shard(root: str | os.PathLike, table: str, rows: list[Row] | pa.Table,
                 extra_metadata: dict[str, Any] | None = None, prefix: str | None = None) -> Path | None:
     """Write one shard atomically and return its path (``None`` when there are no rows)."""
     data = rows if isinstance(rows, pa.Table) else to_arrow(table, rows, extra_metadata)
@@ -150,12 +158,12 @@ class TableWriter:
         self.written: list[Path] = []
         self.rows_written = 0
 
-    def write(self, row: dict[str, Any] | Graph) -> None:
-        self._buffer.append(row.to_row() if isinstance(row, Graph) else row)
+    def write(self, row: Row) -> None:
+        self._buffer.append(_as_dict(row))
         if len(self._buffer) >= self.rows_per_shard or time.monotonic() - self._last_flush > self.flush_seconds:
             self.flush()
 
-    def write_many(self, rows: Iterable[dict[str, Any] | Graph]) -> None:
+    def write_many(self, rows: Iterable[Row]) -> None:
         for row in rows:
             self.write(row)
 

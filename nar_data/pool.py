@@ -1,4 +1,4 @@
-"""Trace many models in isolated worker processes, and write the results as dataset tables.
+"""Trace many models in isolated worker processes: `TracePool`.
 
 `TracePool` keeps ``workers`` long-lived processes, forked from a ``forkserver`` that imported torch and
 the source libraries and traced a tiny model once (so start-up is neither billed to a model nor repeated
@@ -7,46 +7,35 @@ wall-clock timeout and a resident-memory limit, watched from the parent: a model
 the limit, segfaults or raises becomes an `Outcome` with a failure (stage, error class, message) and the
 worker is replaced. A worker is also recycled after ``max_tasks`` models, to bound leaks.
 
-`trace_to_dataset` is the resumable driver: it skips models already in the ``models`` table and config
-hashes already in ``graphs`` (or failed with this tracer version), traces each new config hash once, and
-streams ``models``/``graphs``/``failures`` rows to append-only shards. Killing it at any moment loses at
-most the rows not yet flushed; a re-run picks them up.
+Writing the outcomes into a dataset is `nar_data.dataset.trace_to_dataset`'s job.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import multiprocessing as mp
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import Any
 
-from ..config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS
-from ..errors import WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
-from ..schema import TRACER_VERSION, Graph, empty_row
-from ..sources import ModelRef
+from .config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS, debug
+from .errors import WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
+from .schema import MESSAGE_LIMIT, Graph
+from .sources import ModelRef
 
-__all__ = ["Outcome", "RunSummary", "TracePool", "failure_row", "model_row", "peak_rss", "reset_peak_rss",
-           "trace_to_dataset"]
+__all__ = ["PRELOAD", "Outcome", "TracePool", "peak_rss", "reset_peak_rss"]
 
 logger = logging.getLogger(__name__)
 
 POLL_S = 0.05
 #: Imported by each worker before it reports ready, so a model's time excludes library imports.
-_PRELOAD = ("torch", "torchvision", "timm", "transformers", "nar_data.sources.timm", "nar_data.sources.torchvision",
-            "nar_data.sources.transformers")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+PRELOAD = ("torch", "torchvision", "timm", "transformers", "nar_data.sources.timm", "nar_data.sources.torchvision",
+           "nar_data.sources.transformers")
 
 
 @dataclass
@@ -75,8 +64,8 @@ def _error_class(e: BaseException) -> str:
 
 
 def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
-    from . import trace_built
-    from ..sources import get_source
+    from .sources import get_source
+    from .tracing import trace_built
 
     start = time.perf_counter()
     stage = "build"
@@ -89,9 +78,9 @@ def _run_one(ref: ModelRef, methods: Sequence[str]) -> dict[str, Any]:
         seconds = time.perf_counter() - start
         return {"row": graph.replace(seconds=seconds).to_row(), "seconds": seconds}
     except Exception as e:  # noqa: BLE001 - every failure of a model is data, not a crash
-        if os.environ.get("NAR_DEBUG"):
+        if debug():
             traceback.print_exc()
-        return {"stage": stage, "error_class": _error_class(e), "message": " ".join(str(e).split())[:2000],
+        return {"stage": stage, "error_class": _error_class(e), "message": " ".join(str(e).split())[:MESSAGE_LIMIT],
                 "seconds": time.perf_counter() - start}
 
 
@@ -133,7 +122,7 @@ def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str
     from ._warm import warm_up
 
     warm_up()
-    if not os.environ.get("NAR_DEBUG"):
+    if not debug():
         # Libraries print pages (export dumps whole graphs on failure); errors reach the failures table
         # anyway, so keep the parent's progress display clean. NAR_DEBUG=1 keeps worker output.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -203,8 +192,8 @@ class TracePool:
 
     def __init__(self, workers: int = 1, timeout_s: float = TRACE_TIMEOUT_S, memory_limit: int = TRACE_MEMORY_LIMIT,
                  max_tasks: int = WORKER_MAX_TASKS, methods: Sequence[str] | None = None,
-                 preload: Sequence[str] = _PRELOAD, start_method: str = "forkserver") -> None:
-        from . import METHODS
+                 preload: Sequence[str] = PRELOAD, start_method: str = "forkserver") -> None:
+        from .tracing import METHODS
 
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
@@ -215,7 +204,7 @@ class TracePool:
         if start_method == "forkserver":
             # The fork server imports torch & co. and traces a tiny model once; every worker (and every
             # replacement after a failure) is then forked from it in milliseconds, already warm.
-            self._ctx.set_forkserver_preload(["nar_data.tracing._warm", *self.preload])
+            self._ctx.set_forkserver_preload(["nar_data._warm", *self.preload])
         self._pool: list[_Worker] = []
 
     def __enter__(self) -> "TracePool":
@@ -324,174 +313,3 @@ class TracePool:
         self._retire(w)
         self._spawn()
         return out
-
-
-# --------------------------------------------------------------------------------------------- dataset
-
-
-def model_row(ref: ModelRef, *, arch_id: str = "", status: str = "ok", labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """The ``models`` row of a ref (Hub fields come from ``ref.meta``)."""
-    row = empty_row("models")
-    meta = ref.meta
-    labels = labels or {}
-    row.update(model_id=ref.model_id, source=ref.source, sha=ref.revision, library=ref.library,
-               last_modified=str(meta.get("last_modified") or ""), pipeline_tag=str(meta.get("pipeline_tag") or ""),
-               tags=list(meta.get("tags") or []), base_model=str(meta.get("base_model") or ""),
-               downloads=int(meta.get("downloads") or 0), likes=int(meta.get("likes") or 0),
-               config_hash=ref.config_hash, arch_id=arch_id, task=labels.get("task", ref.task or ""),
-               family=labels.get("family", ""), coarse=labels.get("coarse", ""), status=status,
-               tracer_version=TRACER_VERSION, updated_at=_now())
-    return row
-
-
-def failure_row(ref: ModelRef, stage: str, error_class: str, message: str, seconds: float = 0.0) -> dict[str, Any]:
-    from . import _versions_json
-
-    row = empty_row("failures")
-    row.update(model_id=ref.model_id, source=ref.source, config_hash=ref.config_hash, stage=stage,
-               error_class=error_class, message=message[:2000], versions=_versions_json(),
-               tracer_version=TRACER_VERSION, seconds=float(seconds), updated_at=_now())
-    return row
-
-
-@dataclass
-class RunSummary:
-    """Counts of one `trace_to_dataset` run; saved as JSON under ``DIR/_runs/``."""
-
-    started_at: str = field(default_factory=_now)
-    seen: int = 0
-    skipped: int = 0  # already in the dataset
-    reused: int = 0  # a new model whose config hash was already traced
-    traced: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-    failures: dict[str, int] = field(default_factory=dict)  # "stage/error_class" -> count
-    per_model: list[dict[str, Any]] = field(default_factory=list)  # model_id, ok, seconds, peak_rss, nodes
-
-    def save(self, out: str | os.PathLike) -> Path:
-        runs = Path(out) / "_runs"
-        runs.mkdir(parents=True, exist_ok=True)
-        path = runs / f"trace-{self.started_at.replace(':', '')}-{os.getpid()}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1))
-        os.replace(tmp, path)
-        return path
-
-
-def _done_keys(out: Path, retry_failed: bool) -> tuple[set[tuple[str, str]], dict[str, str], set[str]]:
-    """(model_id, config_hash) pairs with a models row; config_hash -> arch_id traced; config hashes failed."""
-    from ..parquet import read_table
-
-    models = read_table(out, "models", ["model_id", "config_hash", "status"]).to_pydict()
-    graphs = read_table(out, "graphs", ["config_hash", "arch_id"]).to_pydict()
-    done = {(m, h) for m, h, s in zip(models["model_id"], models["config_hash"], models["status"]) if s == "ok"}
-    traced = dict(zip(graphs["config_hash"], graphs["arch_id"]))
-    failed: set[str] = set()
-    if not retry_failed:
-        f = read_table(out, "failures", ["config_hash", "tracer_version"]).to_pydict()
-        failed = {h for h, v in zip(f["config_hash"], f["tracer_version"]) if v == TRACER_VERSION}
-    return done, traced, failed
-
-
-def pending_refs(refs: Iterable[ModelRef], out: str | os.PathLike, retry_failed: bool = False) -> list[ModelRef]:
-    """The refs `trace_to_dataset` would not skip: models with no row yet (to trace, or reusing a traced hash).
-
-    Cheap (three column reads), so a caller can leave out what is already done before handing refs to a
-    scheduler: a refresh of 10 000 repos with 1 % changed passes 100 refs on, not 10 000.
-    """
-    done, traced, failed = _done_keys(Path(out), retry_failed)
-    return [r for r in refs if not _skipped(r, done, traced, failed)]
-
-
-def _skipped(ref: ModelRef, done: set[tuple[str, str]], traced: dict[str, str], failed: set[str]) -> bool:
-    """What a run skips: the model already has a row for this config, or its config hash failed with this
-    tracer and has no graph (a hash traced later, e.g. by ``--retry-failed``, is reused instead)."""
-    key = ref.config_hash or ref.model_id
-    return (ref.model_id, ref.config_hash) in done or (key in failed and key not in traced)
-
-
-def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, workers: int = 1,
-                     timeout_s: float = TRACE_TIMEOUT_S, memory_limit: int = TRACE_MEMORY_LIMIT,
-                     max_tasks: int = WORKER_MAX_TASKS, retry_failed: bool = False,
-                     methods: Sequence[str] | None = None, rows_per_shard: int = 200, flush_seconds: float = 30.0,
-                     preload: Sequence[str] = _PRELOAD,
-                     progress: Callable[[str, ModelRef, Outcome | None], None] | None = None) -> RunSummary:
-    """Trace ``refs`` into the dataset at ``out``, resuming whatever an earlier run wrote.
-
-    ``progress(event, ref, outcome)`` is called with event ``"skip"`` (already there), ``"reuse"`` (new model,
-    known config hash) or ``"done"`` (traced or failed) for every ref.
-    """
-    from ..labels import labels_for
-    from ..parquet import TableWriter, clean_tmp
-    from ..sources import get_source
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    clean_tmp(out)
-    done, traced, failed = _done_keys(out, retry_failed)
-    summary = RunSummary()
-    start = time.perf_counter()
-    notify = progress or (lambda *a: None)
-    writers = {t: TableWriter(out, t, rows_per_shard, flush_seconds) for t in ("models", "graphs", "failures")}
-    waiting: dict[str, list[ModelRef]] = {}  # config hash being traced -> other refs sharing it
-
-    def labels(ref: ModelRef) -> dict[str, str]:
-        try:
-            return get_source(ref.source).labels(ref)
-        except Exception:  # noqa: BLE001 - a label problem never loses a model
-            return labels_for(ref)
-
-    def to_trace() -> Iterator[ModelRef]:
-        for ref in refs:
-            summary.seen += 1
-            key = ref.config_hash or ref.model_id
-            if _skipped(ref, done, traced, failed):
-                summary.skipped += 1
-                notify("skip", ref, None)
-            elif key in traced:
-                writers["models"].write(model_row(ref, arch_id=traced[key], labels=labels(ref)))
-                done.add((ref.model_id, ref.config_hash))
-                summary.reused += 1
-                notify("reuse", ref, None)
-            elif key in waiting:
-                waiting[key].append(ref)
-            else:
-                waiting[key] = []
-                yield ref
-
-    try:
-        with TracePool(workers, timeout_s, memory_limit, max_tasks, methods, preload) as pool:
-            for o in pool.imap(to_trace()):
-                key = o.ref.config_hash or o.ref.model_id
-                sharing = [o.ref] + waiting.pop(key, [])
-                if o.ok:
-                    assert o.graph is not None
-                    writers["graphs"].write(o.graph)
-                    traced[key] = o.graph.arch_id
-                    lab = {"family": o.graph.family, "coarse": o.graph.coarse, "task": o.graph.task}
-                    for r in sharing:
-                        writers["models"].write(model_row(r, arch_id=o.graph.arch_id, labels=lab if r is o.ref else labels(r)))
-                    summary.traced += 1
-                    summary.reused += len(sharing) - 1
-                else:
-                    writers["failures"].write(failure_row(o.ref, o.stage, o.error_class, o.message, o.seconds))
-                    for r in sharing:
-                        writers["models"].write(model_row(r, status="failed", labels=labels(r)))
-                    failed.add(key)
-                    summary.failed += 1
-                    k = f"{o.stage}/{o.error_class}"
-                    summary.failures[k] = summary.failures.get(k, 0) + 1
-                for r in sharing:
-                    done.add((r.model_id, r.config_hash))
-                summary.per_model.append({"model_id": o.ref.model_id, "source": o.ref.source, "ok": o.ok,
-                                          "seconds": round(o.seconds, 4), "peak_rss": o.peak_rss,
-                                          "nodes": o.graph.num_nodes if o.graph is not None else 0,
-                                          "capture": o.graph.capture if o.graph is not None else "",
-                                          "error": f"{o.stage}/{o.error_class}" if not o.ok else ""})
-                notify("done", o.ref, o)
-    finally:
-        for w in writers.values():
-            w.close()
-        summary.seconds = time.perf_counter() - start
-        summary.save(out)
-    return summary
