@@ -22,6 +22,7 @@ def test_nar_crawl_writes_rows_and_summary(tmp_path: Path, hub: HubServer, monke
     assert "new architecture configs" in result.output and "finished" in result.output
     progress = [line for line in result.output.splitlines() if line.startswith("crawl: ")]
     assert progress and f"new {n}" in progress[-1]  # off a terminal: whole plain lines, not a cut bar
+    assert list((tmp_path / "_runs").glob("flow-crawl-*.json"))  # the run summary
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and len(read_table(tmp_path, "models")) == n  # incremental: nothing new
 
