@@ -2,7 +2,8 @@
 
 On a terminal: a rich bar with rate and ETA (and the step's own fields, e.g. ok / failed / loss). Off a
 terminal (a pipe, a log file, a CI job): one plain line on stderr every ``every`` items or every
-``seconds``, whichever comes first, and one at the end, never cut to the width of a console.
+``seconds``, whichever comes first (also while nothing finishes, e.g. while workers start), and one at
+the end, never cut to the width of a console.
 
 A `Reporter` also counts the rows the step wrote to the dataset; when the step is interrupted it puts
 that count on the exception (``rows_kept``), so the CLI can say what was kept.
@@ -11,6 +12,7 @@ that count on the exception (``rows_kept``), so the CLI can say what was kept.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import IO, Any
 
@@ -49,10 +51,16 @@ class Reporter:
         self._task: Any = None
         self._start = self._last_line = time.monotonic()
         self._last_done = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     # -- context
     def __enter__(self) -> "Reporter":
         self._start = self._last_line = time.monotonic()
+        if not self._bar_on:
+            self._heartbeat = threading.Thread(target=self._beat, name=f"{self.label}-progress", daemon=True)
+            self._heartbeat.start()
         if self._bar_on:
             from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
@@ -68,6 +76,7 @@ class Reporter:
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._stop.set()
         if self._progress is not None:
             self._refresh_bar()
             self._progress.__exit__(exc_type, exc, tb)
@@ -79,18 +88,20 @@ class Reporter:
     # -- updates
     def advance(self, n: int = 1, *, rows: int = 0, **fields: Any) -> None:
         """``n`` more items done, ``rows`` more rows written; ``fields`` replace the shown values."""
-        self.done += n
-        self.rows += rows
-        self.fields.update(fields)
+        with self._lock:
+            self.done += n
+            self.rows += rows
+            self.fields.update(fields)
         self._tick()
 
     def update(self, *, done: int | None = None, rows: int | None = None, **fields: Any) -> None:
         """Set absolute values (a crawl reports running totals per page)."""
-        if done is not None:
-            self.done = done
-        if rows is not None:
-            self.rows = rows
-        self.fields.update(fields)
+        with self._lock:
+            if done is not None:
+                self.done = done
+            if rows is not None:
+                self.rows = rows
+            self.fields.update(fields)
         self._tick()
 
     # -- rendering
@@ -113,12 +124,22 @@ class Reporter:
         if self.done - self._last_done >= self.every or now - self._last_line >= self.seconds:
             self._line()
 
+    def _beat(self) -> None:
+        """Off a terminal: a line every ``seconds`` even when no item finishes."""
+        while not self._stop.wait(self.seconds / 2):
+            if time.monotonic() - self._last_line >= self.seconds:
+                self._line()
+
     def _refresh_bar(self) -> None:
         rate = self._rate()
         self._progress.update(self._task, completed=self.done, rate=f"{rate:.2f}/s" if rate else "",
                               text=self._text())
 
     def _line(self, final: bool = False, stopped: bool = False) -> None:
+        with self._lock:
+            self._write_line(final, stopped)
+
+    def _write_line(self, final: bool, stopped: bool) -> None:
         now = time.monotonic()
         self._last_line, self._last_done = now, self.done
         rate = self._rate()

@@ -8,7 +8,6 @@ from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task
 
 from flows import steps
-from flows._report import save_run_summary
 from flows.publish import HUB_TAG, hub_rate_limit
 
 
@@ -23,6 +22,5 @@ def crawl_hub(out: str, endpoint: str | None = None, query: dict[str, Any] | Non
 @flow(name="nar-crawl", log_prints=True)
 def crawl_flow(out: str, endpoint: str | None = None, query: dict[str, Any] | None = None,
                quota: str | None = None) -> dict[str, Any]:
-    counts = crawl_hub(out, endpoint, query, quota)
-    save_run_summary(out, "crawl", counts)
-    return counts
+    """`crawl_hub` as a flow; the step itself saves the run summary (``OUT/_runs/flow-crawl-*.json``)."""
+    return crawl_hub(out, endpoint, query, quota)

@@ -77,8 +77,10 @@ def crawl_hf(data: PathLike, *, endpoint: str | None = None, query: dict[str, An
     """One incremental crawl of a Hugging Face Hub into ``data`` (resumes an unfinished run of the same query).
 
     ``quota``: a client-side budget (``api=500/300,resolvers=3000/300`` or ``none``); default: the Hub's
-    limits for anonymous or token use. Returns the `CrawlSummary` as a dict.
+    limits for anonymous or token use. Returns the `CrawlSummary` as a dict, also saved (interrupted or not)
+    as ``DATA/_runs/flow-crawl-*.json``.
     """
+    from flows._report import save_run_summary
     from nar_data.hub import ANONYMOUS, WITH_TOKEN, CallBudget, CrawlQuery, HubClient, HubCrawler, parse_quota
 
     q = dict(query or {})
@@ -88,17 +90,27 @@ def crawl_hf(data: PathLike, *, endpoint: str | None = None, query: dict[str, An
     client.budget = CallBudget(parse_quota(quota) if quota else (WITH_TOKEN if client.has_token else ANONYMOUS),
                                on_exhausted=on_budget)
 
+    live: dict[str, Any] = {}  # the running summary, as of the last committed page
+
     def progress(s: Any, c: Any) -> None:  # after each committed page: its rows are on disk
-        reporter.update(done=s.listed, rows=s.new + s.changed, new=s.new, changed=s.changed,  # type: ignore[union-attr]
-                        failed=sum(s.failed.values()), api_calls=s.api_calls,
-                        api_left=c.budget.left("api"), config_fetches=s.resolver_calls)
+        live["summary"] = s
+        if reporter is not None:
+            reporter.update(done=s.listed, rows=s.new + s.changed, new=s.new, changed=s.changed,
+                            failed=sum(s.failed.values()), api_calls=s.api_calls,
+                            api_left=c.budget.left("api"), config_fetches=s.resolver_calls)
+
+    def counts_of(summary: Any, interrupted: bool) -> dict[str, Any]:
+        return {**asdict(summary), "failed": dict(summary.failed), "interrupted": interrupted}
 
     crawler = HubCrawler(data, client, trust_remote_code=trust_remote_code, strict_configs=strict_configs,
-                         fetch_cards=fetch_cards, canonical_configs=canonical_configs,
-                         progress=progress if reporter is not None else None)
-    summary = crawler.crawl(CrawlQuery(**q))
-    counts = asdict(summary)
-    counts["failed"] = dict(summary.failed)
+                         fetch_cards=fetch_cards, canonical_configs=canonical_configs, progress=progress)
+    try:
+        counts = counts_of(crawler.crawl(CrawlQuery(**q)), False)
+    except BaseException:  # Ctrl-C, SIGTERM, a budget stop: the committed pages still get their summary
+        if "summary" in live:
+            save_run_summary(data, "crawl", counts_of(live["summary"], True))
+        raise
+    save_run_summary(data, "crawl", counts)
     return counts
 
 

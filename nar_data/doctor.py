@@ -70,27 +70,37 @@ def _check_shards(root: Path) -> Finding:
         total = sum(len(shard_paths(root, t)) for t in SCHEMAS)
         return Finding("bad shards", "ok", f"all {total} shards read")
     reasons = "; ".join(r for _, r in bad[:3]) + (" ..." if len(bad) > 3 else "")
+    tables = {p.parent.name for p, _ in bad}
+    after = ("re-trace into a new folder (`nar trace --data NEW_DIR`): this folder's models rows still mark the "
+             "models of a lost graphs shard done" if "graphs" in tables else
+             "re-run the step that wrote them (`nar trace` re-traces models without a row, `nar embed` re-embeds "
+             "arch_ids without a vector)")
     return Finding("bad shards", "error", f"{len(bad)} shard(s) cannot be read: {reasons}",
-                   f"`nar doctor --data {root} --fix` moves them to {root}/{QUARANTINE_DIR}/; then re-run the "
-                   "step that wrote them (`nar trace` re-traces the models they held)", [str(p) for p, _ in bad])
+                   f"`nar doctor --data {root} --fix` moves them to {root}/{QUARANTINE_DIR}/; then {after}",
+                   [str(p) for p, _ in bad])
 
 
 def _check_versions(root: Path) -> Finding:
+    schemas: Counter[str] = Counter()
     tracers: Counter[str] = Counter()
-    for table in ("graphs", "failures"):
+    for table in sorted(SCHEMAS):
         for path in shard_paths(root, table):
             try:
                 meta = read_metadata(path)
             except Exception:  # noqa: BLE001 - a bad shard is the shards check's finding
                 continue
-            if meta.get("schema_version") == SCHEMA_VERSION:
+            schemas[str(meta.get("schema_version"))] += 1
+            if table in ("graphs", "failures"):
                 tracers[str(meta.get("tracer_version"))] += 1
-    if set(tracers) - {TRACER_VERSION}:
-        seen = ", ".join(f"{v} ({n} shards)" for v, n in sorted(tracers.items()))
-        return Finding("versions", "info", f"schema {SCHEMA_VERSION}; shards of tracer versions {seen}, this nar "
-                       f"traces with {TRACER_VERSION}",
-                       "models that failed with an older tracer are retried by `nar trace --retry-failed`")
-    return Finding("versions", "ok", f"schema {SCHEMA_VERSION}, tracer {TRACER_VERSION}")
+    old_schema = set(schemas) - {str(SCHEMA_VERSION)}
+    old_tracer = set(tracers) - {TRACER_VERSION}
+    if not old_schema and not old_tracer:
+        return Finding("versions", "ok", f"schema {SCHEMA_VERSION}, tracer {TRACER_VERSION}")
+    seen = "; ".join(f"{what} {', '.join(f'{v} ({n} shards)' for v, n in sorted(c.items()))}"
+                     for what, c in (("schema", schemas), ("tracer", tracers)) if c)
+    return Finding("versions", "info", f"{seen}; this nar writes schema {SCHEMA_VERSION}, tracer {TRACER_VERSION}",
+                   "shards a reader refuses are listed under bad shards; models that failed with an older tracer "
+                   "are retried by `nar trace --retry-failed`")
 
 
 def _check_duplicates(root: Path) -> Finding:

@@ -208,7 +208,7 @@ def _check_header(path: str | os.PathLike, table: str) -> None:
     version = meta.get("schema_version")
     if isinstance(version, int) and table == "graphs" and version < READABLE_SINCE[table]:
         raise SchemaError(f"{path} holds graphs of schema version {version}, without the node attributes this nar "
-                          f"reads (version {SCHEMA_VERSION}); re-trace into a new folder: `nar trace --out NEW_DIR` "
+                          f"reads (version {SCHEMA_VERSION}); re-trace into a new folder: `nar trace --data NEW_DIR` "
                           "(docs/graph-attributes.md).")
     if not isinstance(version, int) or not READABLE_SINCE[table] <= version <= SCHEMA_VERSION:
         raise SchemaError(f"{path} has schema version {version}, this nar reads version "

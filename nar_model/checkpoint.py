@@ -66,7 +66,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Encoder, dict[str, Any]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}; train one with `nar train --data DIR --out {path}`")
+        raise FileNotFoundError(f"No checkpoint at {path}; train one with `nar train --data DIR --ckpt {path}`")
     payload = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a nar checkpoint of format {CHECKPOINT_FORMAT}")

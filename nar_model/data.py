@@ -225,7 +225,7 @@ def load_graphs(root: str | os.PathLike, max_nodes: int | None = None) -> GraphS
     """
     graphs = read_graphs(root, unique=True)
     if not graphs:
-        raise FileNotFoundError(f"No graphs under {root}/graphs; run `nar trace --out {root}` first")
+        raise FileNotFoundError(f"No graphs under {root}/graphs; run `nar trace --data {root}` first")
     if max_nodes:
         graphs = [g for g in graphs if g.num_nodes <= max_nodes]
     return GraphSet(graphs)

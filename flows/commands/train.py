@@ -75,10 +75,13 @@ def embed(
     from flows import steps
     from flows._progress import Reporter
 
+    from nar_model.checkpoint import dataset_checkpoint
+
     if out is not None:
         typer.echo("note: `nar embed --out` is deprecated; embeddings belong in the --data dataset", err=True)
+    ckpt = ckpt or dataset_checkpoint(existing_dataset(data))  # a missing checkpoint fails before any progress
     with Reporter("embed", total=None) as reporter:
-        result = steps.embed(existing_dataset(data), ckpt, batch_size=batch_size, out=out, reporter=reporter)
+        result = steps.embed(data, ckpt, batch_size=batch_size, out=out, reporter=reporter)
     if as_json:
         print_json(result)
         return

@@ -125,7 +125,7 @@ class HfHubSource(Source):
         if not filters:
             folder = folder or DEFAULT_DATA_DIR
             if not (folder / STATE_DIR / "state.sqlite").is_file():
-                raise SourceError(f"no Hub crawl in {folder}; run `nar crawl --out {folder}` first "
+                raise SourceError(f"no Hub crawl in {folder}; run `nar crawl --data {folder}` first "
                                   "(or pass data=<the folder a crawl wrote>)")
             yield from refs_from_state(folder, limit)
             return

@@ -20,7 +20,7 @@ def test_old_graphs_shard_says_to_retrace(tmp_path):
     _set_version(write_shard(tmp_path, "graphs", [make_graph("cnn")]), 1)
     with pytest.raises(SchemaError, match="without the node attributes") as info:
         read_graphs(tmp_path)
-    assert "nar trace --out" in str(info.value) and "\n" not in str(info.value)
+    assert "nar trace --data" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_old_models_shard_still_reads(tmp_path):
