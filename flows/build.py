@@ -34,7 +34,7 @@ def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str,
     from collections import Counter
 
     from nar_data.parquet import read_table
-    from nar_model.search import Searcher
+    from nar.search import Searcher
 
     searcher = Searcher(out, ckpt, backend="numpy", embed_missing=False)
     models = read_table(out, "models", ["arch_id", "status"]).to_pylist()
@@ -42,12 +42,12 @@ def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str,
     results: dict[str, list[dict[str, Any]]] = {}
     for query in queries:
         try:
-            found = searcher.query(query, k)
+            found = searcher.query(query, k=k)
         except Exception as e:  # noqa: BLE001 - an example that cannot be built is reported, not fatal
             logging.getLogger(__name__).warning("example query %s skipped: %s", query, e)
             continue
-        results[query] = [{"model": h["model"], "family": h["family"], "score": h["cosine"],
-                           "also": per_arch[h["arch_id"]] - 1, "arch_id": h["arch_id"]} for h in found["hits"]]
+        results[query] = [{"model": h.model_id, "family": h.family, "score": h.score, "twin": h.twin,
+                           "also": per_arch[h.arch_id] - 1, "arch_id": h.arch_id} for h in found.hits]
     return results
 
 

@@ -2,9 +2,8 @@
 
 The page needs a search with typed, JSON-ready results (rank, score, model, family, task, parameters,
 FLOPs, twin mark), the graph of a query and of a match, the embedding of the dataset and an explanation
-of a match. `UiBackend` wraps today's `nar_model.search` pieces (`Searcher`, `resolve_query`); it keeps
-twins (a match with the query's own arch_id) instead of dropping them, and reports the stage a query is
-in so the page can show progress while an unseen model is built and traced.
+of a match. `UiBackend` wraps `nar.search.Searcher` (every query form of `nar.query`, twins first) and
+reports the stage a query is in so the page can show progress while an unseen model is built and traced.
 """
 
 from __future__ import annotations
@@ -56,11 +55,12 @@ class UiBackend:
     """
 
     def __init__(self, data: str | os.PathLike, ckpt: str | os.PathLike | None = None) -> None:
-        from nar_model.search import Searcher
+        from nar.search import Searcher
 
         self.data = Path(data)
         self.ckpt = Path(ckpt) if ckpt is not None else default_checkpoint(data)
-        self.searcher = Searcher(self.data, self.ckpt)
+        self.searcher = Searcher(self.data, ckpt)
+        self.searcher.index  # noqa: B018 - load the embeddings now, not during the page's first search
         self.version: str = self.searcher.version
         self.labels = label_table(self.data)
         self._lock = threading.Lock()
@@ -68,7 +68,7 @@ class UiBackend:
 
     # -- search --------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-        """Resolve ``query`` (every form of `nar_model.search.resolve_query`), embed it and rank the dataset.
+        """Resolve ``query`` (every form of `nar.query`), embed it and rank the dataset (twins first).
 
         Returns ``{"query", "title", "arch_id", "nodes", "params", "flops", "seconds", "unseen", "hits"}``;
         each hit is ``{"rank", "score", "arch_id", "model", "family", "coarse", "task", "params", "flops",
@@ -77,39 +77,33 @@ class UiBackend:
         Raises:
             ValueError: the query cannot be resolved (the message lists the accepted forms).
         """
-        from nar_model.search import _dataset_graph, resolve_query
-
         say = progress or (lambda _msg: None)
         start = time.perf_counter()
         with self._lock:
-            known = _dataset_graph(self.data, query) if not query.endswith(".json") else None
-            unseen = known is None
-            if unseen:
-                say(f"building and tracing {Path(query).name if query.endswith('.json') else query}")
-            graph = known if known is not None else resolve_query(query, self.data)
-            say("embedding")
-            vector = self.searcher.encoder.embed([graph])
-            self._graphs[graph.arch_id] = graph
+            qv = self.searcher.embed_query(query, progress=say)
+            graph = qv.graph if qv.graph is not None else self.searcher.view.graph(qv.arch_id)
+            self._graphs[qv.arch_id] = graph
         say("ranking")
-        index = self.searcher.index
-        res = index.search(vector, min(k + 1, len(index)))
+        result = self.searcher.rank(qv, k=k)
         hits = []
-        for score, i in zip(res.scores[0].tolist(), res.indices[0].tolist()):
-            if i < 0 or len(hits) >= k:
-                continue
-            aid = index.ids[i]
-            lab = self.labels.get(aid, {})
-            hits.append({"rank": len(hits) + 1, "score": round(float(score), 4), "arch_id": aid,
-                         "model": lab.get("model_id", "?"), "family": lab.get("family", "?"),
-                         "coarse": lab.get("coarse", "?"), "task": lab.get("task", "?"),
-                         "params": int(lab.get("num_params") or 0), "flops": int(lab.get("flops") or 0),
-                         "twin": aid == graph.arch_id})
-        hits.sort(key=lambda h: (not h["twin"], h["rank"]))  # identical graphs first, never dropped
-        for r, h in enumerate(hits, 1):
-            h["rank"] = r
-        return {"query": query, "title": graph.model_id, "arch_id": graph.arch_id, "nodes": graph.num_nodes,
+        for h in result.hits:
+            lab = self.labels.get(h.arch_id, {})
+            hits.append({"rank": h.rank, "score": h.score, "arch_id": h.arch_id, "model": h.model_id,
+                         "family": h.family, "coarse": lab.get("coarse", "?"), "task": h.task,
+                         "params": h.num_params, "flops": h.flops, "twin": h.twin})
+        if qv.in_dataset and not any(h["twin"] for h in hits):  # the page shows the query's own row first
+            lab = self.labels.get(qv.arch_id, {})
+            hits.insert(0, {"rank": 1, "score": 1.0, "arch_id": qv.arch_id, "model": lab.get("model_id", "?"),
+                            "family": lab.get("family", "?"), "coarse": lab.get("coarse", "?"),
+                            "task": lab.get("task", "?"), "params": int(lab.get("num_params") or 0),
+                            "flops": int(lab.get("flops") or 0), "twin": True})
+            hits = hits[:k]
+            for r, h in enumerate(hits, 1):
+                h["rank"] = r
+        return {"query": query, "title": result.query.title, "arch_id": qv.arch_id, "nodes": graph.num_nodes,
                 "params": int(graph.num_params), "flops": int(graph.flops), "family": graph.family,
-                "unseen": unseen, "database": len(index), "vector": vector[0].astype(float).tolist(),
+                "unseen": not qv.in_dataset, "database": result.database,
+                "vector": qv.vector[0].astype(float).tolist(),
                 "seconds": round(time.perf_counter() - start, 3), "hits": hits}
 
     def search_config(self, name: str, text: str, k: int = 10,
@@ -135,9 +129,7 @@ class UiBackend:
         """
         if arch_id in self._graphs:
             return self._graphs[arch_id]
-        from nar_model.search import _dataset_graph
-
-        graph = _dataset_graph(self.data, arch_id)
+        graph = self.searcher.view.graph(arch_id)
         if graph is None:
             raise KeyError(f"No graph {arch_id!r} in {self.data} or among this page's queries; search for it first")
         self._graphs[arch_id] = graph

@@ -135,7 +135,7 @@ def test_search_explain_graph_map_and_dataset_in_chromium(server: str) -> None:
             # a query that cannot be resolved: its one-line reason
             page.fill("#query", "no-such-model")
             page.click("#search-btn")
-            expect(page.locator("#status.failed")).to_contain_text("Cannot resolve")
+            expect(page.locator("#status.failed")).to_contain_text("is not in the dataset")
 
             # the dataset page: coverage per source, failures by class, op histogram
             page.click("#tabs button[data-tab=dataset]")

@@ -67,11 +67,11 @@ def test_unseen_model_is_traced_and_a_failing_one_gives_one_line(client, backend
     assert j["result"]["unseen"] is True and not any(h["twin"] for h in j["result"]["hits"])
     stages: list[str] = []  # what the page shows while the job runs
     backend.search("testing:mlp", 3, stages.append)
-    assert stages == ["building and tracing testing:mlp", "embedding", "ranking"]
+    assert len(stages) == 2 and "building" in stages[0] and "testing:mlp" in stages[0] and stages[1] == "ranking"
     bad = _search(client, "testing:raise")
     assert bad["state"] == "failed" and "\n" not in bad["error"] and bad["error"]
     missing = _search(client, "no-such-model")
-    assert missing["state"] == "failed" and missing["error"].startswith("ValueError: Cannot resolve")
+    assert missing["state"] == "failed" and "'no-such-model' is not in the dataset" in missing["error"]
     r = client.post("/api/search-config", json={"name": "config.json", "text": "{not json"})
     broken = _wait(client, r.json()["job"])
     assert broken["state"] == "failed" and "not valid JSON" in broken["error"]
