@@ -269,8 +269,9 @@ def request_answer(searcher: Searcher) -> Callable[[dict[str, Any]], dict[str, A
 def make_server(data: str | os.PathLike | None = None, ckpt: str | os.PathLike | None = None,
                 host: str = "127.0.0.1", port: int = 0, backend: str = "auto",
                 warm: bool = True) -> Any:
-    """A `nar_model.service.SearchServer` over a `Searcher`. With ``warm``, the encoder is loaded and a tiny
-    model traced first, so the first unseen query does not pay for importing torch and the tracer."""
+    """A `nar_model.service.SearchServer` over a `Searcher` (kept as the server's ``searcher`` attribute).
+    With ``warm``, the encoder is loaded and a tiny model traced first, so the first unseen query does not
+    pay for importing torch and the tracer."""
     from nar_model.service import SearchServer
 
     searcher = Searcher(data, ckpt, backend)
