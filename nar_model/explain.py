@@ -222,8 +222,12 @@ def op_differences(query: Graph, match: Graph, top: int = 5) -> tuple[OpDifferen
     def counts(g: Graph) -> Counter:
         c = Counter(op for op in g.op_name if op not in SHAPE_OPS)
         for i, op in enumerate(g.op_name):
-            if op in _CONV and (_node_attr(g, i, "groups") or 1) > 1:
-                c["grouped " + op] += 1
+            groups = _node_attr(g, i, "groups") or 1
+            if op in _CONV and groups > 1:
+                kernel = _node_attr(g, i, "kernel")
+                size = "x".join(map(str, kernel)) + " " if isinstance(kernel, list) else ""
+                kind = "depthwise" if groups == _node_attr(g, i, "in") else "grouped"
+                c[f"{kind} {size}{op}"] += 1
         return c
 
     q, m = counts(query), counts(match)
