@@ -90,10 +90,10 @@ def speed(graphs: GraphSet, config: EncoderConfig, n: int = 5000, query: str = "
     index = make_index("numpy")
     index.add([g.arch_id for g in sub], vectors)
     try:
-        from nar_model.search import resolve_query
+        from nar.query import QueryContext, resolve
 
         t = _clock()
-        index.search(enc.embed([resolve_query(query)]), 10)
+        index.search(enc.embed([resolve(query).graph(QueryContext())]), 10)
         put("search_unseen_in_process", t)
     except Exception as e:  # noqa: BLE001 - a source missing in this checkout must not end the bench
         out["search_error"] = str(e)[:200]

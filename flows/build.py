@@ -46,7 +46,7 @@ def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str,
         except Exception as e:  # noqa: BLE001 - an example that cannot be built is reported, not fatal
             logging.getLogger(__name__).warning("example query %s skipped: %s", query, e)
             continue
-        results[query] = [{"model": h.model_id, "family": h.family, "score": h.score,
+        results[query] = [{"model": h.model_id, "family": h.family, "score": h.score, "twin": h.twin,
                            "also": per_arch[h.arch_id] - 1, "arch_id": h.arch_id} for h in found.hits]
     return results
 

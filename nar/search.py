@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,11 @@ import numpy as np
 
 from nar.dataset import DatasetView
 from nar.errors import QueryError
-from nar.query import QueryContext, resolve
+from nar.query import QueryContext, Resolved, resolve
 from nar.result import Hit, QueryInfo, SearchResult
 from nar_data.schema import Graph
 
-__all__ = ["Searcher", "dataset_encoder_version", "make_server", "request_answer", "search"]
+__all__ = ["QueryVector", "Searcher", "dataset_encoder_version", "make_server", "request_answer", "search"]
 
 #: Models named in a hit's ``also`` (the rest are counted, not listed).
 ALSO_SHOWN = 3
@@ -71,6 +72,18 @@ def _load_encoder(data: Path, ckpt: str | os.PathLike | None) -> tuple[Any, dict
     from nar_model.checkpoint import load_checkpoint
 
     return load_checkpoint(_checkpoint_path(data, ckpt))
+
+
+@dataclass(frozen=True)
+class QueryVector:
+    """A resolved query and its embedding (``graph`` is None when the dataset's row was used)."""
+
+    text: str
+    resolved: Resolved
+    graph: Graph | None
+    arch_id: str
+    vector: np.ndarray  # (1, D) float32
+    in_dataset: bool
 
 
 class Searcher:
@@ -129,6 +142,28 @@ class Searcher:
     def __len__(self) -> int:
         return len(self.index)
 
+    def embed_query(self, query: Any, inputs: Any = None, *, trust_remote_code: bool = False,
+                    endpoint: str | None = None, progress: Callable[[str], None] | None = None) -> QueryVector:
+        """Resolve ``query`` (any form of `nar.query`) and find its embedding: the dataset's row when the
+        dataset has its graph, else the encoder's vector of the graph built and traced now.
+
+        Raises:
+            nar.errors.QueryError: the query names nothing, is ambiguous, is refused, or fails to build.
+        """
+        ctx = QueryContext(self.view, inputs, trust_remote_code, endpoint, progress)
+        resolved = resolve(query, ctx)  # a query that names nothing fails here, before any heavy import
+        graph = resolved.graph(ctx) if resolved.build is not None else None
+        arch = graph.arch_id if graph is not None else resolved.arch_id
+        self.index  # noqa: B018 - loads the vectors (and ``_row``) on first use
+        in_dataset = arch in self._row
+        if in_dataset:
+            vector = np.asarray(self._vectors[self._row[arch]], dtype=np.float32)[None]
+        else:
+            assert graph is not None
+            vector = np.asarray(self.encoder.embed([graph]), dtype=np.float32)
+        text = query if isinstance(query, str) else f"<{type(query).__name__}>"
+        return QueryVector(text, resolved, graph, arch, vector, in_dataset)
+
     def query(self, query: Any, inputs: Any = None, *, k: int = 10, explain: bool = False,
               trust_remote_code: bool = False, endpoint: str | None = None,
               progress: Callable[[str], None] | None = None) -> SearchResult:
@@ -138,22 +173,15 @@ class Searcher:
             nar.errors.QueryError: the query names nothing, is ambiguous, is refused, or fails to build.
         """
         start = time.perf_counter()
-        ctx = QueryContext(self.view, inputs, trust_remote_code, endpoint, progress)
-        resolved = resolve(query, ctx)  # a query that names nothing fails here, before any heavy import
-        graph: Graph | None = None
-        if resolved.build is not None:
-            graph = resolved.graph(ctx)
-            arch = graph.arch_id
-        else:
-            arch = resolved.arch_id
-        index = self.index
-        in_dataset = arch in self._row
-        if in_dataset:
-            qvec = np.asarray(self._vectors[self._row[arch]], dtype=np.float32)[None]
-        else:
-            assert graph is not None
-            qvec = np.asarray(self.encoder.embed([graph]), dtype=np.float32)
-        res = index.search(qvec, k + 1)
+        qv = self.embed_query(query, inputs, trust_remote_code=trust_remote_code, endpoint=endpoint,
+                              progress=progress)
+        return self.rank(qv, k=k, explain=explain, started=start)
+
+    def rank(self, qv: QueryVector, k: int = 10, explain: bool = False, started: float | None = None) -> SearchResult:
+        """The `SearchResult` of an embedded query: its twins first, then the ``k`` nearest other architectures."""
+        start = time.perf_counter() if started is None else started
+        resolved, graph, arch = qv.resolved, qv.graph, qv.arch_id
+        res = self.index.search(qv.vector, k + 1)
         neighbours = [(i, s) for i, s in zip(res.indices[0].tolist(), res.scores[0].tolist())
                       if i >= 0 and self.index.ids[i] != arch][:k]
         twin_ids = [m for m in self.view.models_of.get(arch, []) if m != resolved.model_id]
@@ -164,8 +192,8 @@ class Searcher:
             hits = self._explain(hits, graph, arch)
         labels = self.view.labels.get(arch)
         info = QueryInfo(
-            text=query if isinstance(query, str) else f"<{type(query).__name__}>", title=resolved.title,
-            form=resolved.form, model_id=resolved.model_id, arch_id=arch, in_dataset=in_dataset,
+            text=qv.text, title=resolved.title, form=resolved.form, model_id=resolved.model_id, arch_id=arch,
+            in_dataset=qv.in_dataset,
             num_nodes=graph.num_nodes if graph is not None else (labels.num_nodes if labels else 0),
             num_params=int(graph.num_params) if graph is not None else (labels.num_params if labels else 0),
             flops=int(graph.flops) if graph is not None else (labels.flops if labels else 0),
@@ -241,8 +269,9 @@ def request_answer(searcher: Searcher) -> Callable[[dict[str, Any]], dict[str, A
 def make_server(data: str | os.PathLike | None = None, ckpt: str | os.PathLike | None = None,
                 host: str = "127.0.0.1", port: int = 0, backend: str = "auto",
                 warm: bool = True) -> Any:
-    """A `nar_model.service.SearchServer` over a `Searcher`. With ``warm``, the encoder is loaded and a tiny
-    model traced first, so the first unseen query does not pay for importing torch and the tracer."""
+    """A `nar_model.service.SearchServer` over a `Searcher` (kept as the server's ``searcher`` attribute).
+    With ``warm``, the encoder is loaded and a tiny model traced first, so the first unseen query does not
+    pay for importing torch and the tracer."""
     from nar_model.service import SearchServer
 
     searcher = Searcher(data, ckpt, backend)

@@ -42,6 +42,7 @@ WEIGHT_OPS = frozenset({
 })
 _CONV = ("conv1d", "conv2d", "conv3d")
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
+_SHORTCUT = frozenset({"downsample", "shortcut", "skip", "residual_proj"})
 
 
 @dataclass(frozen=True)
@@ -142,21 +143,26 @@ def block_kind(ops: Counter) -> str:
     return "+".join(op for op, _ in ops.most_common(2)) or "empty"
 
 
-def block_stages(graph: Graph, min_block: int = 3) -> BlockStages:
+def block_stages(graph: Graph, min_block: int = 5) -> BlockStages:
     """The numbered blocks of ``graph`` (from module paths) grouped by stage; see the module docstring.
 
-    A node's block is its innermost numbered level whose every entry has at least ``min_block`` nodes, so a
-    ``downsample.0`` (one conv) stays inside its bottleneck while timm's ``stages.1.blocks.2`` is a block.
+    A node's block is its innermost numbered level whose typical (median) entry has at least ``min_block``
+    nodes (a conv-norm-act unit has 3), so a ``downsample.0`` (one conv) stays inside its bottleneck while
+    timm's ``stages.1.blocks.2`` is a block.
     """
     levels = [_numbered(m) for m in graph.module]
     sizes: Counter = Counter(key for lv in levels for key in lv)
-    small = {prefix for (prefix, _), n in sizes.items() if n < min_block}
+    entries: dict[str, list[int]] = {}
+    for (prefix, _), n in sizes.items():
+        entries.setdefault(prefix, []).append(n)
+    # a level whose typical entry is tiny (Sequential items, conv-norm-act units) is not a level of blocks
+    small = {prefix for prefix, ns in entries.items() if float(np.median(ns)) < min_block}
     blocks: dict[tuple[str, int], Counter] = {}
-    for lv, op in zip(levels, graph.op_name):
+    for lv, op, module in zip(levels, graph.op_name, graph.module):
         key = next((k for k in reversed(lv) if k[0] not in small), None)
         if key is not None:
             ops = blocks.setdefault(key, Counter())
-            if lv[-1][0] not in small:  # a shortcut's ``downsample.0`` does not change the block's kind
+            if not _SHORTCUT.intersection(module.split(".")):  # a shortcut branch does not change the kind
                 ops[op] += 1
     if not blocks:
         return BlockStages("", ())
@@ -222,8 +228,12 @@ def op_differences(query: Graph, match: Graph, top: int = 5) -> tuple[OpDifferen
     def counts(g: Graph) -> Counter:
         c = Counter(op for op in g.op_name if op not in SHAPE_OPS)
         for i, op in enumerate(g.op_name):
-            if op in _CONV and (_node_attr(g, i, "groups") or 1) > 1:
-                c["grouped " + op] += 1
+            groups = _node_attr(g, i, "groups") or 1
+            if op in _CONV and groups > 1:
+                kernel = _node_attr(g, i, "kernel")
+                size = "x".join(map(str, kernel)) + " " if isinstance(kernel, list) else ""
+                kind = "depthwise" if groups == _node_attr(g, i, "in") else "grouped"
+                c[f"{kind} {size}{op}"] += 1
         return c
 
     q, m = counts(query), counts(match)

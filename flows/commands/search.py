@@ -6,7 +6,6 @@ The work is `nar.search` (query forms in `nar.query`); this module parses option
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -14,10 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-SearchDataOpt = Annotated[Path | None, typer.Option("--data", "-d", help="Dataset folder (default: $NAR_DATA_DIR, "
-                                                    "else data/nar, where `make run` writes).")]
-SearchCkptOpt = Annotated[Path | None, typer.Option("--ckpt", "-c", help="Encoder checkpoint (default: the one "
-                                                    "the dataset records).")]
+from flows.commands._options import DEFAULT_DATA, CkptOpt, DataOpt, EndpointOpt, JsonOpt, TopKOpt, print_json
+
 BackendOpt = Annotated[str, typer.Option(help="Search backend: auto | numpy | faiss.")]
 
 
@@ -77,14 +74,15 @@ def search(
     query: Annotated[str, typer.Argument(help="timm:resnet50 | torchvision:vit_b_16 | transformers:bert | "
                                          "hf:org/name[@rev] | ./config.json | ./repo-folder | a bare name "
                                          "(resnet50, BertModel) | a model id or arch_id of the dataset.")],
-    data: SearchDataOpt = None,
-    ckpt: SearchCkptOpt = None,
-    k: Annotated[int, typer.Option("-k", min=1, help="Neighbours to show (twins are listed besides).")] = 10,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")] = False,
+    data: DataOpt = DEFAULT_DATA,
+    ckpt: CkptOpt = None,
+    k: TopKOpt = 10,
+    json_out: JsonOpt = False,
     explain: Annotated[bool, typer.Option("--explain", help="Say why each match matches: shared blocks and "
                                           "motifs, op counts that differ, parameters/FLOPs/depth.")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow a Hub repo's own "
                                                     "modeling code (run only in an isolated worker).")] = False,
+    endpoint: EndpointOpt = None,
     backend: BackendOpt = "auto",
     server: Annotated[bool, typer.Option(help="Use a running `nar search-server` for this dataset if any.")] = True,
 ) -> None:
@@ -104,11 +102,9 @@ def search(
 
         nar search ./my-model/config.json --data data/nar
     """
-    from nar.dataset import default_data_dir
     from nar.errors import QueryError
 
     start = time.perf_counter()
-    data = data or default_data_dir()
     result = None
     if server:
         result = _via_server(data, ckpt, query, k, explain, trust_remote_code)
@@ -118,14 +114,14 @@ def search(
         try:
             searcher = Searcher(data, ckpt, backend)
             result = searcher.query(query, k=k, explain=explain, trust_remote_code=trust_remote_code,
-                                    progress=lambda line: typer.echo(line, err=True))
+                                    endpoint=endpoint, progress=lambda line: typer.echo(line, err=True))
         except (QueryError, FileNotFoundError) as e:
             _fail(str(e))
         if searcher.embedded_now:
             typer.echo(f"no embeddings of {searcher.version} in {data}; embedded them in memory (run `nar embed` "
                        "once to make searches fast)", err=True)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=1))
+        print_json(result.to_dict())
         return
     print_result(result, explain)
     where = "in this process" if result.via == "process" else f"by {result.via}"
@@ -158,8 +154,8 @@ def _via_server(data: Path, ckpt: Path | None, query: str, k: int, explain: bool
 
 
 def search_server(
-    data: SearchDataOpt = None,
-    ckpt: SearchCkptOpt = None,
+    data: DataOpt = DEFAULT_DATA,
+    ckpt: CkptOpt = None,
     port: Annotated[int, typer.Option(help="Port on --host (0 = any free port).")] = 0,
     host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean to share it.")] = "127.0.0.1",
     backend: BackendOpt = "auto",
@@ -176,14 +172,12 @@ def search_server(
     """
     import signal
 
-    from nar.dataset import default_data_dir
     from nar.search import make_server
 
     def stop(signum: int, frame: Any) -> None:  # SIGTERM (kill, service managers): leave as Ctrl-C does
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    data = data or default_data_dir()
     try:
         srv = make_server(data, ckpt, host=host, port=port, backend=backend)
     except FileNotFoundError as e:

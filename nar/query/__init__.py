@@ -11,6 +11,7 @@ a ``build`` callable that does the heavy part (build on the meta device + trace)
 form               example                                      resolved to
 =================  ===========================================  ==========================================
 module             ``search(my_module, torch.randn(1, 3, 32))``  traced from the module and its inputs
+graph              ``searcher.query(graph)`` (a traced `Graph`)   embedded as is
 dataset            ``torchvision:resnet50``, an arch_id           the dataset's row (nothing is traced)
 path               ``./config.json``, ``./my-repo/``              transformers / timm / sentence-transformers
 registry           ``timm:resnet50``, ``transformers:bert``       the library's registry entry
@@ -90,7 +91,7 @@ def register_form(name: str, example: str, order: int) -> Callable[[Callable[...
 
 def _load() -> None:
     # the handlers register on import; they import nothing heavy at module level
-    from nar.query import _dataset, _hub, _module, _name, _registry, _source  # noqa: F401
+    from nar.query import _dataset, _graph, _hub, _module, _name, _registry, _source  # noqa: F401
 
 
 def list_forms() -> list[QueryForm]:

@@ -29,7 +29,7 @@ def hub() -> Iterator[HubServer]:
 
 def test_forms_are_one_table_in_order() -> None:
     names = [f.name for f in list_forms()]
-    assert names == ["module", "dataset", "path", "registry", "source", "hf", "name"]
+    assert names == ["module", "graph", "dataset", "path", "registry", "source", "hf", "name"]
     assert all(f.example for f in list_forms())
 
 

@@ -97,3 +97,13 @@ def test_explanation_is_plain_json() -> None:
     d = explain(a, resnet_like((2, 3), BOTTLENECK, "hand:b")).to_dict()
     assert json.loads(json.dumps(d)) == d
     assert d["query_blocks"]["text"] == "2 stages of bottleneck blocks 2-2" and d["stats"]["nodes"][0] > 0
+
+
+def test_grouped_convolutions_are_told_apart_when_attributes_are_recorded() -> None:
+    dense = resnet_like((2,), BOTTLENECK, "hand:resnet")
+    conv = '{"groups":%d,"in":64,"kernel":[3,3]}'
+    attrs = [conv % 32 if op == "conv2d" and i % 3 == 0 else "" for i, op in enumerate(dense.op_name)]
+    grouped = dense.replace(model_id="hand:resnext", attrs=attrs)
+    e = explain(dense, grouped)
+    assert any(d.op == "grouped 3x3 conv2d" and d.query == 0 and d.match > 0 for d in e.op_differences)
+    assert "differs: grouped 3x3 conv2d 0 vs" in e.summary
