@@ -47,13 +47,16 @@ UNKNOWN = "unknown"
 #: grade -> meaning, highest first
 GRADES = {3: "twin", 2: "same arch_family", 1: "same coarse kind and modality", 0: "other"}
 
-#: Modality of a family the taxonomy does not list, from its task (first matching pattern wins).
+#: Modality of a family the taxonomy does not list, from its task (first matching pattern wins); a base model's
+#: "feature-extraction" says nothing about its input, so it stays unknown.
 _TASK_MODALITY = (
     (re.compile(r"video.*"), "video"),
     (re.compile(r".*(image-text|visual|document|zero-shot-image|zero-shot-object|any-to-any|retrieval).*"), "multimodal"),
     (re.compile(r".*(audio|speech|spectrogram|waveform|ctc|rnnt|tdt).*"), "audio"),
-    (re.compile(r".*(image|object|depth|segmentation|keypoint|pose|mask|backbone|normal|pointmap|matting).*"), "vision"),
-    (re.compile(r".*(text|mask|token|question|sentence|summar|translation|multiple-choice|fill|feature).*"), "text"),
+    (re.compile(r"fill-mask|text.*|token-classification|.*question-answering|summarization|translation|"
+                r"multiple-choice|next-sentence-prediction|sentence-similarity"), "text"),
+    (re.compile(r".*(image|object-detection|depth|segmentation|keypoint|pose|mask-generation|backbone|matting).*"),
+     "vision"),
 )
 
 

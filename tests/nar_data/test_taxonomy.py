@@ -44,6 +44,9 @@ def test_kind_and_modality():
     assert modality("torchvision:r3d_18", "video_resnet") == "video"
     assert modality("transformers:FooForCausalLM", "foo", "text-generation") == "text"
     assert modality("transformers:FooForImageClassification", "foo", "image-classification") == "vision"
+    assert modality("transformers:FooForMaskedLM", "foo", "fill-mask") == "text"
+    assert modality("transformers:FooForCTC", "foo", "automatic-speech-recognition") == "audio"
+    assert modality("transformers:FooModel", "foo", "feature-extraction") == "unknown"  # any input
     assert modality("hf:org/x", "foo") == "unknown"
 
 
