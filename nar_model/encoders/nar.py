@@ -121,7 +121,7 @@ class NAREncoder(Encoder):
                     total, steps = total + loss.item(), steps + 1
                 self.history.append({"stage": 2, "epoch": epoch, "loss": total / max(steps, 1),
                                      "seconds": time.perf_counter() - start})
-                bar.advance()
+                bar.advance(loss=total / max(steps, 1))
         return self
 
     @property
