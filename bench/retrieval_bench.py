@@ -1,11 +1,13 @@
-"""Retrieval benchmark: ours vs baselines on real and NAS data, leak-free, in one run (same seed).
+"""Retrieval benchmark: the shipped `nar`, its ablations and the baselines, one protocol, CIs, JSON.
 
-Prints markdown shaped like the paper's Table 1 (methods x MRR/MAP/NDCG @20/50/100, Real and NAS),
-Table 2 (split ablation: node-num, motif-num, random, legacy rule, ours) and speed figures, and
-writes everything to JSON.
+Protocol (nar_model/evaluation.py): head variants and arch_id duplicates grouped (a query never sees
+its own group), families joined where near-twins (WL cosine >= 0.95) or twins cross them, group
+k-fold over those units for several seeds, graded relevance from the catalog's taxonomy and twin
+table (nar_data.taxonomy; the graphs' own labels when it is absent), bootstrap 95 % CIs over queries
+and the paired CI of every method's difference to the best training-free row.
 
-    .venv/bin/python bench/retrieval_bench.py --data data/demo --out bench/results/retrieval.json
-    .venv/bin/python bench/retrieval_bench.py --data data/dev-timm --speed --table2
+    .venv/bin/python bench/retrieval_bench.py --data data/nar --json bench/results/retrieval-demo.json
+    .venv/bin/python bench/retrieval_bench.py --data data/full --methods wl,wl_motif,nar --seeds 0
 """
 
 from __future__ import annotations
@@ -13,150 +15,136 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from nar_model.config import EncoderConfig
 from nar_model.data import GraphSet, load_graphs
-from nar_model.evaluation import Method, run_protocol, table1_markdown, table2_markdown
-from nar_model.nas import nas_dataset
+from nar_model.evaluation import Method, Protocol, compare, run_protocol, table1_markdown
+from nar_model.relevance import Relevance, default_relevance, twin_pairs
 
-BASELINES = [Method("WL (training-free)", "wl"), Method("GCN", "gcn"), Method("GAT", "gat"), Method("GIN", "gin")]
-OURS = Method("Ours (NAR)", "nar")
-#: Ablation row: ours without the training-free WL channels (the learned macro-graph embedding alone).
-OURS_LEARNED = Method("Ours, learned part only", "nar", {"hist_weight": 0.0})
-SPLIT_ABLATION = [Method("Node Num", "nar", {"split": "node-num"}), Method("Motif Num", "nar", {"split": "motif-num"}),
-                  Method("Random", "nar", {"split": "random"}), Method("Legacy rule", "nar", {"split": "legacy"}),
-                  Method("Ours (BPE motifs)", "nar", {"split": "bpe"})]
+#: Every row the bench knows: ``name -> Method``; the JSON keys are these names.
+METHODS = {
+    "wl": Method("wl", "wl"),
+    "wl_motif": Method("wl_motif", "wl_motif"),
+    "gcn": Method("gcn", "gcn"),
+    "gat": Method("gat", "gat"),
+    "gin": Method("gin", "gin"),
+    "nar": Method("nar", "nar"),
+    # ablations of the shipped encoder
+    "nar/supervised": Method("nar/supervised", "nar", {"token_epochs": 60}),
+    "nar/supervised-family-only": Method("nar/supervised-family-only", "nar", {"token_epochs": 60, "ce_weight": 0.0}),
+    "nar/random-basis": Method("nar/random-basis", "nar", {"token_basis": "random"}),
+    "nar/idf": Method("nar/idf", "nar", {"idf": True}),
+    "nar/no-attrs": Method("nar/no-attrs", "nar", {"token_attrs": False}),
+    "nar/op-tokens-only": Method("nar/op-tokens-only", "nar", {"token_channels": "op"}),
+    # the paper's two-stage design, learned vector alone (no histograms padded in)
+    "nar-paper": Method("nar-paper", "nar-paper", {"hist_weight": 0.0}),
+    "nar-paper/no-motif-stage": Method("nar-paper/no-motif-stage", "nar-paper", {"hist_weight": 0.0, "motif_epochs": 0}),
+    "nar-paper/untrained": Method("nar-paper/untrained", "nar-paper",
+                                  {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
+}
+BASELINES = ("wl", "wl_motif")
+DEFAULT = ("wl,wl_motif,gcn,gat,gin,nar,nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,"
+           "nar/no-attrs,nar/op-tokens-only,nar-paper,nar-paper/no-motif-stage,nar-paper/untrained")
 
 
-def _clock() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
-
-
-def _since(t: tuple[float, float]) -> tuple[float, float]:
-    return time.perf_counter() - t[0], time.process_time() - t[1]
-
-
-def speed(graphs: GraphSet, config: EncoderConfig, n: int = 5000, query: str = "timm:resnet50") -> dict[str, float]:
-    """Wall and CPU seconds of: motif mining, preprocessing, one stage-1 and one stage-2 epoch on ``n``
-    graphs (the set repeated), embedding per graph, and an in-process search of an unseen ``query``.
-
-    CPU time (``process_time``) is reported next to wall time because this machine is shared: with other
-    jobs running, wall time says more about the neighbours than about the code.
-    """
-    from nar_model.encoders import get_encoder
-    from nar_model.motifs import MotifVocab
-    from nar_model.search import make_index
-
-    reps = GraphSet([graphs.graphs[i % len(graphs)] for i in range(n)])
-    out: dict[str, float] = {"graphs": n, "mean_nodes": float(np.mean([g.num_nodes for g in reps.graphs])),
-                             "torch_threads": torch.get_num_threads()}
-
-    def put(name: str, t: tuple[float, float], per: int = 1) -> None:
-        wall, cpu = _since(t)
-        out[f"{name}_wall_s"], out[f"{name}_cpu_s"] = wall / per, cpu / per
-
-    t = _clock()
-    vocab = MotifVocab(max_merges=config.max_merges, max_size=config.max_motif_size).fit(reps.graphs)
-    put("motif_mining", t)
-    enc = get_encoder("nar", config.replace(epochs=1, motif_epochs=1))
-    enc.vocab = vocab
-    from nar_model.encoders._base import LabelMap
-    from nar_model.encoders.nar import NARNet, _collate
-
-    enc.families, enc.coarse_map = LabelMap(reps.families), LabelMap(reps.coarse)
-    enc.net = NARNet(config.hidden, config.dim, config.motif_dim, config.layers, len(enc.coarse_map), vocab.buckets)
-    t = _clock()
-    items = enc._motif_items(reps.graphs)
-    put("preprocess", t)
-    t = _clock()
-    enc._fit_motifs(items, False)
-    put("stage1_epoch", t)
-    from nar_model.train import fit_graph_level
-
-    macro = enc._macro_items(items)
-    t = _clock()
-    fit_graph_level(enc.net, macro, enc.families(reps.families), enc.coarse_map(reps.coarse), enc.config, _collate,
-                    enc.net.forward_macro)
-    put("stage2_epoch", t)
-    sub = graphs.graphs[: min(len(graphs), 500)]
-    t = _clock()
-    vectors = enc.embed(sub)
-    put("embed_per_graph", t, len(sub))
-    index = make_index("numpy")
-    index.add([g.arch_id for g in sub], vectors)
+def catalog_relevance(graphs: GraphSet) -> tuple[Relevance, str]:
+    """Relevance from the catalog's taxonomy and twin table, or the graphs' own labels without it."""
     try:
-        from nar.query import QueryContext, resolve
+        from nar_data import taxonomy
+    except ImportError:
+        return default_relevance(graphs.graphs), "graph labels (no nar_data.taxonomy)"
+    fam = [taxonomy.arch_family(g.model_id, g.family) for g in graphs.graphs]
+    kind = [f"{taxonomy.coarse_kind(g.model_id, g.family, g.coarse)}/{taxonomy.modality(g.model_id, g.family, g.task)}"
+            for g in graphs.graphs]
+    twins = sorted(set(taxonomy.twin_pairs()) | set(twin_pairs(graphs.graphs)))
+    return Relevance(fam, kind, twins), "nar_data.taxonomy (+ same-name timm/torchvision twins)"
 
-        t = _clock()
-        index.search(enc.embed([resolve(query).graph(QueryContext())]), 10)
-        put("search_unseen_in_process", t)
-    except Exception as e:  # noqa: BLE001 - a source missing in this checkout must not end the bench
-        out["search_error"] = str(e)[:200]
-    return out
+
+def method_json(r: dict[str, Any]) -> dict[str, Any]:
+    m, ci = r["standard"], r["ci"]
+    return {"mrr@20": m["mrr@20"], "map@20": m["map@20"], "ndcg@20": m["ndcg@20"],
+            "map@20_ci": ci["map@20"], "ndcg@20_ci": ci["ndcg@20"], "mrr@20_ci": ci["mrr@20"],
+            "twins": r["twins"], "fit_s": r["fit_s"], "embed_ms": r["embed_ms"]}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, help="real dataset folder (graphs table)")
-    ap.add_argument("--nas", default="60x10", help="NAS groups BxM ('' to skip)")
-    ap.add_argument("--epochs", type=int, default=EncoderConfig.epochs)
-    ap.add_argument("--motif-epochs", type=int, default=EncoderConfig.motif_epochs)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--test-fraction", type=float, default=0.3)
-    ap.add_argument("--folds", type=int, default=0, help="group k-fold (0 = one held-out split)")
+    ap.add_argument("--data", type=Path, required=True, help="dataset folder (graphs table)")
+    ap.add_argument("--methods", default=DEFAULT, help=f"comma-separated subset of: {', '.join(METHODS)}")
+    ap.add_argument("--folds", type=int, default=5, help="group k-fold over split units (0 = one 30 %% split)")
+    ap.add_argument("--seeds", default="0,1,2", help="split and training seeds")
+    ap.add_argument("--near-twin", type=float, default=0.95, help="WL cosine that joins two families' split units")
     ap.add_argument("--max-nodes", type=int, default=None)
-    ap.add_argument("--methods", default="wl,gcn,gat,gin,nar,nar-learned",
-                    help="subset of wl,gcn,gat,gin,nar,nar-learned (ours without the WL channels)")
-    ap.add_argument("--table2", action="store_true", help="also run the split ablation (Table 2)")
-    ap.add_argument("--speed", action="store_true", help="also time mining/training/embedding on --speed-graphs graphs")
-    ap.add_argument("--speed-graphs", type=int, default=5000)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
-    ap.add_argument("--out", type=Path, default=Path("bench/results/retrieval.json"))
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--json", type=Path, default=None, help="write the machine-readable results here")
+    ap.add_argument("--transductive", action="store_true",
+                    help="hand the test graphs to fit unlabelled (as `nar build` fits on a whole dataset)")
+    ap.add_argument("--log", action="store_true", help="log each method's figures as it finishes")
     args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = EncoderConfig(epochs=args.epochs, motif_epochs=args.motif_epochs, seed=args.seed)
-    wanted = set(args.methods.split(","))
-    methods = [m for m in BASELINES if m.encoder in wanted] + ([OURS] if "nar" in wanted else [])
-    methods += [OURS_LEARNED] if "nar-learned" in wanted else []
-    datasets: dict[str, GraphSet] = {}
-    if args.data:
-        datasets["Real"] = load_graphs(args.data, max_nodes=args.max_nodes)
-    if args.nas:
-        b, m = (int(x) for x in args.nas.split("x"))
-        datasets["NAS"] = GraphSet(nas_dataset(b, m, seed=args.seed))
-    report: dict = {"config": config.to_dict(), "args": {k: str(v) for k, v in vars(args).items()}, "tables": {}}
-    t1: dict = {}
-    for name, gs in datasets.items():
-        fams = {f for f in gs.families if f != "unknown"}
-        print(f"# {name}: {len(gs)} unique graphs, {len(fams)} families", flush=True)
-        t1[name] = run_protocol(gs, methods, config, args.test_fraction, args.folds, args.seed)
-        print(table1_markdown({name: t1[name]}), flush=True)
-    report["tables"]["table1"] = t1
-    print("\n## Table 1 (standard metrics; held-out families)\n")
-    print(table1_markdown(t1))
-    print("\n## Table 1, official-code metric variant (for comparison)\n")
-    print(table1_markdown(t1, variant="legacy"))
-    if args.table2:
-        t2 = {name: run_protocol(gs, SPLIT_ABLATION, config, args.test_fraction, args.folds, args.seed)
-              for name, gs in datasets.items()}
-        report["tables"]["table2"] = t2
-        print("\n## Table 2 (split ablation)\n")
-        print(table2_markdown(t2))
-    if args.speed and "Real" in datasets:
-        report["speed"] = speed(datasets["Real"], config, args.speed_graphs)
-        print("\n## Speed (2-core CPU)\n")
-        for k, v in report["speed"].items():
-            print(f"- {k}: {v:.2f}" if isinstance(v, float) else f"- {k}: {v}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, default=float))
-    print(f"\nwrote {args.out}")
+    logging.basicConfig(level=logging.INFO if args.log else logging.WARNING)
+    torch.set_num_threads(args.threads)
+    unknown = [m for m in args.methods.split(",") if m and m not in METHODS]
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; valid: {', '.join(METHODS)}")
+    names = [m for m in args.methods.split(",") if m]
+    seeds = [int(s) for s in args.seeds.split(",") if s != ""]
+    graphs = load_graphs(args.data, max_nodes=args.max_nodes)
+    relevance, source = catalog_relevance(graphs)
+    t0 = time.perf_counter()
+    proto = Protocol.build(graphs, relevance, args.near_twin)
+    units = sorted(set(proto.units) - {"unknown"})
+    print(f"# {args.data}: {len(graphs)} unique graphs, {len(set(proto.groups.tolist()))} groups, "
+          f"{len(set(f for f in relevance.family if f != 'unknown'))} families in {len(units)} split units, "
+          f"{proto.near_pairs} near-twin pairs, {len(proto.twins)} twin pairs; relevance: {source}; "
+          f"{args.folds}-fold x seeds {seeds} ({time.perf_counter() - t0:.1f}s)", flush=True)
+    config = EncoderConfig()
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        t = time.perf_counter()
+        results[name] = run_protocol(graphs, [METHODS[name]], config, folds=args.folds, seeds=seeds,
+                                     ks=(20,), protocol=proto, transductive=args.transductive)[name]
+        r = results[name]
+        print(f"- {name}: MRR {r['standard']['mrr@20']:.3f} MAP {r['standard']['map@20']:.3f} "
+              f"{r['ci']['map@20']} NDCG {r['standard']['ndcg@20']:.3f} twins {r['twins']} "
+              f"({time.perf_counter() - t:.0f}s)", flush=True)
+    base = [b for b in BASELINES if b in results]
+    best = max(base, key=lambda b: results[b]["standard"]["map@20"]) if base else None
+    print(f"\n## Held-out retrieval ({args.folds}-fold x {len(seeds)} seeds, k = 20)\n")
+    print(table1_markdown({args.data.name: results}, ks=(20,)))
+    diffs: dict[str, dict[str, list[float]]] = {}
+    if best:
+        print(f"\n## Paired difference to the best training-free row ({best}), bootstrap 95 % CI\n")
+        print("| method | MAP@20 diff [lo, hi] | NDCG@20 diff [lo, hi] |\n|---|---|---|")
+        for name, r in results.items():
+            d = {m: list(compare(r, results[best], m)) for m in ("map@20", "ndcg@20")}
+            diffs[name] = d
+            print(f"| {name} | {d['map@20'][1]:+.3f} [{d['map@20'][0]:+.3f}, {d['map@20'][2]:+.3f}] | "
+                  f"{d['ndcg@20'][1]:+.3f} [{d['ndcg@20'][0]:+.3f}, {d['ndcg@20'][2]:+.3f}] |")
+    if args.json:
+        shipped = results.get("nar")
+        report = {"dataset": str(args.data), "queries": int(next(iter(results.values()))["queries"]) if results else 0,
+                  "methods": {n: method_json(r) for n, r in results.items()},
+                  "twins": ({k: shipped["twins"][k] for k in ("hit@1", "hit@5", "median_rank", "pairs")}
+                            if shipped else {}),
+                  "best_baseline": best,
+                  "diff_vs_best_baseline": ({m: [diffs["nar"][m][0], diffs["nar"][m][1], diffs["nar"][m][2]]
+                                             for m in ("map@20", "ndcg@20")} if best and "nar" in diffs else {}),
+                  "diffs": diffs,
+                  "protocol": {"folds": args.folds, "transductive": args.transductive, "seeds": seeds, "near_twin": args.near_twin,
+                               "relevance": source, "graphs": len(graphs), "twin_pairs": len(proto.twins),
+                               "near_twin_pairs": proto.near_pairs, "split_units": len(units),
+                               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                               "load": os.getloadavg()[0]}}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1, default=float))
+        print(f"\nwrote {args.json}")
 
 
 if __name__ == "__main__":

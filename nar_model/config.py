@@ -16,7 +16,7 @@ __all__ = ["EncoderConfig"]
 
 @dataclass
 class EncoderConfig:
-    dim: int = 128  # embedding size used for retrieval
+    dim: int = 256  # embedding size used for retrieval (stored vectors: at most 512)
     hidden: int = 64  # GNN width
     layers: int = 3  # message-passing layers
     epochs: int = 10  # graph-level epochs (same budget for every trained encoder)
@@ -37,7 +37,16 @@ class EncoderConfig:
     max_merges: int = 600  # BPE merges (motif vocabulary size bound)
     max_motif_size: int = 48  # nodes per motif, at most
     end_to_end: bool = False  # let the graph-level loss also train the motif encoder
-    # training-free structure channels appended to the learned vector (nar only; see encoders/nar.py)
+    # token encoder (the shipped nar; see encoders/nar.py)
+    token_channels: str = "op,motif"  # op = WL tokens of the op graph, motif = WL tokens of the motif graph
+    token_buckets: int = 4096  # hashed tokens per channel
+    idf: bool = False  # weight tokens by inverse document frequency (fit on the graphs given to fit)
+    token_attrs: bool = True  # op-graph node labels carry the size-free node attributes (kernel, stride, ...)
+    token_basis: str = "svd"  # svd = top singular vectors of the fit graphs' tokens | random = JL sketch
+    token_epochs: int = 0  # supervised passes over the map (0: off; on held-out families it loses, docs/retrieval.md)
+    token_lr: float = 1e-2
+    token_reg: float = 1e-3  # L2 pull of the projection towards its random start and of the token weights to 0
+    # training-free structure channels appended to the learned vector (nar-paper only; see encoders/paper.py)
     hist_weight: float = 2 / 3  # share of the cosine carried by the histograms (0 = learned only); 2/3 = thirds
     hist_channels: str = "op,macro"  # op = WL over the op graph, macro = WL over the macro graph of motifs
     hist_buckets: int = 4096  # hashed size of each histogram channel

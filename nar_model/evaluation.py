@@ -7,8 +7,9 @@
 3. **Split units** (`splits.split_units`): families linked by a near-twin pair (training-free WL
    cosine >= ``near_twin``), a twin pair or a group are joined, so near-copies never straddle train
    and test. Units are dealt into ``folds`` (group k-fold) for every seed of ``seeds``; every method
-   is fit on the train side only (family labels of the relevance), then every graph is embedded and
-   the test graphs are the queries against the whole database.
+   is fit on the train side only (family labels of the relevance; with ``transductive`` the test
+   graphs are handed over too, unlabelled), then every graph is embedded and the test graphs are the
+   queries against the whole database.
 4. **Aggregation**: each query's metric is averaged over seeds (k-fold makes every labelled graph a
    query once per seed); the mean over queries gets a percentile bootstrap CI over queries, and
    `compare` gives the paired bootstrap CI of the difference between two methods.
@@ -82,10 +83,14 @@ class Protocol:
     def splits(self, folds: int, seed: int, test_fraction: float = 0.3) -> list[tuple[np.ndarray, np.ndarray]]:
         return family_kfold(self.units, folds, seed) if folds >= 2 else [family_split(self.units, test_fraction, seed)]
 
-    def train_set(self, index: np.ndarray) -> GraphSet:
-        """The training graphs relabelled with the relevance families (what the encoders learn)."""
-        fam = self.relevance.family
-        return GraphSet([self.graphs.graphs[int(i)].replace(family=fam[int(i)]) for i in index])
+    def train_set(self, index: np.ndarray, unlabelled: np.ndarray | None = None) -> GraphSet:
+        """The training graphs relabelled with the relevance families (what the encoders learn), then the
+        ``unlabelled`` graphs with family and coarse label ``unknown`` (structure visible, labels not)."""
+        fam, graphs = self.relevance.family, self.graphs.graphs
+        out = [graphs[int(i)].replace(family=fam[int(i)]) for i in index]
+        if unlabelled is not None:
+            out += [graphs[int(i)].replace(family=UNKNOWN, coarse=UNKNOWN) for i in unlabelled]
+        return GraphSet(out)
 
 
 def _group_links(groups: np.ndarray) -> np.ndarray:
@@ -99,8 +104,8 @@ def _group_links(groups: np.ndarray) -> np.ndarray:
 def run_protocol(graphs: GraphSet, methods: Sequence[Method], config: EncoderConfig | None = None,
                  test_fraction: float = 0.3, folds: int = 0, seed: int = 0, ks: Sequence[int] = KS,
                  progress: bool = False, seeds: Sequence[int] | None = None, relevance: Relevance | None = None,
-                 near_twin: float = 0.95, resamples: int = 2000,
-                 protocol: Protocol | None = None) -> dict[str, dict[str, Any]]:
+                 near_twin: float = 0.95, resamples: int = 2000, protocol: Protocol | None = None,
+                 transductive: bool = False) -> dict[str, dict[str, Any]]:
     """Fit and evaluate every method on the same splits (see the module docstring).
 
     Args:
@@ -109,10 +114,14 @@ def run_protocol(graphs: GraphSet, methods: Sequence[Method], config: EncoderCon
         seeds: split and training seeds (default ``[seed]``); per-query metrics are averaged over them.
         relevance: the labels (default: `default_relevance` of the graphs' own fields).
         protocol: a prebuilt `Protocol` for ``graphs`` (skips recomputing groups and near-twins).
+        transductive: also hand the test graphs to ``fit``, labelled ``unknown`` (label-free statistics
+            such as a motif vocabulary or a basis may use them, as ``nar train`` on a whole dataset does;
+            no test label is ever seen). ``False``: the test graphs stay unseen until embedding.
 
     Returns:
-        ``{label: {"standard": {metric: mean}, "ci": {metric: [lo, hi]}, "per_query": {metric: (Q,)},
-        "query": (Q,), "twins": {...}, "twin_ranks": (T,), "queries": Q, "fit_s", "embed_ms", ...}}``
+        ``{label: {"standard": {metric: mean}, "ci": {metric: [lo, hi]}, "per_query": {metric: [Q values]},
+        "query": [Q indices], "twins": {...}, "twin_ranks": [T], "queries": Q, "fit_s", "embed_ms", ...}}``
+        (plain lists and floats: JSON-ready)
     """
     proto = protocol or Protocol.build(graphs, relevance, near_twin)
     seeds = list(seeds) if seeds is not None else [seed]
@@ -127,7 +136,7 @@ def run_protocol(graphs: GraphSet, methods: Sequence[Method], config: EncoderCon
             for train, test in proto.splits(folds, s, test_fraction):
                 enc = get_encoder(method.encoder, config.replace(seed=s), **method.overrides)
                 t0 = time.perf_counter()
-                enc.fit(proto.train_set(train), progress=progress)
+                enc.fit(proto.train_set(train, test if transductive else None), progress=progress)
                 t1 = time.perf_counter()
                 emb = enc.embed(graphs.graphs)
                 fit_s += t1 - t0
@@ -170,7 +179,8 @@ def _summarise(method: Method, per_q: dict[int, list[dict[str, float]]], twin_q:
              "hit@5": float(np.mean(ranks <= 5)) if len(ranks) else 0.0,
              "median_rank": float(np.median(ranks)) if len(ranks) else 0.0}
     return {"standard": {k: c[1] for k, c in cis.items()}, "ci": {k: [c[0], c[2]] for k, c in cis.items()},
-            "per_query": arrays, "query": qs, "twins": twins, "twin_ranks": ranks, "queries": len(qs),
+            "per_query": {k: v.tolist() for k, v in arrays.items()}, "query": qs.tolist(), "twins": twins,
+            "twin_ranks": ranks.tolist(), "queries": len(qs),
             "fit_s": fit_s, "embed_ms": embed_ms, "encoder": method.encoder, "overrides": method.overrides}
 
 
@@ -180,7 +190,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], metric: str = "map@20", resamp
     common, ia, ib = np.intersect1d(a["query"], b["query"], return_indices=True)
     if not len(common):
         return 0.0, 0.0, 0.0
-    diff = a["per_query"][metric][ia] - b["per_query"][metric][ib]
+    diff = np.asarray(a["per_query"][metric])[ia] - np.asarray(b["per_query"][metric])[ib]
     return bootstrap_ci(diff, resamples, seed)
 
 

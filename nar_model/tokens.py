@@ -3,8 +3,8 @@
 Two channels, each a hashed ``log1p`` count vector of ``buckets`` dims:
 
 * ``op``: WL labels (rounds 0..``op_rounds``, in- and out-neighbours kept apart, `wl.wl_rounds`)
-  of the operator graph, nodes labelled by their op name plus the node's attribute string when the
-  graph carries one (see `node_label`);
+  of the operator graph, nodes labelled by their op name plus the size-free part of their attributes (kernel,
+  stride, dilation, norm kind, depthwise or grouped conv; `design_attrs`);
 * ``motif``: WL labels (rounds 0..``motif_rounds``) of the macro graph, one node per motif
   occurrence labelled by its global motif id (`motifs.MotifVocab`), edges the quotient of the op DAG.
 
@@ -19,6 +19,8 @@ Shapes:
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,11 +39,33 @@ __all__ = ["CHANNELS", "TokenFeaturizer", "node_label"]
 CHANNELS = ("op", "motif")
 
 
-def node_label(graph: Graph, i: int) -> str:
-    """The WL start label of node ``i``: its op name, plus its ``attrs`` string if the graph has one."""
-    attrs = getattr(graph, "attrs", None)
-    if attrs is not None and i < len(attrs) and attrs[i]:
-        return f"{graph.op_name[i]}|{attrs[i]}"
+#: Node attributes that name a design choice whatever the model's size (widths and head counts are left
+#: out: they tell resnet18 from resnet50, which the family-level relevance calls one family).
+DESIGN_ATTRS = ("kernel", "stride", "dilation", "norm", "causal", "approximate", "transposed")
+
+
+@functools.lru_cache(maxsize=65536)
+def design_attrs(attrs: str) -> str:
+    """The size-free part of a node's attribute JSON: `DESIGN_ATTRS` plus the kind of conv grouping."""
+    if not attrs:
+        return ""
+    try:
+        d = json.loads(attrs)
+    except ValueError:
+        return ""
+    out = {k: d[k] for k in DESIGN_ATTRS if k in d}
+    groups = d.get("groups")
+    if isinstance(groups, int) and groups > 1:
+        out["groups"] = "depthwise" if groups == d.get("in") else "grouped"
+    return json.dumps(out, sort_keys=True, separators=(",", ":")) if out else ""
+
+
+def node_label(graph: Graph, i: int, attrs: bool = True) -> str:
+    """The WL start label of node ``i``: its op name, plus its `design_attrs` when the graph has any."""
+    if attrs and i < len(graph.attrs):
+        extra = design_attrs(graph.attrs[i])
+        if extra:
+            return f"{graph.op_name[i]}|{extra}"
     return graph.op_name[i]
 
 
@@ -54,6 +78,7 @@ class TokenFeaturizer:
     motif_rounds: int = 2
     channels: tuple[str, ...] = CHANNELS
     idf: bool = True
+    attrs: bool = True
     vocab: MotifVocab | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -85,7 +110,7 @@ class TokenFeaturizer:
         segs: list[Segmentation] = self.vocab.segment(graphs) if "motif" in self.channels and graphs else []
         for n, g in enumerate(graphs):
             if "op" in self.channels:
-                labels = [node_label(g, i) for i in range(g.num_nodes)]
+                labels = [node_label(g, i, self.attrs) for i in range(g.num_nodes)]
                 out["op"].append(labelled_wl_histogram(labels, g.src, g.dst, self.op_rounds, self.buckets))
             if "motif" in self.channels:
                 s = segs[n]
@@ -102,15 +127,37 @@ class TokenFeaturizer:
                  for c in self.channels]
         return np.concatenate(parts, axis=1).astype(np.float32)
 
+    def sparse(self, graphs: Sequence[Graph]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The nonzeros of the ``tf * idf`` rows before normalisation, graph by graph.
+
+        Returns:
+            ``(token, value, offsets, channel)``: (nnz,) token ids in ``[0, size)`` (channel ``c``'s bucket
+            ``j`` is ``c * buckets + j``), (nnz,) values, (B,) start of each graph's run and (nnz,) channel index.
+        """
+        raw = self.counts(graphs)
+        toks, vals, chans, offsets, start = [], [], [], [], 0
+        for n in range(len(graphs)):
+            offsets.append(start)
+            for c, name in enumerate(self.channels):
+                row = raw[name][n] * self.weights[name] if name in self.weights else raw[name][n]
+                nz = np.flatnonzero(row)
+                toks.append(nz + c * self.buckets)
+                vals.append(row[nz])
+                chans.append(np.full(len(nz), c, dtype=np.int64))
+                start += len(nz)
+        cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dtype=dt))
+        return (cat(toks, np.int64), cat(vals, np.float32), np.asarray(offsets, dtype=np.int64),
+                cat(chans, np.int64))
+
     def to_dict(self) -> dict[str, Any]:
         return {"buckets": self.buckets, "op_rounds": self.op_rounds, "motif_rounds": self.motif_rounds,
-                "channels": list(self.channels), "idf": self.idf,
+                "channels": list(self.channels), "idf": self.idf, "attrs": self.attrs,
                 "vocab": self.vocab.to_dict() if self.vocab else None,
                 "weights": {k: v.tolist() for k, v in self.weights.items()}}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TokenFeaturizer":
         return cls(buckets=int(d["buckets"]), op_rounds=int(d["op_rounds"]), motif_rounds=int(d["motif_rounds"]),
-                   channels=tuple(d["channels"]), idf=bool(d["idf"]),
+                   channels=tuple(d["channels"]), idf=bool(d["idf"]), attrs=bool(d.get("attrs", True)),
                    vocab=MotifVocab.from_dict(d["vocab"]) if d.get("vocab") else None,
                    weights={k: np.asarray(v, dtype=np.float32) for k, v in d["weights"].items()})

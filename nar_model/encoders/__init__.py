@@ -1,8 +1,9 @@
 """Registry of architecture encoders: ``@register_encoder("name")`` on an `Encoder` subclass.
 
-Entries: ``nar`` (ours: motifs -> macro graph, two-stage contrastive), ``gcn``, ``gat``, ``gin``
-(flat-graph baselines with the same features, size, loss and budget) and ``wl`` (training-free
-Weisfeiler-Lehman subtree histogram). Modules are imported on first use so ``import nar_model``
+Entries: ``nar`` (ours as shipped: learned projection of WL/motif structure tokens), ``nar-paper``
+(the paper's motifs -> macro graph, two-stage contrastive GNN), ``gcn``, ``gat``, ``gin`` (flat-graph
+baselines with the same features, size, loss and budget), ``wl`` and ``wl_motif`` (training-free
+Weisfeiler-Lehman histograms of the op graph, and of the op and motif graphs). Modules are imported on first use so ``import nar_model``
 does not import torch_geometric.
 """
 
@@ -18,7 +19,8 @@ from ._base import Encoder
 __all__ = ["Encoder", "EncoderConfig", "get_encoder", "list_encoders", "register_encoder"]
 
 _ENCODERS: dict[str, type[Encoder]] = {}
-_BUILTIN = {"nar": "nar_model.encoders.nar", "gcn": "nar_model.encoders.flat", "gat": "nar_model.encoders.flat",
+_BUILTIN = {"nar": "nar_model.encoders.nar", "nar-paper": "nar_model.encoders.paper", "wl_motif": "nar_model.encoders.wl",
+            "gcn": "nar_model.encoders.flat", "gat": "nar_model.encoders.flat",
             "gin": "nar_model.encoders.flat", "wl": "nar_model.encoders.wl"}
 
 

@@ -20,7 +20,7 @@ from ..data import GraphSet
 from . import register_encoder
 from ._base import Encoder, l2_normalize
 
-__all__ = ["WLEncoder", "labelled_wl_histogram", "wl_histogram", "wl_rounds"]
+__all__ = ["WLEncoder", "WLMotifEncoder", "labelled_wl_histogram", "wl_histogram", "wl_rounds"]
 
 
 def wl_histogram(graph: Graph, iterations: int = 3, buckets: int = 4096) -> np.ndarray:
@@ -99,4 +99,32 @@ class WLEncoder(Encoder):
 
     def load_state(self, state: dict[str, Any]) -> "WLEncoder":
         self.iterations, self.buckets = int(state["iterations"]), int(state["buckets"])
+        return self
+
+
+@register_encoder("wl_motif")
+class WLMotifEncoder(Encoder):
+    """Training-free op-WL + motif-WL histograms (`tokens.TokenFeaturizer` without idf), equal weights.
+
+    ``fit`` learns only the motif vocabulary (BPE merges, no labels) on the given graphs.
+    """
+
+    trainable = False
+
+    def fit(self, graphs: GraphSet, progress: bool = False) -> "WLMotifEncoder":
+        from ..tokens import TokenFeaturizer
+
+        self.features = TokenFeaturizer(idf=False).fit(graphs.graphs)
+        return self
+
+    def embed(self, graphs: Sequence[Graph], batch_size: int = 256) -> np.ndarray:
+        return self.features.transform(list(graphs))
+
+    def state(self) -> dict[str, Any]:
+        return {"features": self.features.to_dict()}
+
+    def load_state(self, state: dict[str, Any]) -> "WLMotifEncoder":
+        from ..tokens import TokenFeaturizer
+
+        self.features = TokenFeaturizer.from_dict(state["features"])
         return self

@@ -7,11 +7,12 @@ from nar_model.data import GraphSet
 from nar_model.encoders import get_encoder, list_encoders
 from nar_model.metrics import evaluate
 
-TINY = EncoderConfig(dim=16, hidden=16, layers=2, epochs=3, motif_epochs=1, batch_size=8, motif_dim=16, hist_buckets=64)
+TINY = EncoderConfig(dim=16, hidden=16, layers=2, epochs=3, motif_epochs=1, batch_size=8, motif_dim=16, hist_buckets=64,
+                     token_buckets=64, token_epochs=5)
 
 
 def test_registry_lists_ours_and_the_baselines():
-    assert {"nar", "gcn", "gat", "gin", "wl"} <= set(list_encoders())
+    assert {"nar", "nar-paper", "gcn", "gat", "gin", "wl", "wl_motif"} <= set(list_encoders())
     with pytest.raises(ValueError, match="valid encoders"):
         get_encoder("transformer-xxl")
 
@@ -43,28 +44,28 @@ def test_training_reduces_the_loss(tiny_graphs):
     assert losses[-1] < losses[0]
 
 
-def test_nar_split_variants_and_end_to_end(tiny_graphs):
+def test_nar_paper_split_variants_and_end_to_end(tiny_graphs):
     gs = GraphSet(tiny_graphs)
     for overrides in ({"split": "random"}, {"split": "legacy"}, {"end_to_end": True}):
-        enc = get_encoder("nar", TINY.replace(epochs=1), **overrides).fit(gs)
+        enc = get_encoder("nar-paper", TINY.replace(epochs=1), **overrides).fit(gs)
         emb = enc.embed(gs.graphs[:3])
         assert emb.shape == (3, enc.embedding_size) == (3, TINY.dim + 2 * TINY.hist_buckets)
 
 
-def test_nar_embedding_mixes_learned_and_histogram_similarities(tiny_graphs):
-    """cos(a, b) = w cos(learned) + (1 - w) mean(cos(channel)), as documented in encoders/nar.py."""
+def test_nar_paper_embedding_mixes_learned_and_histogram_similarities(tiny_graphs):
+    """cos(a, b) = w cos(learned) + (1 - w) mean(cos(channel)), as documented in encoders/paper.py."""
     gs = GraphSet(tiny_graphs)
-    enc = get_encoder("nar", TINY.replace(epochs=1, hist_weight=0.4)).fit(gs)
+    enc = get_encoder("nar-paper", TINY.replace(epochs=1, hist_weight=0.4)).fit(gs)
     emb = enc.embed(gs.graphs)
     d, b = TINY.dim, TINY.hist_buckets
     parts = [emb[:, :d], emb[:, d:d + b], emb[:, d + b:]]
     unit = [p / np.linalg.norm(p, axis=1, keepdims=True) for p in parts]
     expected = 0.6 * unit[0] @ unit[0].T + 0.2 * unit[1] @ unit[1].T + 0.2 * unit[2] @ unit[2].T
     assert np.allclose(emb @ emb.T, expected, atol=1e-5)
-    learned_only = get_encoder("nar", TINY.replace(epochs=1, hist_weight=0.0)).fit(gs)
+    learned_only = get_encoder("nar-paper", TINY.replace(epochs=1, hist_weight=0.0)).fit(gs)
     assert learned_only.embed(gs.graphs).shape == (len(gs), TINY.dim)
     with pytest.raises(ValueError, match="hist_channels"):
-        get_encoder("nar", TINY.replace(hist_channels="op,bogus")).channels
+        get_encoder("nar-paper", TINY.replace(hist_channels="op,bogus")).channels
 
 
 def test_load_checkpoint_errors(tmp_path):
@@ -102,3 +103,33 @@ def test_a_checkpoint_from_before_the_wl_channels_keeps_its_embedding():
     old = {k: v for k, v in TINY.to_dict().items() if not k.startswith("hist_")}
     assert EncoderConfig.from_dict(old).hist_weight == 0.0  # learned part only, as it was trained
     assert EncoderConfig.from_dict(TINY.to_dict()).hist_weight == TINY.hist_weight
+
+
+def test_nar_is_compact_exact_on_its_training_graphs_and_the_map_trains(tiny_graphs):
+    from nar_model.tokens import TokenFeaturizer
+
+    gs = GraphSet(tiny_graphs)
+    enc = get_encoder("nar", TINY.replace(dim=64, token_epochs=0)).fit(gs)
+    emb = enc.embed(gs.graphs)
+    assert emb.shape == (len(gs), 64) and emb.dtype == np.float32
+    exact = TokenFeaturizer(buckets=64, idf=False).fit(gs.graphs).transform(gs.graphs)
+    # 24 graphs < 64 dims: the SVD basis spans them, so their cosines are the token cosines
+    assert np.allclose(emb @ emb.T, exact @ exact.T, atol=1e-4)
+    sketch = get_encoder("nar", TINY.replace(dim=512, token_epochs=0, token_basis="random")).fit(gs).embed(gs.graphs)
+    assert np.abs(sketch @ sketch.T - exact @ exact.T).max() < 0.25  # JL: error ~ 1/sqrt(dim)
+    trained = get_encoder("nar", TINY.replace(token_epochs=20)).fit(gs)
+    assert trained.history[-1]["loss"] < trained.history[0]["loss"]
+    assert evaluate(trained.embed(gs.graphs), gs.families, ks=(1,))["mrr@1"] == 1.0
+
+
+def test_nar_refuses_a_checkpoint_of_the_paper_network_with_a_hint(tiny_graphs):
+    state = get_encoder("nar-paper", TINY.replace(epochs=1)).fit(GraphSet(tiny_graphs)).state()
+    with pytest.raises(ValueError, match="nar-paper"):
+        get_encoder("nar", TINY).load_state(state)
+
+
+def test_token_channels_are_validated():
+    from nar_model.tokens import TokenFeaturizer
+
+    with pytest.raises(ValueError, match="valid: op, motif"):
+        TokenFeaturizer(channels=("op", "bogus"))

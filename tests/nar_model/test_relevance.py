@@ -1,0 +1,79 @@
+import math
+
+import numpy as np
+import pytest
+
+from nar_data.testing import hand_graph
+from nar_model.metrics import bootstrap_ci, graded_scores, twin_ranks
+from nar_model.relevance import Relevance, default_relevance, head_base, modality, query_groups
+from nar_model.splits import family_kfold, split_units
+
+
+def _g(model_id, ops=("conv2d", "relu"), family="f", coarse="cnn", task="image-classification"):
+    edges = [(i, i + 1) for i in range(len(ops) - 1)]
+    return hand_graph(list(ops), edges, model_id=model_id, family=family, coarse=coarse, task=task)
+
+
+def test_head_base_collapses_transformers_heads_only():
+    assert head_base("transformers:BertForMaskedLM") == head_base("transformers:BertModel") == "transformers:Bert"
+    assert head_base("transformers:GPT2LMHeadModel") == "transformers:GPT2"
+    assert head_base("timm:resnet50") == "timm:resnet50"
+    assert modality("automatic-speech-recognition") == "audio" and modality("fill-mask") == "text"
+
+
+def test_groups_join_head_variants_and_equal_arch_ids():
+    graphs = [_g("transformers:BertModel"), _g("transformers:BertForMaskedLM", ("conv2d", "relu", "linear")),
+              _g("timm:a", ("conv2d",)), _g("timm:b", ("conv2d",)), _g("timm:c", ("linear", "relu"))]
+    groups = query_groups(graphs)
+    assert groups[0] == groups[1] and groups[2] == groups[3]  # heads; same arch_id
+    assert len({groups[0], groups[2], groups[4]}) == 3
+
+
+def test_grades_and_twins():
+    graphs = [_g("timm:vgg11", family="vgg"), _g("torchvision:vgg11", ("conv2d", "gelu"), family="vgg"),
+              _g("timm:resnet", ("linear",), family="resnet"), _g("hf:bert", ("linear", "gelu"), family="bert",
+                                                                    coarse="transformer", task="fill-mask")]
+    rel = default_relevance(graphs)
+    assert rel.twins == [("timm:vgg11", "torchvision:vgg11")]
+    g = rel.grades(graphs)
+    assert g[0, 1] == 3 and g[0, 2] == 1 and g[0, 3] == 0 and g[2, 2] == 2
+    assert rel.twin_index(graphs).tolist() == [[0, 1]]
+    assert Relevance(["a"] * 4, ["k"] * 4, [("timm:vgg11", "nowhere")]).twin_index(graphs).shape == (0, 2)
+
+
+def test_graded_scores_by_hand_and_own_group_takes_no_rank():
+    # query 0; 1 is its own group (never ranked); candidates ranked 2 (family), 3 (kind), 4 (family)
+    emb = np.array([[1, 0], [1, 0], [0.9, 0.1], [0.8, 0.2], [0.1, 0.9]], dtype=np.float32)
+    grades = np.array([[2, 2, 2, 1, 2]] * 5, dtype=np.int8)
+    groups = np.array([0, 0, 1, 2, 3])
+    s = graded_scores(emb, grades, groups, [0], ks=(3,))
+    assert s["query"].tolist() == [0] and s["mrr@3"][0] == 1.0
+    assert s["map@3"][0] == pytest.approx((1 + 2 / 3) / 2)  # R = 2 (items 2 and 4), hits at 1 and 3
+    gains = np.array([3.0, 1.0, 3.0])  # 2**g - 1
+    disc = 1 / np.log2(np.arange(2, 5))
+    ideal = np.array([3.0, 3.0, 1.0])
+    assert s["ndcg@3"][0] == pytest.approx(float(gains @ disc) / float(ideal @ disc))
+    # a query whose only relevant item is in its own group is skipped
+    assert len(graded_scores(emb, np.eye(5, dtype=np.int8) * 2 + (groups[:, None] == groups) * 2, groups, [0],
+                             ks=(3,))["query"]) == 0
+    assert math.isclose(s["ndcg@3"][0], s["ndcg@3"][0])
+
+
+def test_twin_ranks_and_bootstrap():
+    emb = np.array([[1, 0], [0, 1], [0.9, 0.1], [0.1, 0.9]], dtype=np.float32)
+    groups = np.arange(4)
+    q, r = twin_ranks(emb, np.array([[0, 1]]), groups)
+    assert q.tolist() == [0, 1] and r.tolist() == [3, 3]  # the other item of each side ranks first
+    assert twin_ranks(emb, np.array([[0, 1]]), np.array([0, 0, 1, 2]))[1].size == 0  # one group: skipped
+    lo, mid, hi = bootstrap_ci(np.array([0.0, 1.0] * 50), resamples=500)
+    assert lo < mid == 0.5 < hi and hi - lo < 0.3
+    assert bootstrap_ci(np.ones(10))[0] == 1.0
+
+
+def test_split_units_keep_linked_families_together():
+    fams = ["a", "a", "b", "c", "c", "d", "unknown"]
+    units = split_units(fams, [(0, 2), (6, 3)])  # a-b linked; an unknown link does nothing
+    assert units[:3] == ["a+b"] * 3 and units[3] == "c" and units[6] == "unknown"
+    for train, test in family_kfold(units, 2, seed=0):
+        held = {fams[i] for i in test}
+        assert ("a" in held) == ("b" in held)
