@@ -257,14 +257,16 @@ def _parse_count(text: str | int | None) -> int | None:
 
 def budget_search(generator: CellGenerator, budget_params: str | int | None = "1M",
                   budget_flops: str | int | None = "200M", evaluations: int = 60, input_size: int = 32,
-                  num_classes: int = 10, seed: int = 0, top: int = 5,
+                  num_classes: int = 10, seed: int = 0, top: int = 5, macro_model: Any = None,
                   log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Two-phase regularised evolution under a parameter / FLOPs budget, fitness = ZC score at init.
 
     Phase 1 explores cell families (fitness: the ZC score of a network with a cell sampled from the family),
     phase 2 exploits concrete networks (cell from a good family, skeleton mutated in channels, strides and
     repeats). A network over budget scores ``-inf``. Fitness = NASWOT (data-free, Gaussian inputs; the
-    recipe is returned with each network).
+    recipe is returned with each network). ``macro_model`` (a trained
+    `nar_model.generate.macro_model.MacroTransformer`) proposes the skeletons, prompted with the task and the
+    budget; without it they are drawn at random.
     """
     from nar_model.generate.evolution import two_phase_evolution
     from nar_model.generate.skeleton import count_cost, sample_skeleton
@@ -289,7 +291,14 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
         evaluations)."""
         width = 128
         for _ in range(12):
-            stages = tuple(sample_skeleton(rng, 1, max_stages=3, max_repeats=2, max_channels=width))
+            if macro_model is not None:
+                from nar_model.generate.macro_model import prompt_vector
+
+                prompt = prompt_vector(num_classes, input_size, max_params or 1e9, max_flops or 1e12)
+                g = torch.Generator().manual_seed(int(rng.integers(1 << 30)))
+                stages = tuple(macro_model.sample(prompt, 1, generator=g)[0])
+            else:
+                stages = tuple(sample_skeleton(rng, 1, max_stages=3, max_repeats=2, max_channels=width))
             if not over(net(cell, stages)):
                 return stages
             width = max(8, width // 2 if rng.random() < 0.5 else width)
