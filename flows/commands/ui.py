@@ -39,7 +39,7 @@ def ui(
 
     backend = UiBackend(data, ckpt)
     app = create_app(backend, map_method)
-    typer.echo(f"serving {len(backend.searcher.index)} architectures of {data} ({backend.version}) at "
+    typer.echo(f"serving {backend.database} architectures of {data} ({backend.version}) at "
                f"http://127.0.0.1:{port}", err=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

@@ -1,158 +1,145 @@
-"""What the page asks of the search layer, behind one small class: `UiBackend`.
+"""What the page asks of the search layer, behind one small class: `UiBackend` over `nar.search.Searcher`.
 
-The page needs a search with typed, JSON-ready results (rank, score, model, family, task, parameters,
-FLOPs, twin mark), the graph of a query and of a match, the embedding of the dataset and an explanation
-of a match. `UiBackend` wraps today's `nar_model.search` pieces (`Searcher`, `resolve_query`); it keeps
-twins (a match with the query's own arch_id) instead of dropping them, and reports the stage a query is
-in so the page can show progress while an unseen model is built and traced.
+A search answers with `nar.result.SearchResult` (twins first, typed hits), exactly as ``nar search``.
+The page also needs the query's `Graph` (graph view, explanation, its place on the map); an unseen model
+must not be traced twice for that, so the backend resolves the query itself (`nar.query.resolve`, with
+the page's progress line) and hands the traced graph to the searcher through the ``graph`` query form
+registered here (a `Graph` object is its own query).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["UiBackend", "default_checkpoint", "label_table"]
+from nar.query import QueryContext, Resolved, register_form, resolve
+from nar.result import SearchResult
+from nar_data.schema import Graph
 
-#: Columns of the ``graphs`` table the results table and the map show.
-LABEL_COLUMNS = ("arch_id", "model_id", "family", "coarse", "task", "source", "num_params", "flops")
+__all__ = ["Found", "UiBackend", "graph_query", "label_table"]
+
+#: Columns of the ``graphs`` table the map shows (the search labels come from `nar.dataset.DatasetView`).
+MAP_COLUMNS = ("arch_id", "model_id", "family", "coarse", "source")
 
 
-def default_checkpoint(data: str | os.PathLike) -> Path:
-    """The checkpoint the dataset's build recorded, else ``DATA/_checkpoints/nar.pt``."""
-    try:
-        from nar_model.checkpoint import dataset_checkpoint  # recorded by the train step, where present
-    except ImportError:
-        return Path(data) / "_checkpoints" / "nar.pt"
-    return Path(dataset_checkpoint(data))
+@register_form("graph", "a nar_data.schema.Graph object (Python only)", order=0)
+def graph_query(query: Any, ctx: QueryContext) -> Resolved | None:
+    """A `Graph` already traced is its own query: nothing to build again."""
+    if not isinstance(query, Graph):
+        return None
+    return Resolved(form="graph", title=query.model_id, model_id=query.model_id, build=lambda: query,
+                    what=f"embedding {query.model_id}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A search as the page needs it: the `SearchResult`, whether the query was built and traced now, and
+    (for a graph the dataset does not have) its embedding, to place it on the map."""
+
+    result: SearchResult
+    traced: bool = False
+    vector: np.ndarray | None = None
 
 
 def label_table(data: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """``arch_id -> labels`` (first model of each architecture), from the label columns only (fast)."""
+    """``arch_id -> {model_id, family, coarse, source}`` (first model of each architecture), label columns only."""
     from nar_data.parquet import read_table
 
-    table = read_table(data, "graphs", columns=list(LABEL_COLUMNS)).to_pydict()
+    table = read_table(data, "graphs", columns=list(MAP_COLUMNS)).to_pydict()
     out: dict[str, dict[str, Any]] = {}
     for i, aid in enumerate(table["arch_id"]):
         if aid not in out:
-            out[aid] = {c: table[c][i] for c in LABEL_COLUMNS}
+            out[aid] = {c: table[c][i] for c in MAP_COLUMNS}
     return out
 
 
 class UiBackend:
-    """One dataset and one checkpoint, loaded once; thread-safe queries (one trace at a time).
+    """One dataset and one checkpoint, loaded once; one query at a time (tracing is not thread-safe).
 
     Args:
-        data: dataset folder (``graphs`` and, ideally, ``embeddings`` of the checkpoint).
-        ckpt: encoder checkpoint; default `default_checkpoint`.
+        data: dataset folder (default ``$NAR_DATA_DIR``, else ``data/nar``).
+        ckpt: encoder checkpoint (default: the one the dataset records).
     """
 
-    def __init__(self, data: str | os.PathLike, ckpt: str | os.PathLike | None = None) -> None:
-        from nar_model.search import Searcher
+    def __init__(self, data: str | os.PathLike | None = None, ckpt: str | os.PathLike | None = None) -> None:
+        from nar.search import Searcher
 
-        self.data = Path(data)
-        self.ckpt = Path(ckpt) if ckpt is not None else default_checkpoint(data)
-        self.searcher = Searcher(self.data, self.ckpt)
+        self.searcher = Searcher(data, ckpt)
+        self.data: Path = self.searcher.data
         self.version: str = self.searcher.version
+        self.database = len(self.searcher)  # loads the index now, not on the first query
         self.labels = label_table(self.data)
         self._lock = threading.Lock()
-        self._graphs: dict[str, Any] = {}  # resolved queries and opened matches, by arch_id
+        self._graphs: dict[str, Graph] = {}  # unseen queries traced by this page, by arch_id
 
-    # -- search --------------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-        """Resolve ``query`` (every form of `nar_model.search.resolve_query`), embed it and rank the dataset.
+    def search(self, query: str, k: int = 10, progress: Callable[[str], None] | None = None) -> Found:
+        """The `SearchResult` of ``query`` (every form of `nar.query`), as a `Found`.
 
-        Returns ``{"query", "title", "arch_id", "nodes", "params", "flops", "seconds", "unseen", "hits"}``;
-        each hit is ``{"rank", "score", "arch_id", "model", "family", "coarse", "task", "params", "flops",
-        "twin"}``. ``progress`` receives a short stage line before each step.
+        ``progress`` receives a line before the model is built and traced, and before it is ranked.
 
         Raises:
-            ValueError: the query cannot be resolved (the message lists the accepted forms).
+            nar.errors.QueryError: the query names nothing, is refused, or fails to build (one line).
         """
-        from nar_model.search import _dataset_graph, resolve_query
-
-        say = progress or (lambda _msg: None)
-        start = time.perf_counter()
         with self._lock:
-            known = _dataset_graph(self.data, query) if not query.endswith(".json") else None
-            unseen = known is None
-            if unseen:
-                say(f"building and tracing {Path(query).name if query.endswith('.json') else query}")
-            graph = known if known is not None else resolve_query(query, self.data)
-            say("embedding")
-            vector = self.searcher.encoder.embed([graph])
+            ctx = QueryContext(self.searcher.view, progress=progress)
+            resolved = resolve(query, ctx)
+            if resolved.build is None:  # the dataset has it: nothing to trace
+                if progress is not None:
+                    progress("ranking")
+                return Found(self.searcher.query(query, k=k))
+            graph = resolved.graph(ctx)  # calls progress("building and tracing ...")
+            if progress is not None:
+                progress("embedding and ranking")
+            result = self.searcher.query(graph, k=k)
             self._graphs[graph.arch_id] = graph
-        say("ranking")
-        index = self.searcher.index
-        res = index.search(vector, min(k + 1, len(index)))
-        hits = []
-        for score, i in zip(res.scores[0].tolist(), res.indices[0].tolist()):
-            if i < 0 or len(hits) >= k:
-                continue
-            aid = index.ids[i]
-            lab = self.labels.get(aid, {})
-            hits.append({"rank": len(hits) + 1, "score": round(float(score), 4), "arch_id": aid,
-                         "model": lab.get("model_id", "?"), "family": lab.get("family", "?"),
-                         "coarse": lab.get("coarse", "?"), "task": lab.get("task", "?"),
-                         "params": int(lab.get("num_params") or 0), "flops": int(lab.get("flops") or 0),
-                         "twin": aid == graph.arch_id})
-        hits.sort(key=lambda h: (not h["twin"], h["rank"]))  # identical graphs first, never dropped
-        for r, h in enumerate(hits, 1):
-            h["rank"] = r
-        return {"query": query, "title": graph.model_id, "arch_id": graph.arch_id, "nodes": graph.num_nodes,
-                "params": int(graph.num_params), "flops": int(graph.flops), "family": graph.family,
-                "unseen": unseen, "database": len(index), "vector": vector[0].astype(float).tolist(),
-                "seconds": round(time.perf_counter() - start, 3), "hits": hits}
+            info = dataclasses.replace(result.query, text=query, title=resolved.title, form=resolved.form)
+            result = dataclasses.replace(result, query=info)
+            vector = None
+            if not info.in_dataset:
+                vector = np.asarray(self.searcher.encoder.embed([graph]), dtype=np.float32)[0]
+            return Found(result, True, vector)
 
     def search_config(self, name: str, text: str, k: int = 10,
-                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-        """Search with an uploaded ``config.json`` (its text); the file lives in a temporary folder."""
+                      progress: Callable[[str], None] | None = None) -> Found:
+        """Search with an uploaded ``config.json`` (its text), written to a temporary folder meanwhile.
+
+        Raises:
+            ValueError: the text is not JSON.
+        """
         try:
             json.loads(text)
         except ValueError as e:
             raise ValueError(f"{name} is not valid JSON ({e}); upload a Hugging Face config.json") from None
         with tempfile.TemporaryDirectory(prefix="nar-ui-") as tmp:
-            path = Path(tmp) / (Path(name).stem + ".json")
+            path = Path(tmp) / "config.json"
             path.write_text(text)
-            result = self.search(str(path), k, progress)
-        result["query"] = name
-        return result
+            say = None if progress is None else (lambda line: progress(line.replace(str(path), name)))
+            found = self.search(str(path), k, say)
+        query = found.result.query
+        info = dataclasses.replace(query, text=name, title=query.title.replace(str(path), name))
+        return dataclasses.replace(found, result=dataclasses.replace(found.result, query=info))
 
-    # -- graphs ----------------------------------------------------------------------------------------
-    def graph(self, arch_id: str) -> Any:
-        """The `Graph` of ``arch_id``: a query resolved earlier or a graph of the dataset.
+    def graph(self, arch_id: str) -> Graph:
+        """The `Graph` of ``arch_id``: an unseen query traced earlier, or a graph of the dataset.
 
         Raises:
             KeyError: neither (search for it first).
         """
-        if arch_id in self._graphs:
-            return self._graphs[arch_id]
-        from nar_model.search import _dataset_graph
-
-        graph = _dataset_graph(self.data, arch_id)
+        graph = self._graphs.get(arch_id) or self.searcher.view.graph(arch_id)
         if graph is None:
             raise KeyError(f"No graph {arch_id!r} in {self.data} or among this page's queries; search for it first")
-        self._graphs[arch_id] = graph
         return graph
 
-    def motif_vocab(self) -> Any:
-        """The checkpoint's motif vocabulary (the segmentation the encoder reads), or None (flat encoders)."""
-        return getattr(self.searcher.encoder, "vocab", None)
-
     def embeddings(self) -> tuple[list[str], np.ndarray]:
-        """``(arch_ids, vectors)`` of the dataset under this checkpoint (the search index)."""
-        index = self.searcher.index
-        vectors = getattr(index, "vectors", None)
-        if vectors is None or len(vectors) != len(index.ids):
-            from nar_model.embed import read_embeddings
+        """``(arch_ids, vectors)`` of the dataset under this checkpoint."""
+        from nar_model.search import load_vectors
 
-            return read_embeddings(self.data, self.version)
-        return list(index.ids), np.asarray(vectors)
+        return load_vectors(self.data, self.version)

@@ -1,7 +1,8 @@
 """The data behind the graph view: two graphs as macro graphs (motif nodes) and as operator graphs, laid out.
 
-Both graphs of a pair are segmented with one `MotifVocab` (the checkpoint's, or one fitted on the pair when
-the encoder has none), so a motif has the same key in both and a shared motif can be highlighted in each.
+Both graphs of a pair are segmented with one `MotifVocab` fitted on the pair with the settings of
+`nar_model.explain.shared_motifs`, so a motif has the same token in both and the motifs highlighted as
+shared are the ones the explanation lists (those of at least `MIN_SHARED` operators).
 Consecutive occurrences of one motif (a stack of identical blocks) collapse into one macro node whose
 ``count`` is the number of occurrences; the page sizes nodes by it. Layout is computed here, not in the
 browser: nodes are layered by longest path from the inputs (``layer``) and spread within a layer (``pos``).
@@ -19,17 +20,23 @@ from nar_data.schema import Graph
 from nar_model.macro import macro_edges
 from nar_model.motifs import MotifVocab, Segmentation
 
-__all__ = ["graph_pair", "layered_layout", "macro_view", "motif_label", "op_view", "segment_pair"]
+__all__ = ["graph_pair", "layered_layout", "macro_view", "motif_label", "op_view", "segment_pair", "shared_tokens"]
 
 #: An op graph bigger than this is sent as its macro graph only (a browser draws ~20k points fluently).
 MAX_OP_NODES = 20000
+#: Smallest motif counted as shared (`nar_model.explain.shared_motifs`' ``min_size``): one lone op is no evidence.
+MIN_SHARED = 3
 
 
-def segment_pair(graphs: Sequence[Graph], vocab: MotifVocab | None) -> list[Segmentation]:
-    """Segment ``graphs`` with ``vocab``; without one, fit a small vocabulary on the graphs themselves."""
-    if vocab is None:
-        vocab = MotifVocab(max_merges=200).fit(list(graphs))
-    return vocab.segment(list(graphs))
+def segment_pair(graphs: Sequence[Graph]) -> list[Segmentation]:
+    """Segment ``graphs`` with one vocabulary fitted on them (the settings of `nar_model.explain.shared_motifs`)."""
+    return MotifVocab(max_merges=200, max_size=16, min_count=4).fit(list(graphs)).segment(list(graphs))
+
+
+def shared_tokens(segs: Sequence[Segmentation]) -> set[int]:
+    """Motif tokens of at least `MIN_SHARED` operators that occur in every segmentation of ``segs``."""
+    sets = [{int(t) for t, n in zip(s.token.tolist(), s.size.tolist()) if n >= MIN_SHARED} for s in segs]
+    return set.intersection(*sets) if sets else set()
 
 
 def layered_layout(num_nodes: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,12 +75,12 @@ def motif_label(ops: Sequence[str], limit: int = 4) -> str:
 
 
 def _runs(seg: Segmentation, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group id of every segment: consecutive segments with one key, linked by an edge, form one run."""
+    """Group id of every segment: consecutive segments with one motif, linked by an edge, form one run."""
     msrc, mdst, _ = macro_edges(src, dst, seg.seg)
     linked = set(zip(msrc.tolist(), mdst.tolist()))
     group = np.zeros(seg.num_segments, dtype=np.int64)
     for s in range(1, seg.num_segments):
-        same = seg.key[s] == seg.key[s - 1] and (s - 1, s) in linked
+        same = seg.token[s] == seg.token[s - 1] and (s - 1, s) in linked
         group[s] = group[s - 1] if same else group[s - 1] + 1
     return group, np.bincount(group)
 
@@ -81,8 +88,8 @@ def _runs(seg: Segmentation, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarr
 def macro_view(graph: Graph, seg: Segmentation, shared: set[int]) -> dict[str, Any]:
     """The macro graph of ``graph`` as JSON: runs of one motif are one node (``count`` occurrences).
 
-    Node fields: ``id``, ``key`` (motif key, equal across graphs), ``label``, ``count``, ``ops`` (operators in
-    one occurrence), ``op_names`` (of one occurrence), ``shared``, ``layer``, ``pos``. Edges: ``source``,
+    Node fields: ``id``, ``motif`` (vocabulary token, equal across a pair), ``label``, ``count``, ``ops``
+    (operators in one occurrence), ``op_names`` (of one occurrence), ``shared``, ``layer``, ``pos``. Edges: ``source``,
     ``target``, ``weight`` (op edges between the two nodes).
     """
     src, dst = np.asarray(graph.src, dtype=np.int64), np.asarray(graph.dst, dtype=np.int64)
@@ -96,9 +103,9 @@ def macro_view(graph: Graph, seg: Segmentation, shared: set[int]) -> dict[str, A
         s = int(first_seg[g])
         members = np.flatnonzero(seg.seg == s)
         ops = [graph.op_name[i] for i in members.tolist()]
-        key = int(seg.key[s])
-        nodes.append({"id": g, "key": key, "label": motif_label(ops), "count": int(counts[g]), "ops": len(ops),
-                      "op_names": ops[:64], "shared": key in shared, "layer": int(layer[g]), "pos": int(pos[g])})
+        motif = int(seg.token[s])
+        nodes.append({"id": g, "motif": motif, "label": motif_label(ops), "count": int(counts[g]), "ops": len(ops),
+                      "op_names": ops[:64], "shared": motif in shared, "layer": int(layer[g]), "pos": int(pos[g])})
     edges = [{"source": int(a), "target": int(b), "weight": float(w)} for a, b, w in zip(gsrc, gdst, weight)]
     return {"nodes": nodes, "edges": edges}
 
@@ -111,18 +118,18 @@ def op_view(graph: Graph, seg: Segmentation, shared: set[int]) -> dict[str, Any]
     src, dst = np.asarray(graph.src, dtype=np.int64), np.asarray(graph.dst, dtype=np.int64)
     group, _ = _runs(seg, src, dst)
     layer, pos = layered_layout(graph.num_nodes, src, dst)
-    keys = seg.key[seg.seg]
+    tokens = seg.token[seg.seg]
     return {"nodes": [{"id": i, "op": graph.op_name[i], "group": int(group[seg.seg[i]]),
-                       "shared": int(keys[i]) in shared, "layer": int(layer[i]), "pos": int(pos[i])}
+                       "shared": int(tokens[i]) in shared, "layer": int(layer[i]), "pos": int(pos[i])}
                       for i in range(graph.num_nodes)],
             "edges": [{"source": int(a), "target": int(b)} for a, b in zip(src.tolist(), dst.tolist())]}
 
 
-def graph_pair(query: Graph, match: Graph, vocab: MotifVocab | None) -> dict[str, Any]:
-    """``{"query": {...}, "match": {...}, "shared": [motif keys]}``: each side has ``title``, ``arch_id``,
-    ``macro`` (`macro_view`) and ``ops`` (`op_view`)."""
-    seg_q, seg_m = segment_pair([query, match], vocab)
-    shared = set(seg_q.key.tolist()) & set(seg_m.key.tolist())
+def graph_pair(query: Graph, match: Graph) -> dict[str, Any]:
+    """``{"query": {...}, "match": {...}, "shared": [motif tokens]}``: each side has ``title``, ``arch_id``,
+    ``nodes``, ``macro`` (`macro_view`) and ``ops`` (`op_view`)."""
+    seg_q, seg_m = segment_pair([query, match])
+    shared = shared_tokens([seg_q, seg_m])
 
     def side(g: Graph, s: Segmentation) -> dict[str, Any]:
         return {"title": g.model_id, "arch_id": g.arch_id, "nodes": g.num_nodes, "macro": macro_view(g, s, shared),

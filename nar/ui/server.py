@@ -6,7 +6,7 @@ not thread-safe); the page polls ``GET /api/jobs/{id}`` and shows the job's stag
 
 API: ``POST /api/search`` ``{"query", "k"}`` and ``POST /api/search-config`` ``{"name", "text", "k"}`` ->
 ``{"job"}``; ``GET /api/jobs/{id}`` -> ``{"state": running|done|failed, "stage", "seconds", "result" |
-"error"}``; ``GET /api/graph?query=&match=``, ``GET /api/explain?query=&match=``, ``GET /api/map``,
+"error"}`` where ``result`` is `nar.result.SearchResult.to_dict()` plus ``traced`` and ``map_xy``; ``GET /api/graph?query=&match=``, ``GET /api/explain?query=&match=``, ``GET /api/map``,
 ``GET /api/dataset``, ``GET /api/health``.
 """
 
@@ -25,11 +25,12 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from .backend import UiBackend
+from nar.errors import NarError
+
+from .backend import Found, UiBackend
 from .datasetview import dataset_summary
 from .embedmap import MapCache, place_query
-from .explanation import explain_pair
-from .graphview import graph_pair, segment_pair
+from .graphview import graph_pair
 
 __all__ = ["STATIC", "create_app", "one_line"]
 
@@ -39,9 +40,11 @@ KEEP_JOBS = 64
 
 
 def one_line(error: BaseException, limit: int = 300) -> str:
-    """``Class: first line of the message`` (what the page shows for a model that fails)."""
+    """What the page shows for a query that fails: nar's own one-line message (as ``nar search`` prints
+    it), or ``Class: first line`` of anything else."""
     text = str(error).strip().splitlines()
-    line = f"{type(error).__name__}: {text[0] if text else 'no message'}"
+    first = text[0] if text else "no message"
+    line = first if isinstance(error, NarError) else f"{type(error).__name__}: {first}"
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -117,35 +120,41 @@ def create_app(backend: UiBackend, map_method: str = "auto") -> FastAPI:
     map_lock = threading.Lock()
     state: dict[str, Any] = {}  # the map once computed (per app, not per module)
 
-    def embedding_map() -> dict[str, Any]:
+    def embedding_map() -> tuple[list[str], Any, dict[str, Any], Any]:
+        """``(ids, coords, meta, vectors)`` of the map, computed (or read from the cache) on first use."""
         with map_lock:
             if "map" not in state:
                 ids, vectors = backend.embeddings()
                 if not ids:
                     raise HTTPException(409, f"No embeddings of {backend.version} in {backend.data}; run "
-                                        f"`nar embed --data {backend.data} --ckpt {backend.ckpt}`")
+                                        f"`nar embed --data {backend.data}` once for the map")
                 order = {a: i for i, a in enumerate(ids)}
                 map_ids, coords, meta = cache.load(ids, vectors, map_method)
                 vectors = vectors[[order[a] for a in map_ids]]
                 state["map"] = (map_ids, coords, meta, vectors)
             return state["map"]
 
-    def with_map(result: dict[str, Any]) -> dict[str, Any]:
-        vector = result.pop("vector")
+    def answer(found: Found) -> dict[str, Any]:
+        """The page's result: `SearchResult.to_dict()` + ``traced`` + ``map_xy`` (the query's place)."""
+        result, vector = found.result, found.vector
+        out = result.to_dict()
+        out["traced"] = found.traced
         try:
             ids, coords, meta, vectors = embedding_map()
         except HTTPException:
-            return result
-        import numpy as np
-
-        result["map_xy"] = place_query(np.asarray(vector), ids, vectors, coords, meta)
-        return result
+            return out  # no embeddings: the map tab says how to make them
+        row = {a: i for i, a in enumerate(ids)}.get(result.query.arch_id)
+        if row is not None:
+            out["map_xy"] = [float(coords[row, 0]), float(coords[row, 1])]
+        elif vector is not None:
+            out["map_xy"] = list(place_query(vector, ids, vectors, coords, meta))
+        return out
 
     def run_search(query: str, k: int, stage: Any) -> dict[str, Any]:
-        return with_map(backend.search(query, k, stage))
+        return answer(backend.search(query, k, stage))
 
     def run_config(name: str, text: str, k: int, stage: Any) -> dict[str, Any]:
-        return with_map(backend.search_config(name, text, k, stage))
+        return answer(backend.search_config(name, text, k, stage))
 
     app = FastAPI(title="nar", docs_url=None, redoc_url=None, openapi_url=None)
     app.router.on_shutdown.append(jobs.close)
@@ -168,7 +177,7 @@ def create_app(backend: UiBackend, map_method: str = "auto") -> FastAPI:
     @app.get("/api/health")
     def health() -> dict[str, Any]:
         return {"ok": True, "data": str(backend.data), "encoder_version": backend.version,
-                "database": len(backend.searcher.index)}
+                "database": backend.database}
 
     @app.post("/api/search")
     def search(body: SearchBody) -> dict[str, str]:
@@ -190,14 +199,13 @@ def create_app(backend: UiBackend, map_method: str = "auto") -> FastAPI:
 
     @app.get("/api/graph")
     def graph(query: str, match: str) -> dict[str, Any]:
-        q, m = pair(query, match)
-        return graph_pair(q, m, backend.motif_vocab())
+        return graph_pair(*pair(query, match))
 
     @app.get("/api/explain")
     def explain(query: str, match: str) -> dict[str, Any]:
-        q, m = pair(query, match)
-        seg_q, seg_m = segment_pair([q, m], backend.motif_vocab())
-        return explain_pair(q, m, seg_q, seg_m)
+        from nar_model.explain import explain as explain_match  # the `nar search --explain` explanation
+
+        return explain_match(*pair(query, match)).to_dict()
 
     @app.get("/api/map")
     def map_points() -> dict[str, Any]:

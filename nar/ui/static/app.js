@@ -82,13 +82,16 @@ $("#config-file").addEventListener("change", async (ev) => {
 
 function showResult(res) {
   state.result = res; state.match = null; state.graph = null;
-  const unseen = res.unseen ? "built and traced now" : "in the dataset";
-  setStatus(`${res.hits.length} matches among ${res.database} architectures in ${res.seconds.toFixed(2)} s (${unseen})`);
+  const q = res.query;
+  const how = res.traced ? (q.in_dataset ? "built and traced now; its graph is in the dataset" : "built and traced now")
+    : "in the dataset";
+  setStatus(`${res.hits.length} matches among ${res.database} architectures in ${res.seconds.toFixed(2)} s (${how})`);
   $("#empty").classList.add("hidden");
   const card = $("#query-card");
   card.classList.remove("hidden");
-  card.innerHTML = `<h2>${esc(res.title)}</h2><div class="muted">${esc(res.family)} · ${res.nodes} operators · `
-    + `${human(res.params)} parameters · ${human(res.flops)} FLOPs · arch_id <code>${esc(res.arch_id.slice(0, 16))}</code></div>`;
+  const twins = res.twins_total ? ` · ${res.twins_total} model(s) with this very graph` : "";
+  card.innerHTML = `<h2>${esc(q.title)}</h2><div class="muted">${esc(q.family)} · ${esc(q.task)} · ${q.num_nodes} operators · `
+    + `${human(q.num_params)} parameters · ${human(q.flops)} FLOPs · arch_id <code>${esc(q.arch_id.slice(0, 16))}</code>${twins}</div>`;
   const tbody = $("#results tbody");
   tbody.innerHTML = "";
   for (const h of res.hits) {
@@ -96,8 +99,9 @@ function showResult(res) {
     tr.className = "hit"; tr.dataset.arch = h.arch_id;
     const width = Math.max(0, Math.min(1, h.score)) * 60;
     tr.innerHTML = `<td>${h.rank}</td><td><span class="score">${h.score.toFixed(3)}</span><span class="bar" style="width:${width}px"></span></td>`
-      + `<td class="model">${esc(h.model)}${h.twin ? '<span class="twin" title="same arch_id as the query">identical graph</span>' : ""}</td>`
-      + `<td>${esc(h.family)}</td><td>${esc(h.task)}</td><td class="num">${human(h.params)}</td><td class="num">${human(h.flops)}</td>`
+      + `<td class="model">${esc(h.model_id)}${h.twin ? '<span class="twin" title="same arch_id as the query">identical graph</span>' : ""}`
+      + `${h.also.length ? `<span class="also" title="${esc(h.also.join(", "))}">+${h.also.length} same graph</span>` : ""}</td>`
+      + `<td>${esc(h.family)}</td><td>${esc(h.task)}</td><td class="num">${human(h.num_params)}</td><td class="num">${human(h.flops)}</td>`
       + `<td><button class="explain-btn">why?</button></td><td><button class="graph-btn">graph</button></td>`;
     tr.querySelector(".explain-btn").addEventListener("click", () => toggleExplain(tr, h));
     tr.querySelector(".graph-btn").addEventListener("click", () => openGraph(h));
@@ -115,17 +119,18 @@ async function toggleExplain(tr, hit) {
   row.innerHTML = `<td colspan="9" class="muted">explaining …</td>`;
   tr.after(row);
   try {
-    const ex = await api(`/api/explain?query=${encodeURIComponent(state.result.arch_id)}&match=${encodeURIComponent(hit.arch_id)}`);
-    const motifs = ex.shared_motifs.map((m) => `<tr><td>${esc(m.label)}</td><td class="num">${m.ops} ops</td>`
+    const ex = await api(`/api/explain?query=${encodeURIComponent(state.result.query.arch_id)}&match=${encodeURIComponent(hit.arch_id)}`);
+    const motifs = ex.shared_motifs.map((m) => `<tr><td>${esc(m.name)}</td><td class="num">${m.size} ops</td>`
       + `<td class="num">×${m.query}</td><td class="num">×${m.match}</td></tr>`).join("") || '<tr><td class="muted">none</td></tr>';
-    const ops = ex.op_diff.map((d) => `<tr><td>${esc(d.op)}</td><td class="num">${d.query}</td><td class="num">${d.match}</td></tr>`).join("")
+    const ops = ex.op_differences.map((d) => `<tr><td>${esc(d.op)}</td><td class="num">${d.query}</td><td class="num">${d.match}</td></tr>`).join("")
       || '<tr><td class="muted">same op counts</td></tr>';
-    const s = ex.side_by_side;
-    const side = [["operators", s.nodes, String], ["parameters", s.params, human], ["FLOPs", s.flops, human], ["depth", s.depth, String]]
-      .map(([n, v, f]) => `<tr><td>${n}</td><td class="num">${f(v[0])}</td><td class="num">${f(v[1])}</td></tr>`).join("");
+    const s = ex.stats;
+    const side = [["blocks", [ex.query_blocks.text || "–", ex.match_blocks.text || "–"], String], ["operators", s.nodes, String],
+      ["parameters", s.parameters, human], ["FLOPs", s.flops, human], ["depth (weight ops)", s.depth, String]]
+      .map(([n, v, f]) => `<tr><td>${n}</td><td class="num">${esc(f(v[0]))}</td><td class="num">${esc(f(v[1]))}</td></tr>`).join("");
     row.innerHTML = `<td colspan="9"><div class="explain">`
       + `<div class="summary">${esc(ex.summary)}</div>`
-      + `<div><h4>shared motifs (${ex.shared_count})</h4><table><tr><th>motif</th><th></th><th class="num">query</th><th class="num">match</th></tr>${motifs}</table></div>`
+      + `<div><h4>shared motifs</h4><table><tr><th>motif</th><th></th><th class="num">query</th><th class="num">match</th></tr>${motifs}</table></div>`
       + `<div><h4>op-type differences</h4><table><tr><th>op</th><th class="num">query</th><th class="num">match</th></tr>${ops}</table></div>`
       + `<div><h4>side by side</h4><table><tr><th></th><th class="num">query</th><th class="num">match</th></tr>${side}</table></div>`
       + `</div></td>`;
@@ -141,7 +146,7 @@ async function openGraph(hit) {
   $("#graph-title").textContent = "loading graphs …";
   showTab("graph");
   try {
-    state.graph = await api(`/api/graph?query=${encodeURIComponent(state.result.arch_id)}&match=${encodeURIComponent(hit.arch_id)}`);
+    state.graph = await api(`/api/graph?query=${encodeURIComponent(state.result.query.arch_id)}&match=${encodeURIComponent(hit.arch_id)}`);
   } catch (e) { $("#graph-title").textContent = e.message; return; }
   drawGraphs();
 }
@@ -231,15 +236,20 @@ function drawMap() {
     const nb = r.hits.map((h) => pos[h.arch_id]).filter(Boolean);
     traces.push({ name: "neighbours", x: nb.map((p) => p.x), y: nb.map((p) => p.y), mode: "markers", type: "scatter",
       marker: { size: 16, color: "rgba(0,0,0,0)", line: { width: 2, color: "#141a26" } }, hoverinfo: "skip" });
-    traces.push({ name: "query: " + r.title, x: [r.map_xy[0]], y: [r.map_xy[1]], mode: "markers+text", type: "scatter",
+    const title = r.query.title;
+    traces.push({ name: "query: " + title, x: [r.map_xy[0]], y: [r.map_xy[1]], mode: "markers+text", type: "scatter",
       marker: { size: 20, symbol: "star", color: "#e15759", line: { width: 1, color: "#141a26" } },
-      text: [r.title], textposition: "top center", textfont: { size: 13, color: "#141a26" }, hoverinfo: "text" });
-    info += ` · ★ ${r.title} and its ${nb.length} neighbours`;
+      text: [title], textposition: "top center", textfont: { size: 13, color: "#141a26" }, hoverinfo: "text" });
+    info += ` · ★ ${title} and its ${nb.length} neighbours`;
   }
   $("#map-info").textContent = info;
-  const layout = { margin: { l: 30, r: 10, t: 10, b: 30 }, hovermode: "closest", dragmode: "pan",
+  // ranges padded by 8% so the query's star and its label are never cut at the border
+  const xs = traces.flatMap((t) => t.x), ys = traces.flatMap((t) => t.y);
+  const pad = (v) => { const lo = Math.min(...v), hi = Math.max(...v), d = (hi - lo || 1) * 0.08; return [lo - d, hi + d]; };
+  const layout = { margin: { l: 20, r: 10, t: 10, b: 20 }, hovermode: "closest", dragmode: "pan",
     legend: { itemsizing: "constant", bgcolor: "rgba(255,255,255,.8)" },
-    xaxis: { zeroline: false, showticklabels: false }, yaxis: { zeroline: false, showticklabels: false } };
+    xaxis: { zeroline: false, showticklabels: false, range: pad(xs) },
+    yaxis: { zeroline: false, showticklabels: false, range: pad(ys) } };
   const div = $("#map");
   Plotly.react(div, traces, layout, PLOT_CFG);
   div.removeAllListeners && div.removeAllListeners("plotly_click");

@@ -73,7 +73,8 @@ def write_dataset(root: Path, graphs: list[Graph]) -> Path:
 
 @pytest.fixture(scope="session")
 def ui_dataset(tmp_path_factory: pytest.TempPathFactory, graphs: list[Graph]) -> tuple[Path, Path]:
-    """``(data, ckpt)``: the tiny dataset, a `wl` encoder fitted on it, its embeddings.
+    """``(data, ckpt)``: the tiny dataset (plus ``hand:resnetish-2-16-twin``, a second model with the graph of
+    ``hand:resnetish-2-16``), a `wl` encoder fitted on it, its embeddings.
 
     WL, not `nar`: the first `nar` fit of a process pays ~40 s of one-off warm-up on this machine, and the page
     treats every encoder alike (a checkpoint without a motif vocabulary gets one fitted per graph pair)."""
@@ -83,7 +84,8 @@ def ui_dataset(tmp_path_factory: pytest.TempPathFactory, graphs: list[Graph]) ->
     from nar_model.embed import embedding_rows, write_embeddings
     from nar_model.encoders import get_encoder
 
-    root = write_dataset(tmp_path_factory.mktemp("ui-data"), graphs)
+    twin = graphs[0].replace(model_id=f"{graphs[0].model_id}-twin", config_hash="twin")
+    root = write_dataset(tmp_path_factory.mktemp("ui-data"), graphs + [twin])
     ckpt = root / "_checkpoints" / "nar.pt"
     encoder = get_encoder("wl", EncoderConfig()).fit(load_graphs(root))
     version = save_checkpoint(encoder, ckpt)

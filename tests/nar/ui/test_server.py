@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -53,39 +54,45 @@ def test_search_of_a_dataset_model_lists_its_twin_first(client, graphs):
     j = _search(client, "hand:vggish-3-16")
     assert j["state"] == "done", j
     res = j["result"]
-    assert res["unseen"] is False and res["title"] == "hand:vggish-3-16"
+    assert res["traced"] is False and res["query"]["title"] == "hand:vggish-3-16"
+    assert res["twins_total"] == 0 and not any(h["twin"] for h in res["hits"])  # its own row is not a hit
     first = res["hits"][0]
-    assert first["twin"] and first["arch_id"] == res["arch_id"] and first["rank"] == 1
-    assert set(first) >= {"score", "model", "family", "task", "params", "flops"}
-    assert first["params"] == 3000 and first["task"] == "image-classification"
+    assert set(first) >= {"rank", "score", "model_id", "family", "task", "num_params", "flops", "twin", "mark"}
+    assert first["rank"] == 1 and first["task"] == "image-classification" and first["num_params"] > 0
     assert len(res["hits"]) == 5 and len(res["map_xy"]) == 2
 
 
 def test_unseen_model_is_traced_and_a_failing_one_gives_one_line(client, backend):
     j = _search(client, "testing:cnn")
     assert j["state"] == "done", j
-    assert j["result"]["unseen"] is True and not any(h["twin"] for h in j["result"]["hits"])
+    res = j["result"]
+    assert res["traced"] is True and res["query"]["in_dataset"] is False and res["query"]["form"] == "source"
+    assert not any(h["twin"] for h in res["hits"]) and len(res["map_xy"]) == 2
     stages: list[str] = []  # what the page shows while the job runs
-    backend.search("testing:mlp", 3, stages.append)
-    assert stages == ["building and tracing testing:mlp", "embedding", "ranking"]
+    assert backend.search("testing:mlp", 3, stages.append).traced
+    assert len(stages) == 2 and "testing:mlp" in stages[0] and stages[1] == "embedding and ranking"
     bad = _search(client, "testing:raise")
-    assert bad["state"] == "failed" and "\n" not in bad["error"] and bad["error"]
+    assert bad["state"] == "failed" and "\n" not in bad["error"] and "raise" in bad["error"]
     missing = _search(client, "no-such-model")
-    assert missing["state"] == "failed" and missing["error"].startswith("ValueError: Cannot resolve")
+    assert missing["state"] == "failed" and "no-such-model" in missing["error"]
     r = client.post("/api/search-config", json={"name": "config.json", "text": "{not json"})
     broken = _wait(client, r.json()["job"])
     assert broken["state"] == "failed" and "not valid JSON" in broken["error"]
 
 
-def test_graph_explain_map_and_dataset_endpoints(client, ui_dataset):
+def test_graph_explain_map_and_dataset_endpoints(client, backend, ui_dataset):
     data, _ = ui_dataset
+    from nar_model.explain import explain
+
     res = _search(client, "hand:resnetish-3-16")["result"]
-    match = res["hits"][1]["arch_id"]
-    g = client.get("/api/graph", params={"query": res["arch_id"], "match": match}).json()
+    query, match = res["query"]["arch_id"], res["hits"][1]["arch_id"]
+    g = client.get("/api/graph", params={"query": query, "match": match}).json()
     assert g["query"]["title"] == "hand:resnetish-3-16" and g["match"]["arch_id"] == match
     assert g["query"]["macro"]["nodes"] and g["match"]["ops"]["nodes"]
-    ex = client.get("/api/explain", params={"query": res["arch_id"], "match": match}).json()
-    assert ex["summary"] and ex["side_by_side"]["nodes"][0] == res["nodes"]
+    ex = client.get("/api/explain", params={"query": query, "match": match}).json()
+    expected = explain(backend.graph(query), backend.graph(match)).to_dict()  # the `nar search --explain` one
+    assert ex == json.loads(json.dumps(expected))
+    assert ex["summary"] and ex["stats"]["nodes"][0] == res["query"]["num_nodes"]
     assert client.get("/api/graph", params={"query": "nope", "match": match}).status_code == 404
     m = client.get("/api/map").json()
     assert m["method"] == "pca" and len(m["points"]) == 24
@@ -96,5 +103,8 @@ def test_graph_explain_map_and_dataset_endpoints(client, ui_dataset):
 
 
 def test_one_line_keeps_the_first_line_and_the_class():
+    from nar.errors import UnknownModelError
+
     assert one_line(RuntimeError("boom\nstack")) == "RuntimeError: boom"
+    assert one_line(UnknownModelError("timm has no model 'x'")) == "timm has no model 'x'"  # as nar search says
     assert len(one_line(ValueError("x" * 1000))) == 300

@@ -9,9 +9,8 @@ import pytest
 
 from nar.ui.datasetview import dataset_summary, op_histogram
 from nar.ui.embedmap import MapCache, pca_2d, place_query
-from nar.ui.explanation import explain_pair, graph_depth
-from nar.ui.graphview import graph_pair, layered_layout, macro_view, motif_label, segment_pair
-from nar_data.testing import hand_graph
+from nar.ui.graphview import graph_pair, layered_layout, macro_view, motif_label, segment_pair, shared_tokens
+from nar_model.explain import explain
 from nar_model.motifs import Segmentation
 
 from .conftest import block_graph, write_dataset
@@ -30,9 +29,9 @@ def test_macro_view_collapses_a_stack_of_blocks_into_one_node_counted():
     keys = [11, *([22] * 6), 33]
     bounds = [*starts, g.num_nodes]
     seg = Segmentation(seg=np.repeat(np.arange(len(starts)), np.diff(bounds)), key=np.array(keys),
-                       token=np.full(len(keys), -1), size=np.diff(bounds))
+                       token=np.array(keys), size=np.diff(bounds))
     view = macro_view(g, seg, shared={22})
-    assert [(n["key"], n["count"], n["ops"]) for n in view["nodes"]] == [(11, 1, 2), (22, 6, 3), (33, 1, 3)]
+    assert [(n["motif"], n["count"], n["ops"]) for n in view["nodes"]] == [(11, 1, 2), (22, 6, 3), (33, 1, 3)]
     assert [n["shared"] for n in view["nodes"]] == [False, True, False]
     assert view["nodes"][1]["label"] == "conv2d · relu · max_pool2d"
     assert [(e["source"], e["target"]) for e in view["edges"]] == [(0, 1), (1, 2)]
@@ -46,44 +45,34 @@ def _shared_ops(side: dict) -> int:
 
 def test_graph_pair_marks_the_same_motifs_shared_on_both_sides():
     q, m, other = block_graph("resnetish", 3), block_graph("resnetish", 4), block_graph("vitish", 3)
-    pair = graph_pair(q, m, None)
+    pair = graph_pair(q, m)
     assert pair["shared"], "two resnet-like graphs share motifs"
     for side in ("query", "match"):
         macro = pair[side]["macro"]
-        assert {n["key"] for n in macro["nodes"] if n["shared"]} <= set(pair["shared"])
-        assert all(n["shared"] == (n["key"] in pair["shared"]) for n in macro["nodes"])
+        assert all(n["shared"] == (n["motif"] in pair["shared"]) for n in macro["nodes"])
+        assert any(n["shared"] for n in macro["nodes"])
         ops = pair[side]["ops"]
         assert len(ops["nodes"]) == pair[side]["nodes"] and len(ops["edges"]) > 0
-    far = graph_pair(q, other, None)
+        assert {n["group"] for n in ops["nodes"]} == {n["id"] for n in macro["nodes"]}
+    far = graph_pair(q, other)
     assert _shared_ops(far["query"]) < _shared_ops(pair["query"])
+    assert json.loads(json.dumps(pair)) == pair
+
+
+def test_graph_view_highlights_the_motifs_the_explanation_lists():
+    q, m = block_graph("resnetish", 3), block_graph("resnetish", 4, width=32)
+    shared = shared_tokens(segment_pair([q, m]))
+    listed = explain(q, m).shared_motifs
+    assert len(shared) == len(listed) >= 1
+    sizes = sorted(s.size for s in listed)
+    seg_q = segment_pair([q, m])[0]
+    assert sizes == sorted(int(seg_q.size[list(seg_q.token).index(t)]) for t in shared)
 
 
 def test_motif_label_lists_distinct_ops_in_order():
     assert motif_label(["conv2d", "relu", "conv2d", "relu"]) == "conv2d · relu"
     assert motif_label(["a", "b", "c", "d", "e", "f"], limit=4) == "a · b · c · d +2"
     assert motif_label(["input"]) == "input"
-
-
-def test_explanation_of_an_identical_and_of_a_different_graph():
-    q = block_graph("resnetish", 3)
-    same = explain_pair(q, q, *segment_pair([q, q], None))
-    assert same["summary"].startswith("identical graph")
-    assert same["op_diff"] == [] and same["shared_fraction"] == pytest.approx(1.0)
-    m = block_graph("resnetish", 4, width=32)
-    ex = explain_pair(q, m, *segment_pair([q, m], None))
-    by_op = {d["op"]: (d["query"], d["match"]) for d in ex["op_diff"]}
-    # one more block: 2 more conv2d and batch_norm, 1 more relu and add
-    assert by_op["conv2d"] == (7, 9) and by_op["relu"] == (3, 4)
-    assert ex["side_by_side"]["nodes"] == [q.num_nodes, m.num_nodes]
-    assert ex["side_by_side"]["params"] == [3000, 4000]
-    assert ex["side_by_side"]["depth"] == [graph_depth(q), graph_depth(m)]
-    assert ex["shared_count"] >= 1 and "shared motifs" in ex["summary"]
-    assert json.loads(json.dumps(ex)) == ex
-
-
-def test_depth_counts_operators_on_the_longest_path():
-    g = hand_graph(["input", "relu", "relu", "add", "output"], [(0, 1), (1, 2), (2, 3), (0, 3), (3, 4)])
-    assert graph_depth(g) == 5
 
 
 def test_pca_map_separates_clusters_and_projects_a_query_exactly():
@@ -137,3 +126,30 @@ def test_dataset_page_reuses_coverage_and_counts_ops_once_per_architecture(tmp_p
     assert hist["conv2d"]["graphs"] == len(graphs)  # the twin's architecture is counted once
     assert hist["input"]["nodes"] == len(graphs)
     assert hist["softmax"]["graphs"] == 6  # vitish: 3 depths x 2 widths
+
+
+def test_map_uses_umap_when_installed(tmp_path, monkeypatch):
+    import importlib.machinery
+    import sys
+    import types
+
+    fitted = []
+
+    class FakeUMAP:  # stands in for umap-learn (not a dependency): records its arguments, returns fixed coords
+        def __init__(self, **kwargs):
+            fitted.append(kwargs)
+
+        def fit_transform(self, x):
+            return np.stack([np.arange(len(x)), -np.arange(len(x))], axis=1).astype(float)
+
+    fake = types.ModuleType("umap")
+    fake.UMAP = FakeUMAP
+    fake.__spec__ = importlib.machinery.ModuleSpec("umap", None)
+    monkeypatch.setitem(sys.modules, "umap", fake)
+    ids, coords, meta = MapCache(tmp_path, "v").load(list("abcde"), np.eye(5), "auto")
+    assert meta["method"] == "umap" and fitted[0]["metric"] == "cosine"
+    assert coords[:, 0].tolist() == [0, 1, 2, 3, 4]
+    # cached: a second load does not fit again, and an explicit pca request recomputes
+    MapCache(tmp_path, "v").load(list("abcde"), np.eye(5), "auto")
+    assert len(fitted) == 1
+    assert MapCache(tmp_path, "v").load(list("abcde"), np.eye(5), "pca")[2]["method"] == "pca"
