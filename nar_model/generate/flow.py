@@ -93,9 +93,15 @@ def fit_flow(latents: torch.Tensor, cond: torch.Tensor, config: FlowConfig = Flo
     flow.std.copy_(latents.std(0).clamp_min(1e-3))
     opt = torch.optim.Adam(flow.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(config.epochs, 1))
-    n = len(latents)
+    # Rows with a condition are repeated until they are about half of an epoch: few cells are embedded
+    # (each is traced), and the conditional field would otherwise see them rarely.
+    rows = torch.arange(len(latents))
+    with_cond = torch.nonzero(known > 0).flatten()
+    if 0 < len(with_cond) < len(rows) // 2:
+        rows = torch.cat([rows, with_cond.repeat((len(rows) - len(with_cond)) // len(with_cond))])
+    n = len(rows)
     for epoch in range(config.epochs):
-        perm = torch.randperm(n)
+        perm = rows[torch.randperm(n)]
         total = 0.0
         for i in range(0, n, config.batch_size):
             idx = perm[i:i + config.batch_size]
