@@ -193,11 +193,17 @@ def train_generator(n_cells: int = 6000, n_cond: int = 1000, families: int = 8, 
     pca = PCA.fit(emb, pca_dims)
     cond = pca(emb)
     centres, labels = kmeans(cond, families, seed)
-    z = vae.embed_cells(cond_cells)
-    flow_embed = fit_flow(z, torch.from_numpy(cond), replace(flow_config, seed=seed),
+    # The flows train on every cell (the unconditional field) and on the embedded ones' conditions.
+    z = vae.embed_cells(cells)
+    known = torch.zeros(len(cells))
+    known[:n_cond] = 1.0
+    full = torch.zeros(len(cells), cond.shape[1])
+    full[:n_cond] = torch.from_numpy(cond)
+    flow_embed = fit_flow(z, full, replace(flow_config, seed=seed), known=known,
                           log=lambda e, s: say(f"flow(embedding) epoch {e}: {s['fm']:.4f}") if e % 10 == 0 else None)
-    onehot = torch.nn.functional.one_hot(torch.from_numpy(labels), families).float()
-    flow_family = fit_flow(z, onehot, replace(flow_config, seed=seed),
+    onehot = torch.zeros(len(cells), families)
+    onehot[:n_cond] = torch.nn.functional.one_hot(torch.from_numpy(labels), families).float()
+    flow_family = fit_flow(z, onehot, replace(flow_config, seed=seed), known=known,
                            log=lambda e, s: say(f"flow(family) epoch {e}: {s['fm']:.4f}") if e % 10 == 0 else None)
     stats = {"n_cells": n_cells, "n_cond": n_cond, "families": families, "pca_dims": pca_dims, "seed": seed,
              "family_sizes": np.bincount(labels, minlength=families).tolist(), "embedder": str(ckpt or "wl"),
@@ -251,14 +257,16 @@ def _parse_count(text: str | int | None) -> int | None:
 
 def budget_search(generator: CellGenerator, budget_params: str | int | None = "1M",
                   budget_flops: str | int | None = "200M", evaluations: int = 60, input_size: int = 32,
-                  num_classes: int = 10, seed: int = 0, top: int = 5,
+                  num_classes: int = 10, seed: int = 0, top: int = 5, macro_model: Any = None,
                   log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Two-phase regularised evolution under a parameter / FLOPs budget, fitness = ZC score at init.
 
     Phase 1 explores cell families (fitness: the ZC score of a network with a cell sampled from the family),
     phase 2 exploits concrete networks (cell from a good family, skeleton mutated in channels, strides and
     repeats). A network over budget scores ``-inf``. Fitness = NASWOT (data-free, Gaussian inputs; the
-    recipe is returned with each network).
+    recipe is returned with each network). ``macro_model`` (a trained
+    `nar_model.generate.macro_model.MacroTransformer`) proposes the skeletons, prompted with the task and the
+    budget; without it they are drawn at random.
     """
     from nar_model.generate.evolution import two_phase_evolution
     from nar_model.generate.skeleton import count_cost, sample_skeleton
@@ -274,8 +282,27 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
         valid = [c for c in cells if is_valid(c)]
         return valid[0] if valid else sample_cells(1, int(rng.integers(1 << 30)))[0]
 
-    def new_skeleton(rng: np.random.Generator) -> tuple[Stage, ...]:
-        return tuple(sample_skeleton(rng, 1, max_stages=3, max_repeats=2, max_channels=128))
+    def over(macro: Macro) -> bool:
+        params, flops = count_cost(macro, input_size)
+        return bool((max_params and params > max_params) or (max_flops and flops > max_flops))
+
+    def new_skeleton(rng: np.random.Generator, cell: Cell) -> tuple[Stage, ...]:
+        """A skeleton that fits the budget with ``cell`` (narrower after each miss; the cheap check saves ZC
+        evaluations)."""
+        width = 128
+        for _ in range(12):
+            if macro_model is not None:
+                from nar_model.generate.macro_model import prompt_vector
+
+                prompt = prompt_vector(num_classes, input_size, max_params or 1e9, max_flops or 1e12)
+                g = torch.Generator().manual_seed(int(rng.integers(1 << 30)))
+                stages = tuple(macro_model.sample(prompt, 1, generator=g)[0])
+            else:
+                stages = tuple(sample_skeleton(rng, 1, max_stages=3, max_repeats=2, max_channels=width))
+            if not over(net(cell, stages)):
+                return stages
+            width = max(8, width // 2 if rng.random() < 0.5 else width)
+        return (Stage(0, 8, 1, 1),)
 
     def score(macro: Macro) -> float:
         h = macro_hash(macro)
@@ -297,10 +324,12 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
 
     def fam_fitness(f: int) -> float:
         rng = np.random.default_rng(seed + f)
-        return score(net(cell_from(f, rng), new_skeleton(rng)))
+        cell = cell_from(f, rng)
+        return score(net(cell, new_skeleton(rng, cell)))
 
     def exploit_init(best: list[int], rng: np.random.Generator) -> Macro:
-        return net(cell_from(int(rng.choice(best)), rng), new_skeleton(rng))
+        cell = cell_from(int(rng.choice(best)), rng)
+        return net(cell, new_skeleton(rng, cell))
 
     def exploit_mutate(m: Macro, rng: np.random.Generator) -> Macro:
         if rng.random() < 0.5:

@@ -45,11 +45,15 @@ class LatentFlow(nn.Module):
         t = t.reshape(-1, 1).expand(len(z), 1) if t.numel() == 1 else t.reshape(len(z), 1)
         return self.net(torch.cat([z, t, c * present, present], -1))
 
-    def loss(self, z1: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def loss(self, z1: torch.Tensor, c: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+        """``known`` (B, 1): 1 where the row has a condition at all (rows without one train only the
+        unconditional field)."""
         z1 = (z1 - self.mean) / self.std
         z0 = torch.randn_like(z1)
         t = torch.rand(len(z1), 1)
         present = (torch.rand(len(z1), 1) > self.config.drop).float()
+        if known is not None:
+            present = present * known
         zt = (1 - t) * z0 + t * z1
         return (self.velocity(zt, t, c, present) - (z1 - z0)).pow(2).mean()
 
@@ -79,21 +83,29 @@ class LatentFlow(nn.Module):
 
 
 def fit_flow(latents: torch.Tensor, cond: torch.Tensor, config: FlowConfig = FlowConfig(),
-             log: callable | None = None) -> LatentFlow:
-    """Train a `LatentFlow` on ``latents`` (N, dim) paired with ``cond`` (N, cond_dim)."""
+             log: callable | None = None, known: torch.Tensor | None = None) -> LatentFlow:
+    """Train a `LatentFlow` on ``latents`` (N, dim) paired with ``cond`` (N, cond_dim); ``known`` (N,) marks
+    the rows whose condition is real (default all)."""
+    known = torch.ones(len(latents)) if known is None else known.float()
     torch.manual_seed(config.seed)
     flow = LatentFlow(latents.shape[1], cond.shape[1], config)
     flow.mean.copy_(latents.mean(0))
     flow.std.copy_(latents.std(0).clamp_min(1e-3))
     opt = torch.optim.Adam(flow.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(config.epochs, 1))
-    n = len(latents)
+    # Rows with a condition are repeated until they are about half of an epoch: few cells are embedded
+    # (each is traced), and the conditional field would otherwise see them rarely.
+    rows = torch.arange(len(latents))
+    with_cond = torch.nonzero(known > 0).flatten()
+    if 0 < len(with_cond) < len(rows) // 2:
+        rows = torch.cat([rows, with_cond.repeat((len(rows) - len(with_cond)) // len(with_cond))])
+    n = len(rows)
     for epoch in range(config.epochs):
-        perm = torch.randperm(n)
+        perm = rows[torch.randperm(n)]
         total = 0.0
         for i in range(0, n, config.batch_size):
             idx = perm[i:i + config.batch_size]
-            loss = flow.loss(latents[idx], cond[idx])
+            loss = flow.loss(latents[idx], cond[idx], known[idx, None])
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -27,7 +27,7 @@ _TRIU = np.triu_indices(NODES, 1)
 @dataclass(frozen=True)
 class VAEConfig:
     hidden: int = 128  # the paper's 512, scaled for a 2-core CPU
-    latent: int = 32  # the paper's 256
+    latent: int = 64  # the paper's 256
     layers: int = 4
     beta: float = 1e-4
     epochs: int = 40
@@ -57,7 +57,9 @@ class GVAE(nn.Module):
         self.gcn = nn.ModuleList([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])])
         # A node's own state beside the neighbourhood mean: the global node makes plain GCN oversmooth.
         self.self_loop = nn.ModuleList([nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:])])
-        self.to_stats = nn.Linear((NODES + 1) * h, 2 * z)
+        # The raw encoding beside the GCN states: the latent can then carry every bit almost linearly
+        # (held-out accuracy was ~20 % per op without it, in the same training time).
+        self.to_stats = nn.Linear((NODES + 1) * (h + NUM_FEATURES) + len(_TRIU[0]), 2 * z)
         with torch.no_grad():  # start with little posterior noise, or it drowns the tiny initial means
             self.to_stats.bias[z:].fill_(-6.0)
         self.dec_adj = nn.Sequential(nn.Linear(z, 2 * h), nn.ReLU(), nn.Linear(2 * h, 2 * h), nn.ReLU(),
@@ -73,7 +75,8 @@ class GVAE(nn.Module):
         h = x
         for layer, own in zip(self.gcn, self.self_loop):
             h = torch.relu(layer(a @ h) + own(h))
-        mu, logvar = self.to_stats(h.flatten(1)).chunk(2, -1)
+        raw = [x.flatten(1), adj[:, 1:, 1:][:, _TRIU[0], _TRIU[1]]]
+        mu, logvar = self.to_stats(torch.cat([h.flatten(1), *raw], -1)).chunk(2, -1)
         return mu, logvar.clamp(-10, 5)
 
     def decode(self, z: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -70,3 +70,19 @@ def test_evolution_beats_random_on_a_toy_problem_and_respects_budget():
                                  lambda f: -abs(f * 100 - target), lambda best, rng: int(best[0] * 100),
                                  mutate, fitness, 50, population=5, sample=2)
     assert len(p1) + len(p2) == 50 and all(e.item < 100 for e in p2[:5])
+
+
+def test_macro_transformer_samples_valid_skeletons_after_one_epoch():
+    from nar_model.generate.macro_model import MacroConfig, fit_macro_model, prompt_vector, stages_to_tokens
+    from nar_model.generate.skeleton import Macro, sample_skeleton
+
+    rng = np.random.default_rng(0)
+    skels = [sample_skeleton(rng, 1, max_stages=3, max_repeats=3) for _ in range(16)]
+    prompts = torch.stack([prompt_vector(10, 32, 1e6, 2e8)] * 16)
+    model = fit_macro_model(prompts, skels, MacroConfig(width=16, layers=1, heads=2, epochs=1, batch_size=8))
+    out = model.sample(prompts[0], n=4, generator=torch.Generator().manual_seed(0))
+    cells = tuple(sample_cells(1))
+    for stages in out:
+        assert 1 <= len(stages) <= 5 and stages[0].stride == 1
+        Macro(cells, tuple(stages))  # validates channels, strides, <= 20 cells
+    assert stages_to_tokens(skels[0])[0] != stages_to_tokens(skels[0])[-1]
