@@ -10,6 +10,7 @@ Starts `nar ui --data DATA` on a free 127.0.0.1 port (or uses --url), searches Q
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -33,10 +34,12 @@ def start_server(data: str, port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise RuntimeError(f"nar ui exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
-            return proc
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as r:
+                if not json.loads(r.read()).get("warming"):  # encoder and tracer loaded
+                    return proc
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     proc.kill()
     raise RuntimeError("nar ui did not answer /api/health within 300 s")
 
@@ -62,7 +65,7 @@ def main() -> None:
         port = free_port()
         t0 = time.perf_counter()
         proc = start_server(args.data, port)
-        print(f"server ready in {time.perf_counter() - t0:.1f} s")
+        print(f"server ready (encoder and tracer loaded) in {time.perf_counter() - t0:.1f} s")
         url = f"http://127.0.0.1:{port}"
     outside: list[str] = []
     try:

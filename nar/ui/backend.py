@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,13 @@ class UiBackend:
         self._lock = threading.Lock()
         self._graphs: dict[str, Graph] = {}  # unseen queries traced by this page, by arch_id
 
+    def warm_up(self) -> None:
+        """Load the encoder and import + exercise the tracer once, so the first unseen query is not billed for
+        importing torch, timm and transformers (tens of seconds on a busy machine)."""
+        with self._lock:
+            self.searcher.encoder  # noqa: B018 - loads the checkpoint
+            import nar_data.tracing._warm  # noqa: F401 - traces a tiny model once, on import
+
     def search(self, query: str, k: int = 10, progress: Callable[[str], None] | None = None) -> Found:
         """The `SearchResult` of ``query`` (every form of `nar.query`), as a `Found`.
 
@@ -88,6 +96,7 @@ class UiBackend:
         Raises:
             nar.errors.QueryError: the query names nothing, is refused, or fails to build (one line).
         """
+        start = time.perf_counter()
         with self._lock:
             ctx = QueryContext(self.searcher.view, progress=progress)
             resolved = resolve(query, ctx)
@@ -101,7 +110,7 @@ class UiBackend:
             result = self.searcher.query(graph, k=k)
             self._graphs[graph.arch_id] = graph
             info = dataclasses.replace(result.query, text=query, title=resolved.title, form=resolved.form)
-            result = dataclasses.replace(result, query=info)
+            result = dataclasses.replace(result, query=info, seconds=round(time.perf_counter() - start, 3))
             vector = None
             if not info.in_dataset:
                 vector = np.asarray(self.searcher.encoder.embed([graph]), dtype=np.float32)[0]

@@ -51,7 +51,7 @@ def server(ui_dataset: tuple[Path, Path]) -> Iterator[str]:
     data, ckpt = ui_dataset
     port = _free_port()
     cmd = [sys.executable, "-m", "flows.cli", "ui", "--data", str(data), "--ckpt", str(ckpt), "--port", str(port),
-           "--map", "pca"]
+           "--map", "pca", "--no-warm"]  # no unseen model here: skip loading the tracer
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     try:

@@ -22,7 +22,7 @@ def backend(ui_dataset):
 
 @pytest.fixture(scope="module")
 def client(backend):
-    with TestClient(create_app(backend, map_method="pca")) as c:
+    with TestClient(create_app(backend, map_method="pca", warm=False)) as c:
         yield c
 
 
