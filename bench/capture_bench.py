@@ -28,7 +28,7 @@ def main() -> int:
 
     from nar_data.sources import get_source
     from nar_data.tracing import capture
-    from nar_data.tracing._warm import warm_up
+    from nar_data._warm import warm_up
     from nar_data.vocab import INPUT, OUTPUT, canonical
 
     torch.set_num_threads(1)

@@ -56,7 +56,7 @@ def main() -> int:
     wall = {}
     if not args.report_only:
         from nar_data.presets import iter_refs
-        from nar_data.tracing.pool import trace_to_dataset
+        from nar_data.dataset import trace_to_dataset
 
         refs = list(iter_refs(args.source or ["all"], args.preset, args.limit))
         start = time.perf_counter()

@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _peak_rss_mb() -> float:
-    from nar_data.tracing.pool import peak_rss
+    from nar_data.pool import peak_rss
 
     return peak_rss() / 2**20
 
 
 def _reset_peak() -> None:
-    from nar_data.tracing.pool import reset_peak_rss
+    from nar_data.pool import reset_peak_rss
 
     reset_peak_rss()
 

@@ -71,7 +71,7 @@ class Reporter:
         if self._progress is not None:
             self._refresh_bar()
             self._progress.__exit__(exc_type, exc, tb)
-        else:
+        elif self.done:  # nothing done: no line (an error before the first item says enough)
             self._line(final=True, stopped=exc is not None)
         if exc is not None and hasattr(exc, "rows_kept"):  # an interrupt: say what the dataset kept
             exc.rows_kept = self.rows

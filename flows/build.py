@@ -14,7 +14,7 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow, task
 
-from nar_data.config import TRACE_TIMEOUT_S, TRACE_WORKERS
+from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
 
 from flows._report import artifact_table, save_run_summary
 from flows.crawl import crawl_hub
@@ -52,7 +52,7 @@ def neighbours(out: str, ckpt: str, queries: list[str], k: int = 5) -> dict[str,
 
 
 @flow(name="nar-build", log_prints=True)
-def build_flow(out: str = "data/nar", sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
+def build_flow(out: str = str(DEFAULT_DATA_DIR), sources: list[str] = ["all"], preset: str | None = "demo",  # noqa: B006
                limit: int | None = None, workers: int = TRACE_WORKERS, timeout_s: float = TRACE_TIMEOUT_S,
                encoder: str = "nar",
                epochs: int | None = None, eval_encoders: list[str] = ["wl", "nar"],  # noqa: B006

@@ -11,7 +11,7 @@ import warnings
 import typer
 
 from flows.commands._errors import run_with_error_mapping
-from nar_data.config import DEBUG
+from nar_data.config import debug
 
 app = typer.Typer(
     name="nar",
@@ -49,7 +49,7 @@ for _name in COMMAND_MODULES:
 
 def quiet_libraries() -> None:
     """Hide third-party warnings (torch, transformers, prefect) unless ``NAR_DEBUG=1``; nar's own log lines stay."""
-    if DEBUG:
+    if debug():
         return
     warnings.simplefilter("ignore")
     # read by child interpreters (tracing workers, the fork server) and by transformers at import
@@ -59,7 +59,7 @@ def quiet_libraries() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.DEBUG if DEBUG else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if debug() else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     quiet_libraries()
     sys.exit(run_with_error_mapping(app))

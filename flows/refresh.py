@@ -16,7 +16,7 @@ from typing import Any
 from flows import _prefect_env  # noqa: F401 - before prefect
 from prefect import flow
 
-from nar_data.config import TRACE_TIMEOUT_S, TRACE_WORKERS
+from nar_data.config import DEFAULT_DATA_DIR, TRACE_TIMEOUT_S, TRACE_WORKERS
 
 from flows._report import artifact_table, save_run_summary
 from flows.crawl import crawl_hub
@@ -27,7 +27,7 @@ from flows.trace import run_trace, select_refs
 
 
 @flow(name="nar-refresh", log_prints=True)
-def refresh_flow(out: str = "data/nar", endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
+def refresh_flow(out: str = str(DEFAULT_DATA_DIR), endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
                  ckpt: str | None = None, encoder: str = "nar", workers: int = TRACE_WORKERS,
                  timeout_s: float = TRACE_TIMEOUT_S,
                  repo_id: str | None = None, quota: str | None = None,

@@ -1,6 +1,6 @@
 """The task runner as a parameter: local (default), Dask (prefect-dask) or Ray (prefect-ray).
 
-Tracing isolates every model in its own process whatever the runner (`nar_data.tracing.pool`): a
+Tracing isolates every model in its own process whatever the runner (`nar_data.pool`): a
 runner only decides where the *batches* of refs run. On Dask, worker processes must be allowed to
 start children (``distributed.worker.daemon: false``); a local cluster made here sets it, a remote
 cluster (``--address``) needs it in its workers' dask config (``DASK_DISTRIBUTED__WORKER__DAEMON=False``).

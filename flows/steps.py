@@ -49,7 +49,7 @@ def trace(refs: Sequence[ModelRef], data: PathLike, *, workers: int = TRACE_WORK
 
     ``reporter`` advances once per ref with the running ok / failed / skipped counts and the rows written.
     """
-    from nar_data.tracing.pool import trace_to_dataset
+    from nar_data.dataset import trace_to_dataset
 
     kwargs: dict[str, Any] = {"preload": tuple(preload)} if preload is not None else {}
     if reporter is not None:
@@ -104,23 +104,14 @@ def crawl_hf(data: PathLike, *, endpoint: str | None = None, query: dict[str, An
 
 def crawl_torch_hub(data: PathLike, limit: int | None = None) -> dict[str, Any]:
     """Write a pending ``models`` row for each allow-listed torch-hub entrypoint ``data`` does not have yet."""
-    from datetime import datetime, timezone
-
     from nar_data.parquet import read_table, write_shard
-    from nar_data.schema import empty_row
+    from nar_data.schema import ModelRow
     from nar_data.sources.torch_hub import TorchHubSource
 
     known = set(read_table(data, "models", ["model_id"]).column("model_id").to_pylist())
     source = TorchHubSource()
-    rows = []
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for ref in source.iter_refs(limit=limit):
-        if ref.model_id in known:
-            continue
-        row = empty_row("models")
-        row.update(model_id=ref.model_id, source=ref.source, sha=ref.revision, library=ref.library,
-                   config_hash=ref.config_hash, status="pending", updated_at=now, **source.labels(ref))
-        rows.append(row)
+    rows = [ModelRow.from_ref(ref, status="pending", labels=source.labels(ref), tracer_version="")
+            for ref in source.iter_refs(limit=limit) if ref.model_id not in known]
     write_shard(data, "models", rows)
     return {"new": len(rows), "known": len(known)}
 

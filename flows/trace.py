@@ -1,6 +1,6 @@
 """Flow `trace`: model refs -> the graphs dataset, in batches a task runner can spread over machines.
 
-Each batch is one call of `nar_data.tracing.pool.trace_to_dataset`, which already isolates every model
+Each batch is one call of `nar_data.dataset.trace_to_dataset`, which already isolates every model
 in its own process (timeouts, memory limits, crashes become ``failures`` rows) and skips what the
 folder already holds. Refs sharing a config hash always land in the same batch, so each architecture
 is traced once even when batches run in parallel on a Dask/Ray cluster.
@@ -43,7 +43,7 @@ def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | 
     ``pending_only``: only the refs the ``data`` folder does not hold yet (a refresh passes the ~1 % of the
     Hub that changed on, not all of it).
     """
-    from nar_data.tracing.pool import pending_refs
+    from nar_data.dataset import pending_refs
 
     refs = steps.select_refs(sources, preset, limit, names, data)
     return pending_refs(refs, data) if pending_only and data and Path(data).is_dir() else refs
@@ -104,7 +104,7 @@ def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = TRACE_WO
     tracer) are counted as skipped here and never sent to a task, so a refresh that finds nothing new
     runs no tracing task at all.
     """
-    from nar_data.tracing.pool import pending_refs
+    from nar_data.dataset import pending_refs
 
     todo = pending_refs(refs, out) if Path(out).is_dir() else list(refs)
     skipped = len(refs) - len(todo)

@@ -247,7 +247,7 @@ def make_server(data: str | os.PathLike | None = None, ckpt: str | os.PathLike |
 
     searcher = Searcher(data, ckpt, backend)
     if warm:
-        import nar_data.tracing._warm  # noqa: F401 - traces a tiny model once, on import
+        import nar_data._warm  # noqa: F401 - traces a tiny model once, on import
 
         searcher.encoder  # noqa: B018 - loads the checkpoint now
     path = _checkpoint_path(searcher.data, ckpt)

@@ -1,17 +1,34 @@
-"""Environment-derived constants. No logic beyond reading the environment."""
+"""Settings: every default the library, the flows and the CLI share, and the one reader of environment flags.
+
+Each default is read from its environment variable once, at import; callers take the constant as their
+default argument instead of writing the number again, so ``NAR_TRACE_TIMEOUT=300 nar trace ...`` reaches the
+tracing pool whatever path (CLI, flow, library) starts it. docs/environment.md lists the variables.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+__all__ = ["CACHE_DIR", "DEFAULT_DATA_DIR", "TRACE_MEMORY_LIMIT", "TRACE_TIMEOUT_S", "TRACE_WORKERS",
+           "WORKER_MAX_TASKS", "DEBUG", "debug", "env_flag"]
+
+#: Values of a flag that mean "off"; any other value means "on".
+_FALSE = ("", "0", "false", "no", "off")
+
 
 def env_flag(name: str, default: bool = False) -> bool:
-    """An on/off variable: ``1``/``true``/``yes``/``on`` are on, ``0``/``false``/``no``/``off``/empty are off."""
+    """Whether the environment flag ``name`` is on: unset is ``default``; ``0``, ``false``, ``no``, ``off`` or
+    empty (any case) is off; any other value (``1``, ``true``, ...) is on."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    return value.strip().lower() not in _FALSE
+
+
+def debug() -> bool:
+    """``NAR_DEBUG``: full tracebacks in the CLI, worker output kept. Read at call time (a test may set it)."""
+    return env_flag("NAR_DEBUG")
 
 
 #: Where `nar` writes datasets when no ``--out`` is given.
@@ -20,11 +37,11 @@ DEFAULT_DATA_DIR = Path(os.environ.get("NAR_DATA_DIR", "data/nar"))
 CACHE_DIR = Path(os.environ.get("NAR_CACHE_DIR", Path.home() / ".cache" / "nar"))
 #: Per-model wall-clock limit in the tracing pool, seconds.
 TRACE_TIMEOUT_S = float(os.environ.get("NAR_TRACE_TIMEOUT", "120"))
+#: Tracing worker processes when none are asked for.
+TRACE_WORKERS = int(os.environ.get("NAR_TRACE_WORKERS", "1"))
 #: Per-worker resident-memory limit, bytes.
 TRACE_MEMORY_LIMIT = int(float(os.environ.get("NAR_TRACE_MEMORY_GB", "3")) * 2**30)
 #: Recycle a worker after this many models, to bound leaks across models.
 WORKER_MAX_TASKS = int(os.environ.get("NAR_WORKER_MAX_TASKS", "200"))
-#: Tracing worker processes of `nar trace` / `nar build` / `nar refresh` when ``--workers`` is not given.
-TRACE_WORKERS = int(os.environ.get("NAR_WORKERS", "2"))
-#: Show full tracebacks and library warnings in the CLI (``NAR_DEBUG=1``; ``0`` is off).
-DEBUG = env_flag("NAR_DEBUG")
+#: `debug` at import (for code that reads it once; `debug()` sees later changes).
+DEBUG = debug()

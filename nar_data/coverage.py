@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .parquet import read_table
+from .parquet import OnBadFiles, bad_shards, read_table
 
 __all__ = ["coverage", "latest_models", "run_stats"]
 
@@ -19,21 +19,25 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def latest_models(root: str | os.PathLike) -> dict[str, dict[str, Any]]:
+def latest_models(root: str | os.PathLike, on_bad_files: OnBadFiles = "error") -> dict[str, dict[str, Any]]:
     """The newest ``models`` row of each model id (the table is append-only; shards sort by time)."""
-    return {row["model_id"]: row for row in read_table(root, "models").to_pylist()}
+    return {row["model_id"]: row for row in read_table(root, "models", on_bad_files=on_bad_files).to_pylist()}
 
 
 def coverage(root: str | os.PathLike, top_failures: int = 5) -> dict[str, Any]:
-    """Per-source coverage of the dataset at ``root``.
+    """Per-source coverage of the dataset at ``root``; shards that cannot be read are left out and listed.
 
-    Returns ``{"sources": {source: {...}}, "total": {...}}`` with, per source: ``models``, ``ok``, ``failed``,
+    Returns ``{"sources": {source: {...}}, "total": {...}, "bad_shards": [{"path", "reason"}]}`` with, per
+    source: ``models``, ``ok``, ``failed``,
     ``pending`` (crawled, not traced yet), ``success`` (ok / (ok + failed)), ``seconds`` (median/p90 of traced graphs), ``nodes`` (median/p90/max), ``arch_ids``
     (distinct architectures among ok models) and ``failures`` (top ``stage/error_class`` with a sample message).
     """
-    models = latest_models(root)
-    graphs = read_table(root, "graphs", ["config_hash", "source", "seconds", "num_nodes", "arch_id", "capture"]).to_pydict()
-    failures = read_table(root, "failures", ["model_id", "source", "stage", "error_class", "message"]).to_pylist()
+    bad = [{"path": str(p), "reason": reason} for p, reason in bad_shards(root, ("models", "graphs", "failures"))]
+    models = latest_models(root, "skip")
+    graphs = read_table(root, "graphs", ["config_hash", "source", "seconds", "num_nodes", "arch_id", "capture"],
+                        on_bad_files="skip").to_pydict()
+    failures = read_table(root, "failures", ["model_id", "source", "stage", "error_class", "message"],
+                          on_bad_files="skip").to_pylist()
     by_hash = {h: i for i, h in enumerate(graphs["config_hash"])}
     out: dict[str, Any] = {"sources": {}}
     per_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -68,6 +72,7 @@ def coverage(root: str | os.PathLike, top_failures: int = 5) -> dict[str, Any]:
     out["total"] = {"models": len(total), "ok": len(ok_total),
                     "success": len(ok_total) / len(total) if total else 0.0,
                     "arch_ids": len({r["arch_id"] for r in ok_total}), "graphs": len(graphs["config_hash"])}
+    out["bad_shards"] = bad
     return out
 
 

@@ -64,7 +64,7 @@ class HubError(SourceError):
     """A Hub call failed in a way that is specific to one repo (gated, missing, malformed)."""
 
 
-# -- Hub crawling (issue 3). Per-repo problems become ``failures`` rows with ``error_class`` = the class name.
+# -- Hub crawling. Per-repo problems become ``failures`` rows with ``error_class`` = the class name.
 
 
 class GatedRepoError(HubError, PermissionError):

@@ -17,13 +17,15 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .catalog import catalog_file
 from .errors import SchemaError
-from .sources._base import ModelRef
+
+if TYPE_CHECKING:  # a ref is only read here: labels sit below the sources that call them
+    from .sources._base import ModelRef
 
 __all__ = ["LABEL_FIELDS", "UNKNOWN", "LabelRules", "facts", "labels_for", "load_rules"]
 

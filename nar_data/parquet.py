@@ -34,7 +34,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import SchemaError
-from .schema import METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, Graph
+from .schema import METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, FailureRow, Graph, ModelRow
+
+#: A row as a table takes it: a dict, or one of the row types of `nar_data.schema`.
+Row = dict[str, Any] | Graph | ModelRow | FailureRow
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +67,16 @@ def _metadata(table: str, extra: dict[str, Any] | None) -> dict[bytes, bytes]:
     return {METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
 
 
-def to_arrow(table: str, rows: list[dict[str, Any]], extra_metadata: dict[str, Any] | None = None) -> pa.Table:
-    """Cast ``rows`` (dicts, or `Graph`s for ``graphs``) to the table's schema; missing keys are an error."""
+def _as_dict(row: Row) -> dict[str, Any]:
+    return row.to_row() if isinstance(row, (Graph, ModelRow, FailureRow)) else row
+
+
+def to_arrow(table: str, rows: list[Row], extra_metadata: dict[str, Any] | None = None) -> pa.Table:
+    """Cast ``rows`` (dicts or row objects: `Graph`, `ModelRow`, `FailureRow`) to the table's schema; missing keys
+    are an error."""
     _check_table(table)
     schema = SCHEMAS[table]
-    rows = [r.to_row() if isinstance(r, Graph) else r for r in rows]
+    rows = [_as_dict(r) for r in rows]
     columns = {}
     for f in schema:
         try:
@@ -80,7 +88,7 @@ def to_arrow(table: str, rows: list[dict[str, Any]], extra_metadata: dict[str, A
     return pa.Table.from_pydict(columns, schema=schema.with_metadata(_metadata(table, extra_metadata)))
 
 
-def write_shard(root: str | os.PathLike, table: str, rows: list[dict[str, Any]] | pa.Table,
+def write_shard(root: str | os.PathLike, table: str, rows: list[Row] | pa.Table,
                 extra_metadata: dict[str, Any] | None = None, prefix: str | None = None) -> Path | None:
     """Write one shard atomically and return its path (``None`` when there are no rows)."""
     data = rows if isinstance(rows, pa.Table) else to_arrow(table, rows, extra_metadata)
@@ -100,20 +108,26 @@ def write_shard(root: str | os.PathLike, table: str, rows: list[dict[str, Any]] 
     return final
 
 
-def clean_tmp(root: str | os.PathLike) -> int:
-    """Delete temp files left by writers that died (their pid no longer runs). Returns the count."""
+def orphan_tmp_files(root: str | os.PathLike) -> list[Path]:
+    """Temp files under ``ROOT/.tmp`` whose writer is gone (its pid no longer runs, or is this process)."""
     folder = Path(root) / TMP_DIR
-    removed = 0
-    for tmp in folder.glob("*.tmp") if folder.is_dir() else []:
+    orphans = []
+    for tmp in sorted(folder.glob("*.tmp")) if folder.is_dir() else []:
         try:
             pid = int(tmp.name.rsplit(".", 2)[-2])
         except ValueError:
             pid = -1
-        if pid > 0 and _pid_alive(pid) and pid != os.getpid():
-            continue
+        if not (pid > 0 and _pid_alive(pid) and pid != os.getpid()):
+            orphans.append(tmp)
+    return orphans
+
+
+def clean_tmp(root: str | os.PathLike) -> int:
+    """Delete temp files left by writers that died (their pid no longer runs). Returns the count."""
+    orphans = orphan_tmp_files(root)
+    for tmp in orphans:
         tmp.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    return len(orphans)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -144,12 +158,12 @@ class TableWriter:
         self.written: list[Path] = []
         self.rows_written = 0
 
-    def write(self, row: dict[str, Any] | Graph) -> None:
-        self._buffer.append(row.to_row() if isinstance(row, Graph) else row)
+    def write(self, row: Row) -> None:
+        self._buffer.append(_as_dict(row))
         if len(self._buffer) >= self.rows_per_shard or time.monotonic() - self._last_flush > self.flush_seconds:
             self.flush()
 
-    def write_many(self, rows: Iterable[dict[str, Any] | Graph]) -> None:
+    def write_many(self, rows: Iterable[Row]) -> None:
         for row in rows:
             self.write(row)
 
@@ -178,14 +192,16 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     try:
         meta = pq.read_schema(path).metadata or {}
     except (pa.ArrowInvalid, OSError) as e:
-        raise SchemaError(f"{path} is not a readable Parquet file ({e}). Delete it or move it out of the dataset.") from None
+        raise SchemaError(f"{path} is not a readable Parquet file ({e}). Move it out of the dataset "
+                          "(`nar doctor --fix` does) and re-run the step that wrote it.") from None
     if METADATA_KEY not in meta:
         raise SchemaError(f"{path} is not a nar shard (no '{METADATA_KEY.decode()}' metadata); "
                           "only files written by nar belong in a nar dataset folder.")
     return json.loads(meta[METADATA_KEY])
 
 
-def read_shard(path: str | os.PathLike, table: str, columns: list[str] | None = None) -> pa.Table:
+def _check_header(path: str | os.PathLike, table: str) -> None:
+    """The shard's footer says it is ``table`` at this schema version (`SchemaError` otherwise)."""
     meta = read_metadata(path)
     if meta.get("table") != table:
         raise SchemaError(f"{path} holds table {meta.get('table')!r}, expected {table!r}; it is in the wrong folder.")
@@ -198,6 +214,10 @@ def read_shard(path: str | os.PathLike, table: str, columns: list[str] | None = 
         raise SchemaError(f"{path} has schema version {version}, this nar reads version "
                           f"{SCHEMA_VERSION}. Re-build the dataset with this version, or install the nar "
                           "release that wrote it.")
+
+
+def read_shard(path: str | os.PathLike, table: str, columns: list[str] | None = None) -> pa.Table:
+    _check_header(path, table)
     try:
         # ParquetFile, not pq.read_table: the latter imports pyarrow.dataset and pandas (~1-4 s) for one file
         data = pq.ParquetFile(path).read(columns=columns)
@@ -267,21 +287,29 @@ def read_graphs(root: str | os.PathLike, unique: bool = True, on_bad_files: OnBa
     return out
 
 
-def check_shard(path: str | os.PathLike, table: str) -> str | None:
-    """Why the shard at ``path`` cannot be read as ``table`` (``None`` when it can, every row decoded)."""
+def check_shard(path: str | os.PathLike, table: str, deep: bool = False) -> str | None:
+    """Why the shard at ``path`` cannot be read as ``table``, or ``None``.
+
+    ``deep``: decode every page too (finds damage inside the file, at the cost of reading it all);
+    otherwise only the footer and nar metadata are checked (a truncated file fails there).
+    """
     try:
-        read_shard(path, table)
+        if deep:
+            read_shard(path, table)
+        else:
+            _check_header(path, table)
     except SchemaError as e:
         return str(e)
     return None
 
 
-def bad_shards(root: str | os.PathLike, tables: Iterable[str] | None = None) -> list[tuple[Path, str]]:
+def bad_shards(root: str | os.PathLike, tables: Iterable[str] | None = None,
+               deep: bool = False) -> list[tuple[Path, str]]:
     """``(path, reason)`` of every shard of ``tables`` (default: all) the readers would refuse."""
     out = []
     for table in tables or sorted(SCHEMAS):
         for path in shard_paths(root, table):
-            reason = check_shard(path, table)
+            reason = check_shard(path, table, deep)
             if reason is not None:
                 out.append((path, reason))
     return out

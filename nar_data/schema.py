@@ -5,8 +5,9 @@ frozen vocabulary of `nar_data.vocab`, plus the name itself so a later vocabular
 re-tracing), edges run in data-flow direction. Arrays stay plain numpy / lists so that nar_model can
 turn them into a PyG ``Data`` without importing anything from here but this module.
 
-The pyarrow schema of the ``graphs`` table is derived from the dataclass fields; the other tables
-(``models``, ``failures``, ``embeddings``) are declared next to it. Every Parquet file carries
+The ``models`` and ``failures`` rows are `ModelRow` and `FailureRow`, each built in one place (their
+``from_ref`` / ``create``); the pyarrow schemas of ``graphs``, ``models`` and ``failures`` are derived from
+the dataclass fields, the ``embeddings`` one is declared next to them. Every Parquet file carries
 ``SCHEMA_VERSION`` in its metadata, and `nar_data.parquet` refuses files of another version.
 """
 
@@ -14,11 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+
+from .versions import versions_json
+
+if TYPE_CHECKING:  # a ref is only read: the schema sits below the sources that make refs
+    from .sources._base import ModelRef
 
 #: Bump on any change of a field below, and add a CHANGELOG.md entry.
 SCHEMA_VERSION = 2
@@ -123,6 +130,92 @@ class Graph:
         return dataclasses.replace(self, **changes)
 
 
+# -- the other tables' rows -------------------------------------------------------------------------
+
+#: Longest failure message kept: the first lines say what failed; an export dump adds pages, not facts.
+MESSAGE_LIMIT = 2000
+
+
+def utc_now() -> str:
+    """The one clock of the tables (``updated_at``) and run records: ISO 8601 UTC to the second, ``...Z``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ModelRow:
+    """One row of the ``models`` table: a registry entry or Hub repo (a model, not an architecture).
+
+    Build it with `from_ref`, the one place a models row is made (the tracing driver, the crawler and
+    ``nar crawl --source torch_hub`` all call it).
+    """
+
+    model_id: str  # "timm:resnet50", "hf:google-bert/bert-base-uncased"
+    source: str
+    sha: str = ""  # Hub commit, or the library version for registries
+    last_modified: str = ""
+    library: str = ""  # timm | transformers | torchvision | sentence-transformers | ...
+    pipeline_tag: str = ""
+    tags: list[str] = field(default_factory=list)
+    base_model: str = ""
+    downloads: int = 0
+    likes: int = 0
+    config_hash: str = ""
+    arch_id: str = ""  # empty until traced (or if it failed)
+    task: str = ""
+    family: str = ""
+    coarse: str = ""
+    status: str = "ok"  # ok | failed | pending (crawled, not traced yet); the latest row per model wins
+    tracer_version: str = ""  # the tracer that wrote the row; empty for rows written before any trace
+    updated_at: str = field(default_factory=utc_now)  # when the row was written (`utc_now`)
+
+    @classmethod
+    def from_ref(cls, ref: ModelRef, *, arch_id: str = "", status: str = "ok", labels: dict[str, str] | None = None,
+                 tracer_version: str = TRACER_VERSION) -> "ModelRow":
+        """The row of ``ref``: Hub fields (``last_modified``, ``pipeline_tag``, ``tags``, ``base_model``,
+        ``downloads``, ``likes``) come from ``ref.meta``; ``labels`` gives family, coarse and task."""
+        meta, labels = ref.meta, labels or {}
+        return cls(model_id=ref.model_id, source=ref.source, sha=ref.revision, library=ref.library,
+                   last_modified=str(meta.get("last_modified") or ""), pipeline_tag=str(meta.get("pipeline_tag") or ""),
+                   tags=list(meta.get("tags") or []), base_model=str(meta.get("base_model") or ""),
+                   downloads=int(meta.get("downloads") or 0), likes=int(meta.get("likes") or 0),
+                   config_hash=ref.config_hash, arch_id=arch_id, task=labels.get("task", ref.task or ""),
+                   family=labels.get("family", ""), coarse=labels.get("coarse", ""), status=status,
+                   tracer_version=tracer_version)
+
+    def to_row(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class FailureRow:
+    """One row of the ``failures`` table: a model that failed at a stage (never a crash of the run).
+
+    Build it with `create`, the one place a failure row is made (message cut at `MESSAGE_LIMIT`, the
+    installed library versions recorded).
+    """
+
+    model_id: str
+    source: str
+    config_hash: str = ""
+    stage: str = ""  # list | fetch | build | inputs | trace | worker
+    error_class: str = ""  # exception class name, e.g. WorkerTimeout, RemoteCodeError
+    message: str = ""
+    versions: str = "{}"  # JSON: the library versions of `nar_data.versions`
+    tracer_version: str = ""  # the tracer that failed; empty for failures before tracing (crawl, fetch)
+    seconds: float = 0.0
+    updated_at: str = field(default_factory=utc_now)
+
+    @classmethod
+    def create(cls, model_id: str, source: str, config_hash: str, stage: str, error_class: str, message: str, *,
+               seconds: float = 0.0, tracer_version: str = TRACER_VERSION) -> "FailureRow":
+        return cls(model_id=model_id, source=source, config_hash=config_hash, stage=stage, error_class=error_class,
+                   message=message[:MESSAGE_LIMIT], versions=versions_json(), tracer_version=tracer_version,
+                   seconds=float(seconds))
+
+    def to_row(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 # -- pyarrow schemas --------------------------------------------------------------------------------
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
@@ -151,41 +244,15 @@ def _graphs_schema() -> pa.Schema:
 
 GRAPHS_SCHEMA = _graphs_schema()
 
-#: One row per crawled repo or registry entry (a model, not an architecture).
-MODELS_SCHEMA = pa.schema([
-    ("model_id", pa.string()),  # "timm:resnet50", "hf:google-bert/bert-base-uncased"
-    ("source", pa.string()),
-    ("sha", pa.string()),  # Hub commit, or the library version for registries
-    ("last_modified", pa.string()),
-    ("library", pa.string()),  # timm | transformers | torchvision | sentence-transformers | ...
-    ("pipeline_tag", pa.string()),
-    ("tags", pa.list_(pa.string())),
-    ("base_model", pa.string()),
-    ("downloads", pa.int64()),
-    ("likes", pa.int64()),
-    ("config_hash", pa.string()),
-    ("arch_id", pa.string()),  # empty until traced (or if it failed)
-    ("task", pa.string()),
-    ("family", pa.string()),
-    ("coarse", pa.string()),
-    ("status", pa.string()),  # ok | failed | pending (crawled, not traced yet); the latest row per model wins
-    ("tracer_version", pa.string()),
-    ("updated_at", pa.string()),  # ISO time the row was written
-])
+def _row_schema(cls: type, types: dict[str, pa.DataType]) -> pa.Schema:
+    """The Arrow schema of a row dataclass: its fields in order, strings unless ``types`` says otherwise."""
+    return pa.schema([pa.field(f.name, types.get(f.name, pa.string())) for f in dataclasses.fields(cls)])
 
-#: One row per model that failed at a stage; never a crash of the run.
-FAILURES_SCHEMA = pa.schema([
-    ("model_id", pa.string()),
-    ("source", pa.string()),
-    ("config_hash", pa.string()),
-    ("stage", pa.string()),  # list | fetch | build | inputs | trace | worker
-    ("error_class", pa.string()),  # exception class name, e.g. WorkerTimeout, RemoteCodeError
-    ("message", pa.string()),
-    ("versions", pa.string()),  # JSON
-    ("tracer_version", pa.string()),
-    ("seconds", pa.float64()),
-    ("updated_at", pa.string()),
-])
+
+#: One row per crawled repo or registry entry (a model, not an architecture): `ModelRow`.
+MODELS_SCHEMA = _row_schema(ModelRow, {"tags": pa.list_(pa.string()), "downloads": pa.int64(), "likes": pa.int64()})
+#: One row per model that failed at a stage: `FailureRow`.
+FAILURES_SCHEMA = _row_schema(FailureRow, {"seconds": pa.float64()})
 
 #: One row per (architecture, encoder version).
 EMBEDDINGS_SCHEMA = pa.schema([

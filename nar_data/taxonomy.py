@@ -123,6 +123,12 @@ class Taxonomy:
                 return target
         return label if label and label != UNKNOWN else OTHER
 
+    def is_listed(self, model_id: str, family: str) -> bool:
+        """True when the taxonomy names this model's family (an override or a label), not the own-label fallback."""
+        label = (family or "").strip().lower()
+        return (any(p.fullmatch(model_id) for p, _ in self._overrides) or label in self._by_label
+                or any(p.fullmatch(label) for p, _ in self._patterns))
+
     def coarse_kind(self, model_id: str, family: str, coarse: str = UNKNOWN) -> str:
         """The arch_family's coarse kind, else the graph's own ``coarse`` label (``"unknown"`` if neither)."""
         fam = self.families.get(self.arch_family(model_id, family))

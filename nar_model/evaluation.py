@@ -1,10 +1,19 @@
-"""The leak-free retrieval protocol and the paper-shaped tables.
+"""The retrieval protocol: leak-free, grouped, graded, with bootstrap confidence intervals.
 
-Protocol (nar_method.md §7.1-7.4): graphs deduplicated by ``arch_id``; families split into train and
-held-out groups with a fixed seed (or group k-fold); each encoder is fit on the train families only,
-then every graph is embedded; queries are held-out graphs with at least one other graph of their
-family; the database is all graphs; cosine on L2-normalised vectors; the query is excluded from
-results and relevant set. Every method runs on the same split with the same seed.
+1. **Groups** (`relevance.query_groups`): head variants of one config and ``arch_id`` duplicates are
+   one group; a query's own group is taken out of its candidate list (no hit, no rank).
+2. **Relevance** (`relevance.Relevance`): grades 3 twin / 2 family / 1 kind+modality / 0; MAP and
+   MRR count grade >= 2, NDCG uses the grades (`metrics.graded_scores`).
+3. **Split units** (`splits.split_units`): families linked by a near-twin pair (training-free WL
+   cosine >= ``near_twin``), a twin pair or a group are joined, so near-copies never straddle train
+   and test. Units are dealt into ``folds`` (group k-fold) for every seed of ``seeds``; every method
+   is fit on the train side only (family labels of the relevance), then every graph is embedded and
+   the test graphs are the queries against the whole database.
+4. **Aggregation**: each query's metric is averaged over seeds (k-fold makes every labelled graph a
+   query once per seed); the mean over queries gets a percentile bootstrap CI over queries, and
+   `compare` gives the paired bootstrap CI of the difference between two methods.
+5. **Twin benchmark** (`metrics.twin_ranks`): the rank of the twin when the other member is a test
+   query: hit@1, hit@5, median rank.
 """
 
 from __future__ import annotations
@@ -20,10 +29,11 @@ import numpy as np
 from .config import EncoderConfig
 from .data import GraphSet
 from .encoders import get_encoder
-from .metrics import KS, evaluate
-from .splits import family_kfold, family_split
+from .metrics import KS, bootstrap_ci, graded_scores, twin_ranks
+from .relevance import Relevance, default_relevance, query_groups
+from .splits import UNKNOWN, family_kfold, family_split, split_units
 
-__all__ = ["Method", "run_protocol", "table1_markdown", "table2_markdown"]
+__all__ = ["Method", "Protocol", "compare", "run_protocol", "table1_markdown", "table2_markdown"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,64 +47,164 @@ class Method:
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
-def _mean(dicts: list[dict[str, float]]) -> dict[str, float]:
-    return {k: float(np.mean([d[k] for d in dicts])) for k in dicts[0]}
+@dataclass
+class Protocol:
+    """The fixed parts of an evaluation, computed once per graph set and shared by every method."""
+
+    graphs: GraphSet
+    relevance: Relevance
+    groups: np.ndarray
+    grades: np.ndarray
+    twins: np.ndarray
+    units: list[str]
+    near_pairs: int
+
+    @classmethod
+    def build(cls, graphs: GraphSet, relevance: Relevance | None = None, near_twin: float = 0.95) -> "Protocol":
+        """Groups, grades, twins and split units of ``graphs`` (near-twins by WL cosine >= ``near_twin``)."""
+        rel = relevance or default_relevance(graphs.graphs)
+        if len(rel.family) != len(graphs):
+            raise ValueError(f"relevance has {len(rel.family)} labels for {len(graphs)} graphs; build it from "
+                             "the same graph list")
+        groups = query_groups(graphs.graphs)
+        twins = rel.twin_index(graphs.graphs)
+        links = [twins, _group_links(groups)]
+        near = np.zeros((0, 2), dtype=np.int64)
+        if near_twin < 1.0 and len(graphs) > 1:
+            wl = get_encoder("wl").embed(graphs.graphs)
+            sim = wl @ wl.T
+            i, j = np.nonzero(np.triu(sim >= near_twin, 1))
+            near = np.stack([i, j], 1)
+            links.append(near)
+        units = split_units(rel.family, np.concatenate(links))
+        return cls(graphs, rel, groups, rel.grades(graphs.graphs), twins, units, len(near))
+
+    def splits(self, folds: int, seed: int, test_fraction: float = 0.3) -> list[tuple[np.ndarray, np.ndarray]]:
+        return family_kfold(self.units, folds, seed) if folds >= 2 else [family_split(self.units, test_fraction, seed)]
+
+    def train_set(self, index: np.ndarray) -> GraphSet:
+        """The training graphs relabelled with the relevance families (what the encoders learn)."""
+        fam = self.relevance.family
+        return GraphSet([self.graphs.graphs[int(i)].replace(family=fam[int(i)]) for i in index])
+
+
+def _group_links(groups: np.ndarray) -> np.ndarray:
+    pairs = []
+    for gid in np.unique(groups):
+        idx = np.flatnonzero(groups == gid)
+        pairs += [(idx[0], j) for j in idx[1:]]
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 def run_protocol(graphs: GraphSet, methods: Sequence[Method], config: EncoderConfig | None = None,
                  test_fraction: float = 0.3, folds: int = 0, seed: int = 0, ks: Sequence[int] = KS,
-                 progress: bool = False) -> dict[str, dict[str, Any]]:
-    """Fit and evaluate every method on the same family split(s).
+                 progress: bool = False, seeds: Sequence[int] | None = None, relevance: Relevance | None = None,
+                 near_twin: float = 0.95, resamples: int = 2000,
+                 protocol: Protocol | None = None) -> dict[str, dict[str, Any]]:
+    """Fit and evaluate every method on the same splits (see the module docstring).
 
     Args:
-        folds: ``0`` = one split holding out ``test_fraction`` of the families; ``k >= 2`` = group
-            k-fold, metrics averaged over folds.
+        folds: ``0`` = one split holding out ``test_fraction`` of the labelled graphs; ``k >= 2`` =
+            group k-fold over split units.
+        seeds: split and training seeds (default ``[seed]``); per-query metrics are averaged over them.
+        relevance: the labels (default: `default_relevance` of the graphs' own fields).
+        protocol: a prebuilt `Protocol` for ``graphs`` (skips recomputing groups and near-twins).
 
     Returns:
-        ``{label: {"standard": {...}, "legacy": {...}, "fit_s": float, "embed_ms": float, "queries": int}}``
+        ``{label: {"standard": {metric: mean}, "ci": {metric: [lo, hi]}, "per_query": {metric: (Q,)},
+        "query": (Q,), "twins": {...}, "twin_ranks": (T,), "queries": Q, "fit_s", "embed_ms", ...}}``
     """
-    config = (config or EncoderConfig()).replace(seed=seed)
-    splits = family_kfold(graphs.families, folds, seed) if folds >= 2 else [family_split(graphs.families, test_fraction, seed)]
+    proto = protocol or Protocol.build(graphs, relevance, near_twin)
+    seeds = list(seeds) if seeds is not None else [seed]
+    config = config or EncoderConfig()
     results: dict[str, dict[str, Any]] = {}
     for method in methods:
-        std, leg, fit_s, embed_ms, queries = [], [], 0.0, 0.0, 0
-        for train, test in splits:
-            enc = get_encoder(method.encoder, config, **method.overrides)
-            t0 = time.perf_counter()
-            enc.fit(graphs.subset(train), progress=progress)
-            t1 = time.perf_counter()
-            emb = enc.embed(graphs.graphs)
-            t2 = time.perf_counter()
-            fit_s += t1 - t0
-            embed_ms += 1000 * (t2 - t1) / max(len(graphs), 1)
-            s = evaluate(emb, graphs.families, test, ks)
-            queries += int(s.pop("queries"))
-            std.append(s)
-            lg = evaluate(emb, graphs.families, test, ks, legacy=True)
-            lg.pop("queries")
-            leg.append(lg)
-        results[method.label] = {"standard": _mean(std), "legacy": _mean(leg), "fit_s": fit_s,
-                                 "embed_ms": embed_ms / len(splits), "queries": queries,
-                                 "encoder": method.encoder, "overrides": method.overrides}
+        per_q: dict[int, list[dict[str, float]]] = {}
+        twin_q: dict[tuple[int, int], list[int]] = {}
+        fit_s = embed_ms = 0.0
+        runs = 0
+        for s in seeds:
+            for train, test in proto.splits(folds, s, test_fraction):
+                enc = get_encoder(method.encoder, config.replace(seed=s), **method.overrides)
+                t0 = time.perf_counter()
+                enc.fit(proto.train_set(train), progress=progress)
+                t1 = time.perf_counter()
+                emb = enc.embed(graphs.graphs)
+                fit_s += t1 - t0
+                embed_ms += 1000 * (time.perf_counter() - t1) / max(len(graphs), 1)
+                runs += 1
+                queries = [int(i) for i in test if proto.relevance.family[int(i)] != UNKNOWN]
+                sc = graded_scores(emb, proto.grades, proto.groups, queries, ks)
+                for n, q in enumerate(sc["query"]):
+                    per_q.setdefault(int(q), []).append({k: float(v[n]) for k, v in sc.items() if k != "query"})
+                tq, tr = twin_ranks(emb, proto.twins, proto.groups, queries)
+                pair_of = _pair_keys(proto.twins, proto.groups, queries)
+                for key, r in zip(pair_of, tr):
+                    twin_q.setdefault(key, []).append(int(r))
+        results[method.label] = _summarise(method, per_q, twin_q, fit_s / max(runs, 1), embed_ms / max(runs, 1),
+                                           resamples)
         logger.info("%s: %s", method.label, results[method.label]["standard"])
     return results
 
 
+def _pair_keys(pairs: np.ndarray, groups: np.ndarray, queries: Sequence[int]) -> list[tuple[int, int]]:
+    """(query, twin) keys in the order `twin_ranks` yields its ranks."""
+    allowed = set(queries)
+    out = []
+    for a, b in pairs:
+        if groups[a] == groups[b]:
+            continue
+        out += [(int(q), int(t)) for q, t in ((a, b), (b, a)) if int(q) in allowed]
+    return out
+
+
+def _summarise(method: Method, per_q: dict[int, list[dict[str, float]]], twin_q: dict[tuple[int, int], list[int]],
+               fit_s: float, embed_ms: float, resamples: int) -> dict[str, Any]:
+    qs = np.asarray(sorted(per_q), dtype=np.int64)
+    keys = list(next(iter(per_q.values()))[0]) if per_q else []
+    arrays = {k: np.asarray([np.mean([d[k] for d in per_q[int(q)]]) for q in qs]) for k in keys}
+    cis = {k: bootstrap_ci(v, resamples) for k, v in arrays.items()}
+    ranks = np.asarray([np.median(twin_q[key]) for key in sorted(twin_q)], dtype=np.float64)
+    twins = {"pairs": len(ranks),
+             "hit@1": float(np.mean(ranks <= 1)) if len(ranks) else 0.0,
+             "hit@5": float(np.mean(ranks <= 5)) if len(ranks) else 0.0,
+             "median_rank": float(np.median(ranks)) if len(ranks) else 0.0}
+    return {"standard": {k: c[1] for k, c in cis.items()}, "ci": {k: [c[0], c[2]] for k, c in cis.items()},
+            "per_query": arrays, "query": qs, "twins": twins, "twin_ranks": ranks, "queries": len(qs),
+            "fit_s": fit_s, "embed_ms": embed_ms, "encoder": method.encoder, "overrides": method.overrides}
+
+
+def compare(a: dict[str, Any], b: dict[str, Any], metric: str = "map@20", resamples: int = 2000,
+            seed: int = 0) -> tuple[float, float, float]:
+    """Paired bootstrap ``(lo, mean, hi)`` of ``a - b`` on ``metric`` over the queries both answered."""
+    common, ia, ib = np.intersect1d(a["query"], b["query"], return_indices=True)
+    if not len(common):
+        return 0.0, 0.0, 0.0
+    diff = a["per_query"][metric][ia] - b["per_query"][metric][ib]
+    return bootstrap_ci(diff, resamples, seed)
+
+
 def _triple(metrics: dict[str, float], name: str, ks: Sequence[int]) -> str:
-    return "/".join(f"{metrics[f'{name}@{k}']:.3f}" for k in ks)
+    return "/".join(f"{metrics[f'{name}@{k}']:.3f}" for k in ks if f"{name}@{k}" in metrics)
 
 
 def table1_markdown(by_data: dict[str, dict[str, dict[str, Any]]], ks: Sequence[int] = KS,
                     variant: str = "standard") -> str:
-    """Paper Table 1 shape: rows = (data, method), columns = MRR / MAP / NDCG at each k."""
+    """Paper Table 1 shape: rows = (data, method), columns = MRR / MAP / NDCG at each k, CIs at k = 20."""
     kk = "/".join(map(str, ks))
-    lines = [f"| Data | Method | MRR@{kk} | MAP@{kk} | NDCG@{kk} | queries | fit s | embed ms/graph |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [f"| Data | Method | MRR@{kk} | MAP@{kk} | NDCG@{kk} | MAP@20 95% CI | NDCG@20 95% CI | twin hit@1/@5 "
+             "| queries | fit s | embed ms/graph |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for data, results in by_data.items():
         for label, r in results.items():
-            m = r[variant]
+            m, ci, tw = r[variant], r.get("ci", {}), r.get("twins", {})
+
+            def span(key: str) -> str:
+                return f"[{ci[key][0]:.3f}, {ci[key][1]:.3f}]" if key in ci else ""
+
+            twin = f"{tw['hit@1']:.2f}/{tw['hit@5']:.2f} ({tw['pairs']})" if tw.get("pairs") else "-"
             lines.append(f"| {data} | {label} | {_triple(m, 'mrr', ks)} | {_triple(m, 'map', ks)} | "
-                         f"{_triple(m, 'ndcg', ks)} | {r['queries']} | {r['fit_s']:.1f} | {r['embed_ms']:.1f} |")
+                         f"{_triple(m, 'ndcg', ks)} | {span('map@20')} | {span('ndcg@20')} | {twin} | "
+                         f"{r['queries']} | {r['fit_s']:.1f} | {r['embed_ms']:.1f} |")
     return "\n".join(lines)
 
 

@@ -90,6 +90,7 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["shared_motifs"], d["op_differences"] = list(d["shared_motifs"]), list(d["op_differences"])
         d["stats"] = {k: list(v) for k, v in self.stats.items()}
         for key in ("query_blocks", "match_blocks"):
             d[key]["counts"] = list(d[key]["counts"])
@@ -154,7 +155,9 @@ def block_stages(graph: Graph, min_block: int = 3) -> BlockStages:
     for lv, op in zip(levels, graph.op_name):
         key = next((k for k in reversed(lv) if k[0] not in small), None)
         if key is not None:
-            blocks.setdefault(key, Counter())[op] += 1
+            ops = blocks.setdefault(key, Counter())
+            if lv[-1][0] not in small:  # a shortcut's ``downsample.0`` does not change the block's kind
+                ops[op] += 1
     if not blocks:
         return BlockStages("", ())
     stages: dict[str, int] = {}

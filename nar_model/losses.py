@@ -21,7 +21,7 @@ def info_nce(anchor: torch.Tensor, positive: torch.Tensor, group: torch.Tensor |
         positive: (B, D) embeddings of their contexts.
         group: (B,) graph id of each row; candidates from the *same* graph as the anchor (other than
             its own positive) are masked out, so a repeated motif is never its own negative
-            (nar_method.md §7.10: negatives come from other graphs).
+            (docs/method.md §7.10: negatives come from other graphs).
         temperature: softmax temperature.
         key: (B,) motif-vocabulary key of each row; candidates with the anchor's key (another
             occurrence of the same motif, in any graph) are masked too, as they are not negatives.

@@ -2,7 +2,7 @@
 
 Given a `Segmentation` of a graph, the macro graph is the quotient of the operator DAG: macro edge
 ``a -> b`` (``a != b``) exists iff some op edge runs from a node of segment ``a`` to a node of segment
-``b``, and its weight is how many op edges do (nar_method.md §7.12: weighted, and the encoder reads
+``b``, and its weight is how many op edges do (docs/method.md §7.12: weighted, and the encoder reads
 both directions). The context of a motif (§2.3) is its ``k``-hop neighbourhood in the op graph
 outside the motif itself; `context_membership` returns it as (node, motif) pairs so contexts of all
 motifs of a batch are pooled in one scatter.

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["KS", "ap_at_k", "evaluate", "mrr_at_k", "ndcg_at_k", "rank_database"]
+__all__ = ["KS", "ap_at_k", "bootstrap_ci", "evaluate", "graded_scores", "mrr_at_k", "ndcg_at_k", "rank_database",
+           "twin_ranks"]
 
 KS = (20, 50, 100)
 UNKNOWN = "unknown"
@@ -104,3 +105,93 @@ def evaluate(embeddings: np.ndarray, labels: Sequence[str], queries: Sequence[in
     out = {key: (v / n if n else 0.0) for key, v in sums.items()}
     out["queries"] = n
     return out
+
+
+def graded_scores(embeddings: np.ndarray, grades: np.ndarray, groups: np.ndarray, queries: Sequence[int],
+                  ks: Sequence[int] = KS, min_grade: int = 2) -> dict[str, np.ndarray]:
+    """Per-query MRR/MAP/NDCG@k with graded relevance and query groups.
+
+    For query ``q`` the candidates are every graph outside ``q``'s group (its own group takes no
+    rank). MAP and MRR count a candidate relevant when its grade is ``>= min_grade``, with ``R`` such
+    candidates (AP normalised by ``min(R, k)``); NDCG uses gains ``2**grade - 1`` and the ideal
+    ordering of the candidates' grades, cut at ``k``. Queries with ``R = 0`` are skipped.
+
+    Returns:
+        ``{"query": (Q,) indices kept, "mrr@20": (Q,), "map@20": (Q,), "ndcg@20": (Q,), ...}``
+    """
+    emb = np.asarray(embeddings, dtype=np.float32)
+    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    groups = np.asarray(groups)
+    kmax = max(ks)
+    discount = 1.0 / np.log2(np.arange(2, kmax + 2))
+    out: dict[str, list[float]] = {f"{m}@{k}": [] for m in ("mrr", "map", "ndcg") for k in ks}
+    kept: list[int] = []
+    for q in queries:
+        q = int(q)
+        cand = groups != groups[q]
+        g = np.asarray(grades[q], dtype=np.int64)
+        rel_all = (g >= min_grade) & cand
+        R = int(rel_all.sum())
+        if R < 1:
+            continue
+        idx = np.flatnonzero(cand)
+        scores = emb[idx] @ emb[q]
+        top = idx[np.argsort(-scores, kind="stable")[:kmax]]
+        rel, gain = rel_all[top], (2.0 ** g[top]) - 1.0
+        ideal = np.sort((2.0 ** g[idx]) - 1.0)[::-1][:kmax]
+        kept.append(q)
+        for k in ks:
+            out[f"mrr@{k}"].append(mrr_at_k(rel, k))
+            out[f"map@{k}"].append(ap_at_k(rel, R, k))
+            idcg = float(np.sum(ideal[:k] * discount[:len(ideal[:k])]))
+            dcg = float(np.sum(gain[:k] * discount[:len(gain[:k])]))
+            out[f"ndcg@{k}"].append(dcg / idcg if idcg > 0 else 0.0)
+    res = {key: np.asarray(v, dtype=np.float64) for key, v in out.items()}
+    res["query"] = np.asarray(kept, dtype=np.int64)
+    return res
+
+
+def twin_ranks(embeddings: np.ndarray, pairs: np.ndarray, groups: np.ndarray,
+               queries: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of the twin when the other member of a pair is the query, both directions.
+
+    The candidates of query ``q`` are the graphs outside its group (as in `graded_scores`); ties go
+    to the smaller index. Pairs inside one group (collapsed twins) are skipped; with ``queries`` only
+    those members act as the query.
+
+    Returns:
+        ``(query, rank)``: (T,) query indices and (T,) 1-based ranks.
+    """
+    emb = np.asarray(embeddings, dtype=np.float32)
+    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    groups = np.asarray(groups)
+    allowed = None if queries is None else set(int(q) for q in queries)
+    qs, ranks = [], []
+    for a, b in np.asarray(pairs, dtype=np.int64).reshape(-1, 2):
+        if groups[a] == groups[b]:
+            continue
+        for q, t in ((a, b), (b, a)):
+            if allowed is not None and int(q) not in allowed:
+                continue
+            cand = groups != groups[q]
+            s = emb @ emb[q]
+            idx = np.arange(len(s))
+            better = cand & ((s > s[t]) | ((s == s[t]) & (idx < t)))
+            qs.append(int(q))
+            ranks.append(int(better.sum()) + 1)
+    return np.asarray(qs, dtype=np.int64), np.asarray(ranks, dtype=np.int64)
+
+
+def bootstrap_ci(values: np.ndarray, resamples: int = 2000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float, float]:
+    """``(lo, mean, hi)``: the mean of ``values`` and its percentile bootstrap CI over the entries.
+
+    Pass per-query differences of two methods for a paired CI.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 0:
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(resamples, len(v)))].mean(axis=1)
+    a = (1.0 - level) / 2
+    return float(np.quantile(means, a)), float(v.mean()), float(np.quantile(means, 1 - a))

@@ -1,6 +1,6 @@
 """Motif mining: node codes in topological order, BPE-style merging with a global motif vocabulary.
 
-The paper's idea (nar_method.md §2, with the fixes of §7.6-7.7):
+The paper's idea (docs/method.md §2, with the fixes of §7.6-7.7):
 
 1. every graph gets an explicit topological order (Kahn's algorithm, ties broken by traced order);
 2. node ``i`` gets a *code* ``op|offsets``: its canonical op and the sorted offsets ``i - j`` to its
@@ -253,7 +253,7 @@ def _merge(tok: np.ndarray, a: int, b: int, new: int) -> np.ndarray:
 # -- the official rule and the naive splits ----------------------------------------------------------
 
 def legacy_segments(codes: Sequence[str]) -> np.ndarray:
-    """Start positions of the official single-pass rule (nar_method.md §2.1 steps 2-5) on a code list."""
+    """Start positions of the official single-pass rule (docs/method.md §2.1) on a code list."""
     ids: dict[str, int] = {}
     s = [ids.setdefault(c, len(ids)) for c in codes]
     n = len(s)

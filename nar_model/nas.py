@@ -1,6 +1,6 @@
 """A DARTS-space generator that emits `Graph`s with explicit relevance groups (the paper's NAS data).
 
-Search space (Liu et al., DARTS; nar_method.md §6 with the fixes of §7.15):
+Search space (Liu et al., DARTS; docs/method.md §6 with the fixes of §7.15):
 
 * 7 ops: ``max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3,
   dil_conv_5x5`` (no ``none``);
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nar_data.hand import hand_graph
 from nar_data.schema import Graph
-from nar_data.testing import hand_graph
 
 __all__ = ["DARTS_OPS", "Genotype", "cell_distance", "darts_network", "nas_dataset", "random_cell"]
 

@@ -2,6 +2,10 @@
 
 Graphs of family ``unknown`` always stay in the training side: they are never queries nor
 relevant items, only distractors in the database.
+
+`split_units` joins families that must fall on one side (a near-twin pair across two families, a
+twin pair, a query group spread over two labels): the splits then deal out those units, so no
+near-copy of a test graph is ever trained on.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["family_kfold", "family_split"]
+__all__ = ["family_kfold", "family_split", "split_units"]
 
 UNKNOWN = "unknown"
 
@@ -60,3 +64,31 @@ def family_kfold(families: Sequence[str], k: int = 5, seed: int = 0) -> list[tup
         test = np.asarray([f in held for f in families], dtype=bool)
         out.append((np.flatnonzero(~test), np.flatnonzero(test)))
     return out
+
+
+def split_units(families: Sequence[str], links: "np.ndarray | Sequence[tuple[int, int]]") -> list[str]:
+    """One split label per graph: families joined (union-find) wherever a link ``(i, j)`` crosses two.
+
+    ``unknown`` graphs keep their label (train side). A unit is named by its sorted family names
+    joined with ``+``, so a family without links keeps its own name.
+    """
+    names = sorted({f for f in families if f and f != UNKNOWN})
+    parent = {n: n for n in names}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in np.asarray(links, dtype=np.int64).reshape(-1, 2):
+        a, b = families[int(i)], families[int(j)]
+        if a in parent and b in parent and a != b:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    members: dict[str, list[str]] = {}
+    for n in names:
+        members.setdefault(find(n), []).append(n)
+    label = {n: "+".join(members[find(n)]) for n in names}
+    return [label.get(f, f) for f in families]

@@ -56,7 +56,11 @@ def balanced_batches(labels: np.ndarray, batch_size: int, rng: np.random.Generat
 
 
 def progress_bar(total: int, description: str, enabled: bool) -> Any:
-    """A rich progress bar (or a no-op when ``enabled`` is False)."""
+    """Progress of ``total`` epochs: ``advance(loss=...)`` after each one (a no-op when ``enabled`` is False).
+
+    On a terminal a rich bar with elapsed time, ETA and the last loss; elsewhere (a pipe, a log) one line
+    on stderr every 10 s and one at the end.
+    """
     if not enabled:
         class _Null:
             def __enter__(self) -> "_Null":
@@ -65,23 +69,50 @@ def progress_bar(total: int, description: str, enabled: bool) -> Any:
             def __exit__(self, *a: object) -> None:
                 return None
 
-            def advance(self) -> None:
+            def advance(self, **fields: float) -> None:
                 return None
         return _Null()
-    from rich.progress import Progress
+    import sys
 
     class _Bar:
+        every_s = 10.0
+
         def __enter__(self) -> "_Bar":
-            self.p = Progress(transient=True)
-            self.p.__enter__()
-            self.task = self.p.add_task(description, total=total)
+            self.done, self.loss, self.start = 0, float("nan"), time.perf_counter()
+            self.last = self.start
+            self.p = None
+            if sys.stderr.isatty():
+                from rich.console import Console
+                from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                           TimeRemainingColumn)
+
+                self.p = Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                  TimeRemainingColumn(), TextColumn("loss {task.fields[loss]}"),
+                                  console=Console(stderr=True))
+                self.p.__enter__()
+                self.task = self.p.add_task(description, total=total, loss="-")
             return self
 
         def __exit__(self, *a: object) -> None:
-            self.p.__exit__(*a)
+            if self.p is not None:
+                self.p.__exit__(*a)
+            else:
+                self._line()
 
-        def advance(self) -> None:
-            self.p.advance(self.task)
+        def _line(self) -> None:
+            elapsed = time.perf_counter() - self.start
+            print(f"{description}: epoch {self.done}/{total} loss {self.loss:.4f} {elapsed:.0f}s", file=sys.stderr,
+                  flush=True)
+            self.last = time.perf_counter()
+
+        def advance(self, loss: float | None = None) -> None:
+            self.done += 1
+            if loss is not None:
+                self.loss = loss
+            if self.p is not None:
+                self.p.update(self.task, advance=1, loss=f"{self.loss:.4f}")
+            elif time.perf_counter() - self.last >= self.every_s and self.done < total:
+                self._line()
     return _Bar()
 
 
@@ -129,5 +160,5 @@ def fit_graph_level(model: torch.nn.Module, items: Sequence[Any], family: np.nda
             history.append({"stage": 2, "epoch": epoch, "loss": tot / n, "supcon": sc / n, "ce": ce / n,
                             "seconds": time.perf_counter() - start})
             logger.info("epoch %d loss %.4f", epoch, tot / n)
-            bar.advance()
+            bar.advance(loss=tot / n)
     return history

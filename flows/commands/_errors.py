@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from nar_data.config import DEBUG
+from nar_data.config import debug
 from nar_data.errors import NarDataError, RemoteCodeError, SchemaError, UnknownSourceError
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
@@ -63,11 +63,15 @@ CLI_ERROR_MAPPINGS: list[tuple[type[BaseException], Callable[[Any], str]]] = [
     (PermissionError, lambda e: f"permission denied: {e.filename or e}"),
     (IsADirectoryError, lambda e: f"expected a file, got the folder {e.filename or e}"),
     (ModuleNotFoundError, _missing_module),
-    (ValueError, lambda e: f"invalid value: {e}"),
+    (ValueError, str),  # library ValueErrors name the bad value and the choices
     (TimeoutError, lambda e: f"timed out: {e}; try again, or raise the timeout"),
     (ConnectionError, lambda e: f"connection failed: {e}; check the endpoint (--endpoint / HF_ENDPOINT)"),
     (OSError, lambda e: f"{type(e).__name__}: {e}"),
 ]
+
+
+#: Errors of HTTP clients, recognised by module so that none of them is imported to check.
+_NETWORK_MODULES = ("httpx", "httpcore", "requests", "urllib3", "huggingface_hub")
 
 
 def format_error(exc: BaseException) -> str:
@@ -75,6 +79,9 @@ def format_error(exc: BaseException) -> str:
     for cls, fmt in CLI_ERROR_MAPPINGS:
         if isinstance(exc, cls):
             return _one_line(fmt(exc))
+    if type(exc).__module__.split(".")[0] in _NETWORK_MODULES:
+        return _one_line(f"network error ({type(exc).__name__}: {exc}); check the Hub URL (--endpoint / "
+                         "HF_ENDPOINT), the connection and HF_TOKEN")
     return _one_line(f"unexpected {type(exc).__name__}: {exc} (re-run with NAR_DEBUG=1 for the traceback)")
 
 
@@ -117,7 +124,7 @@ def run_with_error_mapping(app: typer.Typer, args: list[str] | None = None) -> i
     shown, aborts, exits = _cli_classes()
     previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        rv = app(args=args, standalone_mode=False)
+        rv = app(args=args, prog_name="nar", standalone_mode=False)
     except Interrupted as e:
         typer.echo(interrupted_line(e), err=True)
         return e.exit_code
@@ -139,7 +146,7 @@ def run_with_error_mapping(app: typer.Typer, args: list[str] | None = None) -> i
                 return 0
             typer.echo(usage_line(e) if code == EXIT_USAGE else f"error: {_one_line(e.format_message())}", err=True)  # type: ignore[attr-defined]
             return code
-        if DEBUG:
+        if debug():
             raise
         typer.echo(f"error: {format_error(e)}", err=True)
         return EXIT_ERROR

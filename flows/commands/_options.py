@@ -22,7 +22,7 @@ TopKOpt = Annotated[int, typer.Option("--top-k", "-k", min=1, help="Results to s
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout instead of tables.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=0, help="Stop after this many models per source.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", "-j", min=1,
-                                         help="Tracing worker processes (default: $NAR_WORKERS, else 2).")]
+                                         help="Tracing worker processes (default: $NAR_TRACE_WORKERS, else 1).")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1,
                                            help="Seconds before one model's trace is stopped ($NAR_TRACE_TIMEOUT).")]
 PresetOpt = Annotated[str | None, typer.Option("--preset", help="A model list from nar_data/catalog/presets/ (e.g. `demo`).")]

@@ -109,6 +109,11 @@ def print_coverage(out: Path, as_json: bool = False) -> None:
     if stats["top_rss"]:
         console.print("Top worker RSS: " + ", ".join(f"{m['model_id']} {m['rss_mib']:.0f} MiB" for m in stats["top_rss"]))
     console.print(f"Dedup: {t['ok']} traced models -> {t['arch_ids']} distinct arch_ids")
+    if cov["bad_shards"]:
+        console.print(f"[bold red]{len(cov['bad_shards'])} bad shard(s) left out[/] (`nar doctor --data {out} --fix` "
+                      "moves them to _quarantine/):")
+        for b in cov["bad_shards"]:
+            console.print(f"  {b['reason']}", markup=False, soft_wrap=True)
 
 
 def coverage_cmd(

@@ -84,7 +84,7 @@ def _model_ref(files: ConfigFiles, source: str, ctx: QueryContext) -> Any:
 def _trace_here(ref: Any, title: str) -> Graph:
     from nar_data.errors import NarDataError
     from nar_data.labels import labels_for
-    from nar_data.sources.hf_hub import build_hf
+    from nar_data.hub.source import build_hf
     from nar_data.tracing import trace_built
 
     try:
@@ -95,7 +95,7 @@ def _trace_here(ref: Any, title: str) -> Graph:
 
 def _trace_isolated(ref: Any, title: str) -> Graph:
     """Remote code runs only in a tracing-pool worker (its own process, time and memory limits)."""
-    from nar_data.tracing.pool import TracePool
+    from nar_data.pool import TracePool
 
     with TracePool(workers=1, start_method="spawn", preload=("torch", "transformers")) as pool:
         outcome = next(iter(pool.imap([ref])))

@@ -56,10 +56,10 @@ def _compute(library: str) -> tuple[list[str], dict[str, str]]:
         from torchvision.models import list_models
 
         return sorted(list_models()), {}
-    from nar_data.sources.transformers import _class_owners, iter_classes
+    from nar_data.sources.transformers import class_owners, iter_classes
 
     classes = list(iter_classes())
-    owners = _class_owners(classes)
+    owners = class_owners(classes)
     names, aliases = set(), {}
     for model_type, cls, _, is_base in classes:
         # the transformers source's naming: "Class", or "Class@model_type" for a class another type owns

@@ -4,7 +4,7 @@
     >>> summary = HubCrawler("data/nar", endpoint="https://huggingface.co").crawl(CrawlQuery(author="timm", limit=50))
     >>> print(summary.line())
 
-Nothing here imports torch; building the crawled repos is `nar_data.sources.hf_hub`'s job.
+Nothing here imports torch; `source` (the ``hf`` source) builds the crawled repos, importing torch only then.
 """
 
 from __future__ import annotations

@@ -23,14 +23,14 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import errors
 from ..fingerprint import stable_hash
 from ..parquet import clean_tmp, read_table, shard_paths, write_shard
+from ..schema import FailureRow, ModelRow
 from ..sources._base import ModelRef
 from .card import CardError, parse_card
 from .client import LIST_EXPAND, HubClient
@@ -114,9 +114,9 @@ class CrawlSummary:
 
 @dataclass
 class _Outcome:
-    row: dict[str, Any]
+    row: ModelRow
     repo_state: RepoState
-    failure: dict[str, Any] | None = None
+    failure: FailureRow | None = None
     fingerprint: tuple[str, int, str, int] | None = None  # (key, params, config hash, unit) learned from a fetch
     config: dict[str, Any] | None = None  # representative config record for a new config hash
     ref: dict[str, Any] | None = None  # library / task / meta, for `refs_from_state`
@@ -176,7 +176,7 @@ class HubCrawler:
                 run.done = page.next_path is None or (query.limit is not None and run.listed >= query.limit)
                 with state.transaction():
                     for o in outcomes:
-                        state.put_repo(o.row["model_id"], o.repo_state, o.ref)
+                        state.put_repo(o.row.model_id, o.repo_state, o.ref)
                         if o.fingerprint:
                             state.put_fingerprint(*o.fingerprint)
                         if o.config:
@@ -213,7 +213,7 @@ class HubCrawler:
     def _process(self, items: list[dict[str, Any]], state: CrawlState, query: CrawlQuery, summary: CrawlSummary,
                  arch_ids: dict[str, str]) -> tuple[list[_Outcome], list[dict[str, Any]]]:
         outcomes: list[_Outcome] = []
-        failures: list[dict[str, Any]] = []
+        failures: list[FailureRow] = []
         repos: list[ListedRepo] = []
         for item in items:
             try:
@@ -246,12 +246,12 @@ class HubCrawler:
                 card_failure = self._fetch_card(repo, summary)
                 if card_failure:
                     failures.append(card_failure)
-                    summary.failed[card_failure["error_class"]] += 1
+                    summary.failed[card_failure.error_class] += 1
             outcome = self._decide(repo, state, page_fps, page_configs, summary, arch_ids)
             outcomes.append(outcome)
             if outcome.failure:
                 failures.append(outcome.failure)
-                summary.failed[outcome.failure["error_class"]] += 1
+                summary.failed[outcome.failure.error_class] += 1
             if outcome.fingerprint:
                 key, params, h, unit = outcome.fingerprint
                 page_fps.setdefault(key, []).append((params, h, unit))
@@ -293,7 +293,8 @@ class HubCrawler:
         except errors.NarDataError as e:
             if type(e) is errors.HubError:  # transient after all retries: stop; the page is redone on resume
                 raise
-            stage = _stage_of(e)
+            # refused from the listing alone (remote code, gated, no config.json): stage "list", not a build
+            stage = stage if stage == "list" else _stage_of(e)
             failure = _failure(mid, "", stage, type(e).__name__, str(e))
             return _Outcome(self._row(repo, meta, "", arch_ids, "", failed=True),
                             RepoState(repo.sha, "", "failed", type(e).__name__, fp), failure=failure)
@@ -353,15 +354,14 @@ class HubCrawler:
         except Exception as e:  # noqa: BLE001 - a label rule must not lose the row
             logger.warning("labels failed for %s: %s", repo.repo_id, e)
             labels = {"family": "unknown", "coarse": "unknown", "task": "unknown"}
-        return {"model_id": model_id_of(repo.repo_id), "source": SOURCE, "sha": repo.sha,
-                "last_modified": repo.last_modified, "library": repo.library, "pipeline_tag": repo.pipeline_tag,
-                "tags": repo.tags, "base_model": repo.base_model, "downloads": repo.downloads, "likes": repo.likes,
-                "config_hash": h, "arch_id": arch_id, "task": labels["task"],
-                "family": labels["family"], "coarse": labels["coarse"], "status": status, "tracer_version": "",
-                "updated_at": _now()}
+        # the Hub fields go into the row only: the labels above were matched on the ref's own meta
+        hub = {"last_modified": repo.last_modified, "pipeline_tag": repo.pipeline_tag, "tags": repo.tags,
+               "base_model": repo.base_model, "downloads": repo.downloads, "likes": repo.likes}
+        return ModelRow.from_ref(replace(ref, meta={**meta, **hub}, config_hash=h), arch_id=arch_id,
+                                 status=status, labels=labels, tracer_version="")
 
     # -- writing a page
-    def _write_page(self, stamp: str, page: int, outcomes: list[_Outcome], failures: list[dict[str, Any]]) -> None:
+    def _write_page(self, stamp: str, page: int, outcomes: list[_Outcome], failures: list[FailureRow]) -> None:
         """Shards ``<table>-<run stamp>-crawl-p<page>.parquet``: a redone page replaces its own."""
         for table, rows in (("failures", failures), ("models", [o.row for o in outcomes])):
             final = self.out / table / f"{table}-{stamp}-crawl-p{page:06d}.parquet"
@@ -434,11 +434,6 @@ def _stage_of(e: BaseException) -> str:
     return "build"
 
 
-def _failure(model_id: str, config_hash: str, stage: str, error_class: str, message: str) -> dict[str, Any]:
-    return {"model_id": model_id, "source": SOURCE, "config_hash": config_hash, "stage": stage,
-            "error_class": error_class, "message": message[:1000], "versions": "{}", "tracer_version": "",
-            "seconds": 0.0, "updated_at": _now()}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _failure(model_id: str, config_hash: str, stage: str, error_class: str, message: str) -> FailureRow:
+    """A crawl failure: before any trace, so no tracer version (the tracing driver does not skip its hash)."""
+    return FailureRow.create(model_id, SOURCE, config_hash, stage, error_class, message, tracer_version="")

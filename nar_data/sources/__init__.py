@@ -20,9 +20,8 @@ _BUILTIN = {
     "timm": "nar_data.sources.timm",
     "torchvision": "nar_data.sources.torchvision",
     "transformers": "nar_data.sources.transformers",
-    "hf": "nar_data.sources.hf_hub",
+    "hf": "nar_data.hub.source",
     "torch_hub": "nar_data.sources.torch_hub",
-    "testing": "nar_data.testing",
 }
 #: The library registries: the embedded default of `nar trace --source all`.
 REGISTRY_SOURCES = ("timm", "torchvision", "transformers")
@@ -42,8 +41,8 @@ def _load(name: str) -> None:
         try:
             importlib.import_module(_BUILTIN[name])
         except ModuleNotFoundError as e:
-            if e.name and e.name.startswith("nar_data"):
-                return  # source module not written yet in this checkout
+            if e.name == _BUILTIN[name]:
+                return  # the source's module is not in this installation
             raise
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..build.meta import build_on_meta
 from ..fingerprint import config_hash
 from ._base import Built, ModelRef, Source
-from ._meta import build_on_meta
 from . import register_source
 
 __all__ = ["TimmSource", "build_timm", "timm_ref"]

@@ -21,9 +21,9 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
+from ..build.meta import build_on_meta
 from ..fingerprint import config_hash
 from ._base import Built, ModelRef, Source
-from ._meta import build_on_meta
 from . import register_source
 
 __all__ = ["TorchvisionSource", "build_torchvision", "builder_module"]

@@ -16,77 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from ..fingerprint import arch_id, config_hash
+from ..build.tiny import TINY_MODELS, tiny_model
+from ..fingerprint import config_hash
+from ..hand import hand_graph
 from ..schema import Graph
 from ..sources import Built, ModelRef, Source, register_source
-from ..vocab import op_id
 
 __all__ = ["TINY_MODELS", "BAD_MODELS", "TestingSource", "hand_graph", "make_graph", "tiny_model"]
 
-TINY_MODELS = ("mlp", "cnn", "transformer_block", "residual")
 BAD_MODELS = ("raise", "sleep", "oom", "segfault")
-
-
-def tiny_model(name: str, width: int = 8) -> tuple[Any, tuple[Any, ...]]:
-    """``(module, args)`` of a tiny model, built on the meta device."""
-    import torch
-    from torch import nn
-
-    class MLP(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.fc1, self.fc2 = nn.Linear(width, 2 * width), nn.Linear(2 * width, 4)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.fc2(torch.relu(self.fc1(x)))
-
-    class CNN(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = nn.Conv2d(3, width, 3, padding=1)
-            self.bn = nn.BatchNorm2d(width)
-            self.head = nn.Linear(width, 4)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            x = torch.relu(self.bn(self.conv(x)))
-            return self.head(x.mean((2, 3)))
-
-    class Block(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
-            self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
-            self.fc1, self.fc2 = nn.Linear(width, 2 * width), nn.Linear(2 * width, width)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            q, k, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
-            x = x + self.proj(nn.functional.scaled_dot_product_attention(q, k, v))
-            return x + self.fc2(nn.functional.gelu(self.fc1(self.ln2(x))))
-
-    class Transformer(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.blocks = nn.Sequential(Block(), Block())
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.blocks(x)
-
-    class Residual(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.a, self.b = nn.Linear(width, width), nn.Linear(width, width)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.relu(self.a(x)) + self.b(x) + x
-
-    factories = {"mlp": (MLP, (2, width)), "cnn": (CNN, (2, 3, 8, 8)),
-                 "transformer_block": (Transformer, (2, 5, width)), "residual": (Residual, (2, width))}
-    if name not in factories:
-        raise ValueError(f"Unknown tiny model {name!r}; valid names: {sorted(factories)}")
-    cls, shape = factories[name]
-    with torch.device("meta"):
-        module = cls()
-    return module.eval(), (torch.empty(shape, device="meta"),)
 
 
 def make_graph(name: str = "mlp", **fields: Any) -> Graph:
@@ -97,21 +35,6 @@ def make_graph(name: str = "mlp", **fields: Any) -> Graph:
     fields.setdefault("family", name)
     return trace_module(module, args, model_id=f"testing:{name}", source="testing",
                         config_hash=config_hash("testing", name), **fields)
-
-
-def hand_graph(op_names: Sequence[str], edges: Sequence[tuple[int, int]], model_id: str = "hand:graph",
-               shapes: Sequence[Sequence[int]] | None = None, **fields: Any) -> Graph:
-    """A `Graph` written by hand: ``op_names[i]`` per node and ``(src, dst)`` edges."""
-    n = len(op_names)
-    shapes = [list(s) for s in shapes] if shapes is not None else [[1] for _ in range(n)]
-    src = np.asarray([e[0] for e in edges], dtype=np.int32)
-    dst = np.asarray([e[1] for e in edges], dtype=np.int32)
-    fields.setdefault("config_hash", model_id)
-    graph = Graph(model_id=model_id, source=fields.pop("source", "hand"), arch_id="",
-                 op=np.asarray([op_id(o) for o in op_names], dtype=np.int32), op_name=list(op_names),
-                 shape=shapes, dtype=["float32"] * n, module=[""] * n, params=np.zeros(n, dtype=np.int64),
-                 src=src, dst=dst, **fields)
-    return graph.replace(arch_id=arch_id(op_names, shapes, src, dst))
 
 
 class _Misbehave:

@@ -3,7 +3,7 @@
 ``generate_repos(n)`` returns ``n`` `HubRepo`s that look like the Hub's model repos:
 
 * **transformers bases** whose ``config.json`` is the real ``XConfig(**kwargs).to_dict()`` output
-  (recorded once in ``tests/fixtures/hub/base_configs.json`` by `regenerate_base_configs`, so that tests
+  (recorded once in ``nar_data/testing/data/base_configs.json`` by `regenerate_base_configs`, so that tests
   do not pay for importing transformers), under their real Hub ids;
 * **timm repos** with timm's own ``config.json`` shape (``architecture``, ``num_classes``,
   ``num_features``, ``global_pool``, ``pretrained_cfg``, optional ``model_args``);
@@ -20,6 +20,7 @@ from which the server derives ``cardData`` exactly as the Hub does.
 from __future__ import annotations
 
 import copy
+import importlib.resources
 import json
 import random
 from pathlib import Path
@@ -30,7 +31,8 @@ from .hub_repo import HubRepo
 __all__ = ["BASE_SPECS", "TIMM_SPECS", "generate_repos", "load_base_configs", "regenerate_base_configs",
            "mutate_repo", "BAD_REPOS"]
 
-BASE_CONFIGS_PATH = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "hub" / "base_configs.json"
+#: Package data, so an installed wheel has them too (the configs need no transformers to be read back).
+BASE_CONFIGS_PATH = Path(str(importlib.resources.files(__package__))) / "data" / "base_configs.json"
 
 # (repo id, transformers config class, kwargs, architecture, pipeline tag, gated)
 BASE_SPECS: list[tuple[str, str, dict[str, Any], str, str, Any]] = [
@@ -257,8 +259,24 @@ def generate_repos(n: int = 320, seed: int = 0) -> list[HubRepo]:
     """``n`` fixture repos (at least the bases, sentence-transformers, timm and bad repos: ~80)."""
     configs = load_base_configs()
     b = _Builder(seed)
+    bases = _transformers_bases(b, configs)
+    _sentence_transformers(b, configs)
+    timm_bases = _timm_bases(b)
+    _bad_repos(b, configs)
+    # -- fine-tune families fill the rest
+    k = 0
+    while len(b.repos) < n:
+        k += 1
+        if b.rng.random() < 0.12:
+            _timm_finetune(b, k, timm_bases)
+        else:
+            _transformers_finetune(b, k, bases)
+    return b.repos[:max(n, len(b.repos))]
+
+
+def _transformers_bases(b: _Builder, configs: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any], str, str]]:
+    """The transformers base repos of `BASE_SPECS`; ``(repo_id, config, architecture, pipeline)`` of each."""
     bases: list[tuple[str, dict[str, Any], str, str]] = []
-    # -- transformers bases
     for repo_id, _cls, _kw, arch, pipeline, gated in BASE_SPECS:
         cfg = configs[repo_id]
         card = _card({"license": "apache-2.0", "library_name": "transformers", "pipeline_tag": pipeline,
@@ -268,7 +286,10 @@ def generate_repos(n: int = 320, seed: int = 0) -> list[HubRepo]:
               tags=_tags("transformers", pipeline, extra=[cfg.get("model_type", "")]), gated=gated,
               safetensors_total=approx_params(cfg))
         bases.append((repo_id, cfg, arch, pipeline))
-    # -- sentence-transformers
+    return bases
+
+
+def _sentence_transformers(b: _Builder, configs: dict[str, dict[str, Any]]) -> None:
     for repo_id, _cls, _kw, arch in ST_SPECS:
         cfg = configs[repo_id]
         modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
@@ -279,7 +300,10 @@ def generate_repos(n: int = 320, seed: int = 0) -> list[HubRepo]:
                         "README.md": card, "model.safetensors": b""}, library_name="sentence-transformers",
               pipeline_tag="sentence-similarity", safetensors_total=approx_params(cfg),
               tags=_tags("sentence-transformers", "sentence-similarity", extra=[cfg["model_type"], "feature-extraction"]))
-    # -- timm
+
+
+def _timm_bases(b: _Builder) -> list[tuple[str, dict[str, Any]]]:
+    """The timm repos of `TIMM_SPECS`; ``(repo_id, config)`` of each."""
     timm_bases = []
     for repo_id, arch, classes, features, size, model_args in TIMM_SPECS:
         tag = repo_id.split(".", 1)[1]
@@ -299,68 +323,69 @@ def generate_repos(n: int = 320, seed: int = 0) -> list[HubRepo]:
               tags=_tags("timm", "image-classification"),
               safetensors_total=approx_params({"a": arch}) + classes * features)
         timm_bases.append((repo_id, cfg))
-    _bad_repos(b, configs)
-    # -- fine-tune families fill the rest
-    k = 0
-    while len(b.repos) < n:
-        k += 1
-        if b.rng.random() < 0.12:
-            base_id, base_cfg = b.rng.choice(timm_bases)
-            cfg = copy.deepcopy(base_cfg)
-            classes = b.rng.choice([2, 10, 100, 1000])
-            cfg["num_classes"] = classes
-            ds = b.rng.choice(["cifar10", "food101", "beans", "imagenet-1k"])
-            rid = f"ft-user{k % 97}/{base_id.split('/')[1].split('.')[0]}.ft_{ds}_{k}"
-            card = _card({"library_name": "timm", "base_model": base_id, "datasets": [ds], "tags": ["timm"]})
-            b.add(rid, {"config.json": json.dumps(cfg).encode(), "README.md": card, "model.safetensors": b""},
-                  library_name="timm", pipeline_tag="image-classification",
-                  tags=_tags("timm", "image-classification", base_id),
-                  safetensors_total=approx_params({"a": cfg["architecture"]}) + classes * cfg["num_features"])
-            continue
-        base_id, base_cfg, arch, pipeline = b.rng.choice(bases)
-        cfg = copy.deepcopy(base_cfg)
-        roll = b.rng.random()
-        task = pipeline
-        num_labels = 0
-        relation = "finetune"
-        if roll < 0.5:  # re-headed classifier / tagger / QA fine-tune
-            task = b.rng.choice(["text-classification", "token-classification", "question-answering"]) \
-                if pipeline == "fill-mask" else pipeline
-            head = _head(arch, task)
-            if head:
-                cfg["architectures"] = [head[0]]
-            else:
-                task = pipeline
-            num_labels = b.rng.choice([2, 3, 5]) if task in ("text-classification", "token-classification",
-                                                            "image-classification") else 0
-            if num_labels:
-                cfg["id2label"] = {str(i): f"LABEL_{i}" for i in range(num_labels)}
-                cfg["label2id"] = {f"LABEL_{i}": i for i in range(num_labels)}
-                cfg["problem_type"] = "single_label_classification"
-        elif roll < 0.88:  # same architecture, new weights (instruct / domain tune), other dtype
-            cfg["torch_dtype"] = b.rng.choice(["float16", "bfloat16", "float32"])
-        elif roll < 0.96:  # a resized variant of the base: a new architecture config
-            relation = "quantized" if roll < 0.9 else "finetune"
-            for key in ("num_hidden_layers", "num_layers", "n_layer", "encoder_layers"):
-                if key in cfg and isinstance(cfg[key], int):
-                    cfg[key] = max(1, cfg[key] // 2 + k % 3)
-                    break
-            else:
-                cfg["hidden_dropout_prob"] = 0.2  # still a (trivially) different config
-        else:  # added tokens: a small vocab change
-            if "vocab_size" in cfg:
-                cfg["vocab_size"] = cfg["vocab_size"] + 8 * (1 + k % 4)
-        cfg["_name_or_path"] = base_id
-        cfg["transformers_version"] = b.rng.choice(["4.41.2", "4.46.0", "4.51.3"])
-        ds = b.rng.choice(_DATASETS)
-        rid = f"ft-user{k % 251}/{base_id.split('/')[1]}-finetuned-{ds}-{k}"
-        card = _card({"license": "apache-2.0", "base_model": base_id, "datasets": [ds], "tags": ["generated_from_trainer"],
-                      "library_name": "transformers", "pipeline_tag": task, "language": ["en"]},
-                     f"This model is a fine-tuned version of [{base_id}](https://huggingface.co/{base_id}) on {ds}.")
-        b.add(rid, {"config.json": json.dumps(cfg, indent=2).encode(), "README.md": card, "model.safetensors": b""},
-              library_name="transformers", pipeline_tag=task, tags=_tags("transformers", task, base_id, relation=relation),
-              safetensors_total=approx_params(cfg, num_labels))
-    return b.repos[:max(n, len(b.repos))]
+    return timm_bases
+
+
+def _timm_finetune(b: _Builder, k: int, timm_bases: list[tuple[str, dict[str, Any]]]) -> None:
+    """A timm fine-tune with a new label count."""
+    base_id, base_cfg = b.rng.choice(timm_bases)
+    cfg = copy.deepcopy(base_cfg)
+    classes = b.rng.choice([2, 10, 100, 1000])
+    cfg["num_classes"] = classes
+    ds = b.rng.choice(["cifar10", "food101", "beans", "imagenet-1k"])
+    rid = f"ft-user{k % 97}/{base_id.split('/')[1].split('.')[0]}.ft_{ds}_{k}"
+    card = _card({"library_name": "timm", "base_model": base_id, "datasets": [ds], "tags": ["timm"]})
+    b.add(rid, {"config.json": json.dumps(cfg).encode(), "README.md": card, "model.safetensors": b""},
+          library_name="timm", pipeline_tag="image-classification",
+          tags=_tags("timm", "image-classification", base_id),
+          safetensors_total=approx_params({"a": cfg["architecture"]}) + classes * cfg["num_features"])
+
+
+def _transformers_finetune(b: _Builder, k: int, bases: list[tuple[str, dict[str, Any], str, str]]) -> None:
+    """A transformers fine-tune of a base: re-headed, re-weighted, resized or with added tokens."""
+    base_id, base_cfg, arch, pipeline = b.rng.choice(bases)
+    cfg = copy.deepcopy(base_cfg)
+    roll = b.rng.random()
+    task = pipeline
+    num_labels = 0
+    relation = "finetune"
+    if roll < 0.5:  # re-headed classifier / tagger / QA fine-tune
+        task = b.rng.choice(["text-classification", "token-classification", "question-answering"]) \
+            if pipeline == "fill-mask" else pipeline
+        head = _head(arch, task)
+        if head:
+            cfg["architectures"] = [head[0]]
+        else:
+            task = pipeline
+        num_labels = b.rng.choice([2, 3, 5]) if task in ("text-classification", "token-classification",
+                                                        "image-classification") else 0
+        if num_labels:
+            cfg["id2label"] = {str(i): f"LABEL_{i}" for i in range(num_labels)}
+            cfg["label2id"] = {f"LABEL_{i}": i for i in range(num_labels)}
+            cfg["problem_type"] = "single_label_classification"
+    elif roll < 0.88:  # same architecture, new weights (instruct / domain tune), other dtype
+        cfg["torch_dtype"] = b.rng.choice(["float16", "bfloat16", "float32"])
+    elif roll < 0.96:  # a resized variant of the base: a new architecture config
+        relation = "quantized" if roll < 0.9 else "finetune"
+        for key in ("num_hidden_layers", "num_layers", "n_layer", "encoder_layers"):
+            if key in cfg and isinstance(cfg[key], int):
+                cfg[key] = max(1, cfg[key] // 2 + k % 3)
+                break
+        else:
+            cfg["hidden_dropout_prob"] = 0.2  # still a (trivially) different config
+    else:  # added tokens: a small vocab change
+        if "vocab_size" in cfg:
+            cfg["vocab_size"] = cfg["vocab_size"] + 8 * (1 + k % 4)
+    cfg["_name_or_path"] = base_id
+    cfg["transformers_version"] = b.rng.choice(["4.41.2", "4.46.0", "4.51.3"])
+    ds = b.rng.choice(_DATASETS)
+    rid = f"ft-user{k % 251}/{base_id.split('/')[1]}-finetuned-{ds}-{k}"
+    card = _card({"license": "apache-2.0", "base_model": base_id, "datasets": [ds], "tags": ["generated_from_trainer"],
+                  "library_name": "transformers", "pipeline_tag": task, "language": ["en"]},
+                 f"This model is a fine-tuned version of [{base_id}](https://huggingface.co/{base_id}) on {ds}.")
+    b.add(rid, {"config.json": json.dumps(cfg, indent=2).encode(), "README.md": card, "model.safetensors": b""},
+          library_name="transformers", pipeline_tag=task, tags=_tags("transformers", task, base_id, relation=relation),
+          safetensors_total=approx_params(cfg, num_labels))
 
 
 # The remote-code fixture is real code (a 2-layer toy LM) so that the opt-in path can be built end to end.

@@ -18,8 +18,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import logging
 import sys
 import time
@@ -31,6 +29,7 @@ import torch
 from ..errors import TraceError
 from ..schema import Graph
 from ..sources import Built, ModelRef, get_source
+from ..versions import library_versions, versions_json
 from ._record import RawGraph, record, tensor_leaves
 from .normalize import input_spec, module_params, to_graph
 
@@ -124,29 +123,6 @@ def _short(e: BaseException, n: int = 300) -> str:
     return text if len(text) <= n else text[:n] + "..."
 
 
-@functools.cache
-def _versions_json() -> str:
-    return json.dumps(library_versions(), sort_keys=True)
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries that decide what a graph looks like (read once per process)."""
-    return dict(_installed_versions())
-
-
-@functools.cache
-def _installed_versions() -> tuple[tuple[str, str], ...]:
-    import importlib.metadata as md
-
-    out = []
-    for pkg in ("torch", "torchvision", "timm", "transformers"):
-        try:
-            out.append((pkg, md.version(pkg)))
-        except md.PackageNotFoundError:
-            pass
-    return tuple(out)
-
-
 def trace_module(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *,
                  model_id: str = "local:module", source: str = "local", config_hash: str = "",
                  methods: Sequence[str] = METHODS, **fields: Any) -> Graph:
@@ -156,7 +132,7 @@ def trace_module(module: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: di
     module.eval()
     raw, method = capture(module, args, kwargs, methods)
     num_params = sum(p.numel() for p in module.parameters())
-    fields.setdefault("versions", _versions_json())
+    fields.setdefault("versions", versions_json())
     fields.setdefault("seconds", time.perf_counter() - start)
     return to_graph(raw, model_id=model_id, source=source, config_hash=config_hash or model_id,
                     params=module_params(module), num_params=num_params, capture=method,

@@ -208,6 +208,7 @@ for _n in (1, 2, 3):  # pooling rules per spatial rank: an int window means n eq
     attr_rule(f"max_pool{_n}d", f"max_pool{_n}d_with_indices")(functools.partial(_max_pool, n=_n))
     attr_rule(f"avg_pool{_n}d")(functools.partial(_avg_pool, n=_n))
     attr_rule(f"adaptive_avg_pool{_n}d", f"adaptive_max_pool{_n}d")(functools.partial(_adaptive_pool, n=_n))
+del _n
 
 
 @attr_rule("gelu")

@@ -27,6 +27,7 @@ Shapes:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -47,7 +48,7 @@ from ._base import Encoder, LabelMap, l2_normalize
 from .layers import Heads, NodeInput, pool
 from .wl import labelled_wl_histogram
 
-__all__ = ["NAREncoder", "NARNet", "MotifData", "MacroData"]
+__all__ = ["NAREncoder", "NARNet", "motif_data"]
 
 
 def _data_classes() -> tuple[type, type]:
@@ -76,17 +77,13 @@ def _data_classes() -> tuple[type, type]:
     return _MotifData, _MacroData
 
 
-MotifData: Any = None
-MacroData: Any = None
-
-
+@functools.lru_cache(maxsize=1)
 def _classes() -> tuple[Any, Any]:
-    global MotifData, MacroData
-    if MotifData is None:
-        MotifData, MacroData = _data_classes()
-        MotifData.__qualname__ = MotifData.__name__ = "MotifData"
-        MacroData.__qualname__ = MacroData.__name__ = "MacroData"
-    return MotifData, MacroData
+    """``(MotifData, MacroData)``, built once on first use (PyG is imported lazily)."""
+    motif, macro = _data_classes()
+    motif.__qualname__ = motif.__name__ = "MotifData"
+    macro.__qualname__ = macro.__name__ = "MacroData"
+    return motif, macro
 
 
 def motif_data(graph: Graph, seg: Segmentation, hops: int = 1, context: bool = True) -> Any:
@@ -278,7 +275,7 @@ class NAREncoder(Encoder):
                     total, steps = total + loss.item(), steps + 1
                 self.history.append({"stage": 1, "epoch": epoch, "loss": total / max(steps, 1),
                                      "seconds": time.perf_counter() - start})
-                bar.advance()
+                bar.advance(loss=total / max(steps, 1))
 
     # -- inference ----------------------------------------------------------------------------------
     @property

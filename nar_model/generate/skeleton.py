@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cell import Cell, cell_hash
+from .cell import OPS, Cell, cell_hash
 from .modules import Network
 
-__all__ = ["MAX_CELLS", "Macro", "Stage", "build_network", "count_cost", "macro_hash", "sample_skeleton",
+__all__ = ["MAX_CELLS", "Macro", "Stage", "build_network", "count_cost", "macro_from_dict", "macro_hash", "macro_to_dict", "sample_skeleton",
            "skeleton_hash"]
 
 MAX_CELLS = 20
@@ -130,3 +130,17 @@ def count_cost(macro: Macro, input_size: int = 32, device: str = "meta") -> tupl
     for h in hooks:
         h.remove()
     return params, int(total[0])
+
+
+def macro_to_dict(macro: Macro) -> dict:
+    """JSON-ready form of ``macro`` (`macro_from_dict` inverts it)."""
+    cells = [{"ops": [OPS[o] for o in c.ops], "kernels": list(c.kernels), "se": [bool(s) for s in c.se],
+              "adj": [list(r) for r in c.adj]} for c in macro.cells]
+    return {"cells": cells, "stages": [[s.cell, s.channels, s.stride, s.repeats] for s in macro.stages],
+            "stem": macro.stem, "head": macro.head, "classes": macro.num_classes, "in_channels": macro.in_channels}
+
+
+def macro_from_dict(d: dict) -> Macro:
+    cells = tuple(Cell(tuple(OPS.index(o) for o in c["ops"]), tuple(c["kernels"]), tuple(c["se"]),
+                       tuple(tuple(r) for r in c["adj"])) for c in d["cells"])
+    return Macro(cells, tuple(Stage(*s) for s in d["stages"]), d["stem"], d["head"], d["classes"], d["in_channels"])

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import nar_data.testing  # noqa: F401 - registers the `testing` source for the flows run in this process
 from flows import _prefect_env  # noqa: F401 - before prefect
 
 #: Tiny models of the `testing` source, plus one that always fails (a `failures` row).

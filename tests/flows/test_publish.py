@@ -8,7 +8,7 @@ import yaml
 
 from nar_data.parquet import read_table, write_shard
 from nar_data.publish import card_configs, publish_to_hub, write_card
-from nar_data.testing import hand_graph
+from nar_data.hand import hand_graph
 from nar_data.testing.hub_server import running_hub
 
 

@@ -23,7 +23,7 @@ def test_batches_keep_config_hashes_together(tiny) -> None:
 
 def test_run_trace_sends_only_pending_refs_to_tasks(tmp_path, tiny, monkeypatch) -> None:
     import flows.trace as ft
-    from nar_data.tracing.pool import trace_to_dataset
+    from nar_data.dataset import trace_to_dataset
 
     NAMES, PRELOAD = tiny
     refs = list(get_source("testing").iter_refs(names=["mlp", "cnn"]))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from nar_data.schema import Graph
-from nar_data.testing import hand_graph
+from nar_data.hand import hand_graph
 
 
 def block_graph(block: list[str], residual: bool, repeats: int, width: int, family: str, coarse: str,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nar_data.testing import hand_graph
+from nar_data.hand import hand_graph
 from nar_model.motifs import (MotifVocab, _merge, chunk_segments, legacy_segments, node_codes, segment_graphs,
                               topo_order)
 
@@ -66,7 +66,7 @@ def test_vocab_round_trips_through_dict(resnet):
 
 
 def test_legacy_rule_collapses_a_periodic_stack():
-    # nar_method.md §2.1: uniform bigram frequencies give one segment
+    # docs/method.md §2.1: uniform bigram frequencies give one segment
     assert legacy_segments(["a", "b", "c"] * 5).tolist() == [0]
 
 

@@ -47,6 +47,10 @@ def test_first_crawl_rows_failures_and_economy(tmp_path: Path, hub: HubServer, c
     failures = read_table(tmp_path, "failures").to_pylist()
     assert s.listed == s.new == len(models) == n and s.done
     assert {f["model_id"].removeprefix("hf:"): f["error_class"] for f in failures} == EXPECTED_FAILURES
+    stages = {f["model_id"].removeprefix("hf:"): f["stage"] for f in failures}
+    assert stages["nar-fixtures/remote-code-llm"] == "list"  # refused from the listing, nothing built
+    assert stages["nar-fixtures/diffusion-pipeline"] == "list"
+    assert stages["nar-fixtures/huge-config"] == "fetch" and stages["nar-fixtures/malformed-config"] != "list"
     assert all(m["status"] == "failed" for m in models if m["model_id"].removeprefix("hf:") in EXPECTED_FAILURES)
     ok = [m for m in models if m["status"] != "failed"]
     assert all(m["config_hash"] for m in ok) and all(m["status"] == "pending" for m in ok)

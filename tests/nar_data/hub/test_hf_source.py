@@ -10,7 +10,7 @@ import pytest
 from nar_data.errors import RemoteCodeError, SourceError, UnsupportedLibraryError
 from nar_data.hub import CrawlQuery, HubClient, HubCrawler
 from nar_data.sources import Built, ModelRef, get_source
-from nar_data.sources.hf_hub import HfHubSource, build_hf
+from nar_data.hub.source import HfHubSource, build_hf
 from nar_data.testing.hub_server import HubServer
 
 
@@ -71,7 +71,7 @@ def test_real_builds_on_meta(tmp_path: Path, hub: HubServer, client: HubClient) 
 def test_crawl_then_trace_fills_every_row(tmp_path: Path, hub: HubServer, client: HubClient) -> None:
     """Crawl -> tracing pool: one trace per config hash, every crawled repo ends `ok` with an arch_id."""
     from nar_data.parquet import read_table
-    from nar_data.tracing.pool import trace_to_dataset
+    from nar_data.dataset import trace_to_dataset
 
     HubCrawler(tmp_path, client).crawl(CrawlQuery(search="test_vit"))
     refs = list(HfHubSource(data=tmp_path).iter_refs())

@@ -9,7 +9,14 @@ from nar_data.tracing import trace_ref
 
 
 def test_registry_sources_are_registered() -> None:
-    assert {"timm", "torchvision", "testing"} <= set(list_sources())
+    from nar_data.sources import _BUILTIN
+
+    assert {"timm", "torchvision", "transformers", "hf", "torch_hub"} <= set(list_sources())
+    # the tiny `testing` models register only where they are asked for (``import nar_data.testing``)
+    assert "testing" not in _BUILTIN
+    import nar_data.testing  # noqa: F401
+
+    assert "testing" in list_sources()
 
 
 def test_timm_lists_every_model_with_a_stable_distinct_config_hash() -> None:

@@ -6,16 +6,16 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from nar_data.sources.transformers import _default_config_dict, load_config  # noqa: E402
-from nar_data.tracing.inputs import OVERRIDES, SEQ, audio_features  # noqa: E402
+from nar_data.sources.transformers import default_config_dict, load_config  # noqa: E402
+from nar_data.build.inputs import OVERRIDES, SEQ, audio_features  # noqa: E402
 
 
 def test_audio_input_shapes_follow_the_modeling_code():
     # w2v-BERT's feature projection is LayerNorm(feature_projection_input_dim): two stacked 80-bin mel frames
-    assert audio_features(load_config(_default_config_dict("wav2vec2-bert"))).shape[-1] == 160
+    assert audio_features(load_config(default_config_dict("wav2vec2-bert"))).shape[-1] == 160
     # Voxtral Realtime adds audio embeddings to text embeddings position by position (conv stride 2, then
     # downsample_factor frames per token), so the mel frames are tied to the text length
-    cfg = load_config(_default_config_dict("voxtral_realtime"))
+    cfg = load_config(default_config_dict("voxtral_realtime"))
     kw = OVERRIDES["voxtral_realtime"](None, cfg, "")
     frames = kw["input_features"].shape[-1]
     assert frames == kw["input_ids"].shape[-1] * 2 * cfg.downsample_factor == SEQ * 2 * 4

@@ -6,13 +6,13 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from nar_data.sources.transformers import _default_config_dict  # noqa: E402
+from nar_data.sources.transformers import default_config_dict  # noqa: E402
 
 
 def test_glm4v_fixup_matches_mrope_sections():
     # recomposition_frequencies splits the rotary frequencies by mrope_section [8, 12, 12] (32 of them)
     for mt, text in (("glm4v", "text_config"), ("glm4v_moe", "text_config"), ("glm4v_text", None)):
-        cfg = _default_config_dict(mt)
+        cfg = default_config_dict(mt)
         cfg = cfg[text] if text else cfg
         head_dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
         assert int(head_dim * cfg["rope_parameters"]["partial_rotary_factor"]) // 2 == 8 + 12 + 12, mt

@@ -9,7 +9,7 @@ pytest.importorskip("transformers")
 
 import torch  # noqa: E402
 
-from nar_data.tracing._shadow import ShadowValues  # noqa: E402
+from nar_data.build.shadow import ShadowValues  # noqa: E402
 
 
 def test_shadow_values_answer_data_dependent_shapes_and_indices():
@@ -36,7 +36,7 @@ def test_build_constants_keep_values_whatever_torch_cached_first(cached_before_p
     # paddings of Mimi/PocketTTS/Encodec lost their values only in the latter
     from torch.utils import _device
 
-    from nar_data.tracing._shadow import BuildConstants
+    from nar_data.build.shadow import BuildConstants
 
     _device._device_constructors.cache_clear()
     if cached_before_patch:

@@ -7,7 +7,7 @@ import torch
 
 pytest.importorskip("transformers")
 
-from nar_data.tracing._shadow import ListIndexShadows, ShadowValues  # noqa: E402
+from nar_data.build.shadow import ListIndexShadows, ShadowValues  # noqa: E402
 
 
 def test_shadow_survives_list_index_and_vq_argmin():

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import nar_data.testing  # noqa: F401 - registers the `testing` source (kept out of the production registry)
+from nar_data.dataset import trace_to_dataset
 from nar_data.parquet import read_table
 from nar_data.sources import get_source
-from nar_data.tracing.pool import trace_to_dataset
 
 FAST = {"preload": ("nar_data.testing",), "flush_seconds": 0.0}
 
@@ -68,7 +69,7 @@ def test_rerun_skips_what_is_done_and_failed(failing_run) -> None:  # noqa: ANN0
 
 
 def test_pending_refs_leaves_out_exactly_what_a_rerun_would_skip(failing_run) -> None:  # noqa: ANN001
-    from nar_data.tracing.pool import pending_refs
+    from nar_data.dataset import pending_refs
 
     out, _, _ = failing_run
     done_and_failed = refs("mlp", "raise", "cnn", "segfault")
@@ -82,12 +83,14 @@ def test_a_config_that_failed_once_and_was_traced_later_is_reused(tmp_path: Path
     from dataclasses import replace
 
     from nar_data.parquet import TableWriter
-    from nar_data.tracing.pool import failure_row, pending_refs
+    from nar_data.dataset import pending_refs
+    from nar_data.schema import FailureRow
 
     (mlp,) = refs("mlp")
     trace_to_dataset([mlp], tmp_path, **FAST)
     with TableWriter(tmp_path, "failures") as writer:
-        writer.write(failure_row(mlp, "trace", "RuntimeError", "an earlier tracer failed"))
+        writer.write(FailureRow.create(mlp.model_id, mlp.source, mlp.config_hash, "trace", "RuntimeError",
+                                       "an earlier tracer failed"))
     twin = replace(mlp, name="mlp-finetune")
     assert pending_refs([mlp, twin], tmp_path) == [twin]
     summary = trace_to_dataset([mlp, twin], tmp_path, **FAST)
@@ -109,8 +112,9 @@ def test_same_config_hash_is_traced_once(tmp_path: Path) -> None:
 KILL_SCRIPT = textwrap.dedent("""
     import sys
     from dataclasses import replace
+    import nar_data.testing
+    from nar_data.dataset import trace_to_dataset
     from nar_data.sources import get_source
-    from nar_data.tracing.pool import trace_to_dataset
     base = list(get_source("testing").iter_refs(names=["mlp", "cnn", "residual"]))
     refs = [replace(r, name=f"{r.name}-{i}", config_hash=f"{r.config_hash}-{i}") for i in range(400) for r in base]
     if __name__ == "__main__":
@@ -118,27 +122,30 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_kill_9_during_writes_leaves_readable_shards_and_resume_completes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shards,resume", [(4, 5), pytest.param(15, 14, marks=pytest.mark.slow)])
+def test_kill_9_during_writes_leaves_readable_shards_and_resume_completes(tmp_path: Path, shards: int,
+                                                                          resume: int) -> None:
+    """Killed after ``shards`` graph shards, then resumed over the first ``resume`` rounds of refs."""
     script = tmp_path / "run.py"
     script.write_text(KILL_SCRIPT)
     out = tmp_path / "data"
     proc = subprocess.Popen([sys.executable, str(script), str(out)], start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "graphs").glob("*.parquet"))) < 15:
+    while time.monotonic() < deadline and len(list((out / "graphs").glob("*.parquet"))) < shards:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its worker, mid-write
     proc.wait()
     before = read_table(out, "graphs")  # every shard on disk is complete and readable
-    assert len(before) >= 15
-    # resume with only the first 40 refs so the test stays short: nothing is traced twice or lost
-    short = KILL_SCRIPT.replace("range(400)", "range(14)")
+    assert len(before) >= shards
+    # resume with only the first refs so the test stays short: nothing is traced twice or lost
+    short = KILL_SCRIPT.replace("range(400)", f"range({resume})")
     script.write_text(short)
     subprocess.run([sys.executable, str(script), str(out)], check=True, timeout=300)
     graphs = read_table(out, "graphs").to_pydict()
     assert len(graphs["config_hash"]) == len(set(graphs["config_hash"])), "no config hash traced twice"
     models = read_table(out, "models").to_pydict()
     ok = {m for m, s in zip(models["model_id"], models["status"]) if s == "ok"}
-    assert {f"testing:{n}-{i}" for i in range(14) for n in ("mlp", "cnn", "residual")} <= ok
+    assert {f"testing:{n}-{i}" for i in range(resume) for n in ("mlp", "cnn", "residual")} <= ok
     assert not list((out / ".tmp").glob("*")), "temporary files of the killed run are cleaned up"
 
 
@@ -158,7 +165,7 @@ def test_coverage_reports_success_failures_and_dedup(failing_run) -> None:  # no
 
 
 def test_nothing_to_trace_starts_no_worker() -> None:
-    from nar_data.tracing.pool import TracePool
+    from nar_data.pool import TracePool
 
     pool = TracePool(workers=2)
     assert list(pool.imap([])) == [] and pool._pool == []

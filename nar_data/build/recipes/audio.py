@@ -253,7 +253,7 @@ def _one_frame_per_token(module: torch.nn.Module, args: Any, log_duration: torch
     tensor computed from weights does not have. How long each token is spoken is data; the ops that expand
     the prior, run the flow and the HiFi-GAN decoder are the same for any length. The output is unchanged.
     """
-    from .._shadow import ShadowValues
+    from ..shadow import ShadowValues
 
     if ShadowValues._active and log_duration.is_meta:
         ShadowValues._active[-1].set(log_duration, torch.zeros(log_duration.shape, dtype=log_duration.dtype))

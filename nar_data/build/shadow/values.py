@@ -3,19 +3,18 @@
 A weight-free trace runs on the meta device, where tensors have shapes but no data. Multimodal
 models, MoE routers and audio codecs read the *values* of small integer tensors (token ids, image
 grids, masks, kernel sizes); `ShadowValues` keeps a CPU copy of each such tensor and of what is
-computed from it, `BuildConstants` captures the integer buffers a constructor makes, and
-`with_shadow_values` wraps a module's forward so both are active while it is traced.
+computed from it (the op families it answers are `ShadowValues.dispatch`'s branches). `BuildConstants`
+and `with_shadow_values` (``wrap.py``) put it on a model; `ListIndexShadows` (``indices.py``) is the opt-in
+for Python-list indexing.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import torch
 
-__all__ = ["BuildConstants", "DERIVED_LIMIT", "SHADOW_LIMIT", "SHADOW_LIST_INDICES", "ListIndexShadows", "ShadowValues",
-           "with_shadow_values"]
+__all__ = ["DERIVED_LIMIT", "SHADOW_LIMIT", "ShadowValues"]
 
 #: Largest tensor (elements) whose values are shadowed on CPU: token ids, grids, masks, positions.
 SHADOW_LIMIT = 1 << 16
@@ -75,35 +74,49 @@ class ShadowValues:
             _unpatch_tensor_methods()
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        from torch.utils import _pytree as pytree
-
+        """Run one aten op: on the CPU shadows too when every meta operand has one, else on meta alone."""
         if func in _INDEX_OPS and any(self._shadowed_mask(i) for i in args[1]):
             args = (args[0], self._mask_to_indices(args[1]), *args[2:])
-        tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
-        to_meta = str(kwargs.get("device", "")) == "meta"
-        known = (to_meta or any(t.is_meta for t in tensors)) and all(
-            not t.is_meta or id(t) in self.values for t in tensors)
+        known = self._all_shadowed(args, kwargs)
         if not known and getattr(func, "_opname", "") in _VALUE_FREE \
                 and args and isinstance(args[0], torch.Tensor) and args[0].is_meta \
                 and args[0].numel() <= DERIVED_LIMIT:
             # zeros_like / new_full / ...: the result's values do not depend on the input's values
             self.set(args[0], torch.zeros(args[0].shape, dtype=args[0].dtype))  # deterministic, never garbage
-            known = all(not t.is_meta or id(t) in self.values for t in tensors)
-        if not known and func is torch.ops.aten.nonzero.default and args[0].is_meta \
-                and args[0].numel() <= DERIVED_LIMIT:
+            known = self._all_shadowed(args, kwargs)
+        if known:
+            return self._replay(func, args, kwargs)
+        return self._unshadowed(func, args, kwargs)
+
+    def _all_shadowed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Whether the op touches meta and every meta operand has a shadow (so the CPU copy can run too)."""
+        from torch.utils import _pytree as pytree
+
+        tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        to_meta = str(kwargs.get("device", "")) == "meta"
+        return (to_meta or any(t.is_meta for t in tensors)) and all(
+            not t.is_meta or id(t) in self.values for t in tensors)
+
+    def _unshadowed(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """An op with a shadowless meta operand: meta only, except for the few ops whose result values are known."""
+        if func is torch.ops.aten.nonzero.default and args[0].is_meta and args[0].numel() <= DERIVED_LIMIT:
             return self._nonzero_all(func, args[0])
-        if not known and func is torch.ops.aten.argmin.default and not self.int_only and args[0].is_meta:
+        if func is torch.ops.aten.argmin.default and not self.int_only and args[0].is_meta:
             return self._nearest_code(func, args, kwargs)
-        if not known and func is torch.ops.aten._to_copy.default and args[0].is_meta \
+        if func is torch.ops.aten._to_copy.default and args[0].is_meta \
                 and str(kwargs.get("device", "meta")) == "cpu":
             # meta -> cpu recurses in torch's decomposition (RecursionError): say what is missing instead
             raise RuntimeError("the forward reads the values of a tensor computed from weights or activations "
                                "(.tolist()/.cpu() on meta, e.g. data-dependent MoE split sizes)")
-        if not known:
-            out = func(*args, **kwargs)
-            if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
-                self.values.pop(id(args[0]), None)  # mutated by an unknown operand: stale
-            return out
+        out = func(*args, **kwargs)
+        if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
+            self.values.pop(id(args[0]), None)  # mutated by an unknown operand: stale
+        return out
+
+    def _replay(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run the op on meta and on the CPU shadows; the meta result gets the CPU result as its shadow."""
+        from torch.utils import _pytree as pytree
+
         scalar = not any("Tensor" in str(r.type) for r in func._schema.returns)  # item(), equal(), ...
         try:
             if scalar:
@@ -131,6 +144,12 @@ class ShadowValues:
             if meta_error is not None:
                 raise meta_error from None
             return out
+        return self._adopt(func, out, cout, meta_error, scalar)
+
+    def _adopt(self, func: Any, out: Any, cout: Any, meta_error: Exception | None, scalar: bool) -> Any:
+        """The op's result, given its meta result ``out`` (or the meta kernel's ``meta_error``) and CPU result."""
+        from torch.utils import _pytree as pytree
+
         if "empty" in func._schema.name:  # empty / empty_like / new_empty / empty_strided: never garbage values
             # (uninitialised memory made Mimi/PocketTTS/Encodec paddings depend on what the worker ran before)
             cout = pytree.tree_map_only(torch.Tensor, lambda c: c.zero_(), cout)
@@ -253,61 +272,6 @@ def _patch_tensor_methods() -> None:
     torch.tensor = tensor  # type: ignore[assignment]
 
 
-class ListIndexShadows:
-    """Keep shadows through ``t[:, [0, 2, 1]]``: opt-in, for models that index a shadowed tensor with a Python list.
-
-    torch turns the list into a meta index tensor in C++, before any dispatch mode sees its values, so the result
-    loses its shadow (MuseSpark reorders ``grid_thw`` so, then ``repeat_interleave``s by it). Under this
-    torch-function mode such a list becomes a meta index tensor *with* a shadow, made outside every mode (a
-    constant, as export lifts it: no op is recorded). Opt-in (`SHADOW_LIST_INDICES` on the model) because keeping
-    the shadow changes what later ops on the result can compute, and so other models' graphs (a patched
-    ``Tensor.__getitem__`` did: it also made every tensor look like a Python sequence to torch's C++).
-    """
-
-    def __enter__(self) -> "ListIndexShadows":
-        from torch.overrides import TorchFunctionMode
-
-        class Mode(TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-                if func is torch.Tensor.__getitem__ and ShadowValues._active:
-                    args = (args[0], _shadowed_list_indices(args[0], args[1], ShadowValues._active[-1]))
-                return func(*args, **(kwargs or {}))
-
-        self._mode = Mode()
-        self._mode.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._mode.__exit__(*exc)
-
-
-#: Set this attribute (True) on a model whose forward indexes shadowed tensors with Python lists.
-SHADOW_LIST_INDICES = "_nar_shadow_list_indices"
-
-
-def _shadowed_list_indices(t: torch.Tensor, index: Any, shadow: ShadowValues) -> Any:
-    if not (isinstance(t, torch.Tensor) and t.is_meta and shadow.get(t) is not None):
-        return index
-
-    def is_int_list(x: Any) -> bool:  # flat only: torch reads ``t[[[0, 1], [1, 0]]]`` as a tuple of indices
-        return isinstance(x, list) and bool(x) and all(type(v) is int for v in x)
-
-    def as_tensor(values: list[int]) -> torch.Tensor:
-        from torch.utils._python_dispatch import _disable_current_modes
-
-        with _disable_current_modes():
-            cpu = torch.as_tensor(values, dtype=torch.long, device="cpu")
-            index = torch.empty(cpu.shape, dtype=torch.long, device="meta")
-        shadow.set(index, cpu)
-        return index
-
-    if is_int_list(index):
-        return as_tensor(index)
-    if isinstance(index, tuple) and any(is_int_list(i) for i in index):
-        return tuple(as_tensor(i) if is_int_list(i) else i for i in index)
-    return index
-
-
 def _unpatch_tensor_methods() -> None:
     if _ORIGINAL:
         torch.Tensor.tolist = _ORIGINAL.pop("tolist")  # type: ignore[method-assign]
@@ -323,54 +287,3 @@ def _context_device() -> torch.device:
 
     mode = next((m for m in reversed(_get_current_function_mode_stack()) if isinstance(m, DeviceContext)), None)
     return torch.device(mode.device) if mode is not None else torch.device("cpu")
-
-
-class BuildConstants:
-    """Remember the values of small integer constants a model creates on meta while it is built.
-
-    ``self.register_buffer("stride", torch.tensor(stride))`` under ``torch.device("meta")`` loses the value,
-    and so does ``kernel_size - stride``; audio codecs compute their padding from such buffers in forward.
-    Inside this context a `ShadowValues` (integer tensors only) runs, and ``seeds`` are the shadows to
-    hand to `with_shadow_values`.
-
-    It also registers every parameter on meta: legacy constructors ignore ``torch.device("meta")``
-    (XLNet's ``nn.Parameter(torch.FloatTensor(d_model, n_head, d_head))`` lands on the CPU, uninitialised).
-    """
-
-    def __enter__(self) -> "BuildConstants":
-        from ..sources._meta import empty_weights
-
-        self._params = empty_weights(buffers=False)
-        self._params.__enter__()
-        self.shadow = ShadowValues({}, int_only=True)
-        self.shadow.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shadow.__exit__(*exc)
-        self._params.__exit__(*exc)
-
-    @property
-    def seeds(self) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-        return {id(t): (t, self.shadow.values[id(t)]) for t in self.shadow.keep if id(t) in self.shadow.values}
-
-
-def with_shadow_values(model: torch.nn.Module, kwargs: dict[str, Any], values: dict[str, torch.Tensor],
-                       constants: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
-    """Make ``model``'s forward run under `ShadowValues` seeded with ``values[name]`` for ``kwargs[name]``.
-
-    The instance's ``forward`` is wrapped (module hooks and names are unchanged), so any capture method
-    that calls the model sees the shadowed values.
-    """
-    constants = dict(constants or {})  # (meta, cpu) pairs: the strong refs keep every id() valid
-    forward = model.forward
-
-    list_indices = getattr(model, SHADOW_LIST_INDICES, False)
-
-    def shadowed_forward(*args: Any, **kw: Any) -> Any:
-        by_id = {id(v): (v, values[k]) for k, v in kw.items() if k in values and isinstance(v, torch.Tensor)}
-        with ShadowValues({**constants, **by_id}), ListIndexShadows() if list_indices else contextlib.nullcontext():
-            return forward(*args, **kw)
-
-    shadowed_forward.__wrapped__ = forward  # type: ignore[attr-defined]
-    model.forward = shadowed_forward  # type: ignore[method-assign]

@@ -30,8 +30,8 @@ def warm_up() -> None:
         transformers.logging.set_verbosity_error()
     except ImportError:
         pass
-    from ..testing import tiny_model
-    from . import library_versions, trace_module
+    from .build.tiny import tiny_model
+    from .tracing import library_versions, trace_module
 
     library_versions()
     module, args = tiny_model("transformer_block")

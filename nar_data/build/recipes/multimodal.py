@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from .._shadow import SHADOW_LIST_INDICES
 from ..inputs import (BATCH, DEC_SEQ, cfg_get, complete_inputs, forward_params, grid_inputs, ids, image_hw, meta,
                       multimodal_image, num_channels, override, text_inputs)
+from ..shadow import SHADOW_LIST_INDICES
 
 
 def _patch_images(out: dict[str, Any], config: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The ``hf`` source: Hugging Face Hub repos, listed by the crawler and built from ``config.json`` alone.
 
 Discovery is `nar_data.hub.HubCrawler` (quota-aware, incremental, resumable); this module is the
-`Source` face of it for the tracing pool:
+`Source` face of it for the tracing pool (registered as ``hf``; it lives in ``hub/`` because it crawls):
 
 * ``iter_refs(data=DIR)`` yields the repos the crawls into ``DIR`` found, each with its config hash's
   representative config (the pool traces the first of each hash and reuses its graph for the rest, so
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BuildError, RemoteCodeError, SourceError, UnsupportedLibraryError
-from . import Built, ModelRef, Source, register_source
+from ..sources import Built, ModelRef, Source, register_source
 
 __all__ = ["HfHubSource", "build_hf"]
 
@@ -39,14 +39,14 @@ def build_hf(ref: ModelRef, trust_remote_code: bool = False) -> Built:
                                   "HfHubSource(trust_remote_code=True), inside the isolated tracing workers only")
         return _build_remote(ref)
     if ref.library == "timm":
-        from .timm import build_timm
+        from ..sources.timm import build_timm
 
         if "architecture" not in config:
             raise BuildError(f"{ref.name}: timm ref without 'architecture' in its config")
         size = config.get("input_size")
         return build_timm(config["architecture"], config.get("model_args"), {"input_size": size} if size else None)
     if ref.library in ("transformers", "sentence-transformers"):
-        from .transformers import build_from_config
+        from ..sources.transformers import build_from_config
 
         arch = kind.split(".", 1)[1] if kind.startswith("transformers.") else None
         if arch and arch.startswith("auto:"):
@@ -75,8 +75,8 @@ def _build_remote(ref: ModelRef) -> Built:
     from transformers import AutoConfig
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
-    from ..hub.client import HubClient
-    from .transformers import build_module
+    from ..sources.transformers import build_module
+    from .client import HubClient
 
     config = dict(ref.config or {})
     auto_map = config.get("auto_map") or {}
@@ -118,8 +118,8 @@ class HfHubSource(Source):
         """Refs of a crawled folder (``data``, else the source's, else ``$NAR_DATA_DIR``); with Hub filters
         (``author=``, ``search=``, ... see `CrawlQuery`) crawl first, into ``data`` or a temporary folder."""
         from ..config import DEFAULT_DATA_DIR
-        from ..hub import CrawlQuery, HubCrawler, refs_from_state
-        from ..hub.state import STATE_DIR
+        from .crawler import CrawlQuery, HubCrawler, refs_from_state
+        from .state import STATE_DIR
 
         folder = Path(data) if data else self.data
         if not filters:

@@ -1,0 +1,233 @@
+"""Acceptance figures of the hierarchical generative NAS (fixed seeds, held-out queries).
+
+Sections (each can be skipped): ``space`` (sampling validity, hash determinism), ``benchmark`` (the
+synthetic benchmark's groups, trace rate, WL vs params/FLOPs retrieval), ``generator`` (G-VAE held-out
+accuracy, validity before/after repair, novelty, conditioning on a query embedding and on a cell family,
+100 candidates near a query), ``nbg`` (evolution vs random search on NAS-Bench-Graph).
+
+    PYTHONPATH=. nice -n 10 .venv/bin/python bench/generate_bench.py --bench-data data/hgnas-bench \
+        --out bench/results/generate.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def section_space(report: dict, seed: int) -> None:
+    from nar_model.generate.cell import cell_hash, is_valid, sample_cells
+
+    t = time.perf_counter()
+    cells = sample_cells(1000, seed)
+    again = sample_cells(1000, seed)
+    report["space"] = {"cells": len(cells), "valid": float(np.mean([is_valid(c) for c in cells])),
+                       "same_seed_same_hashes": [cell_hash(c) for c in cells] == [cell_hash(c) for c in again],
+                       "edges_mean": float(np.mean([c.num_edges for c in cells])),
+                       "seconds": time.perf_counter() - t}
+    print("space:", report["space"], flush=True)
+
+
+def section_benchmark(report: dict, root: Path, seed: int) -> None:
+    from nar.generate import load_groups, trace_macro
+    from nar_data.parquet import read_graphs
+    from nar_model.generate.benchmark import benchmark_specs
+    from nar_model.generate.skeleton import macro_from_dict
+    from nar_model.metrics import evaluate
+
+    meta = load_groups(root)
+    graphs = {g.model_id: g for g in read_graphs(root, unique=False)}
+    nets = meta["networks"]
+    ids = [m for m in nets if m in graphs]
+    fam = [nets[m]["cell_family"] for m in ids]
+    skel = [nets[m]["skeleton"] for m in ids]
+    specs = benchmark_specs(meta["families"], meta["skeletons"], seed=meta["seed"], **meta["spec"])
+    same_hashes = sorted(i.model_id for i in specs) == sorted(nets)
+    retrace = [trace_macro(macro_from_dict(nets[m]["macro"])).arch_id == graphs[m].arch_id for m in ids[:20]]
+    from nar.generate import embed_graphs
+
+    t = time.perf_counter()
+    wl = embed_graphs([graphs[m] for m in ids])
+    wl_s = time.perf_counter() - t
+    cost = np.log(np.array([[graphs[m].num_params, graphs[m].flops] for m in ids], dtype=np.float64))
+    cost = ((cost - cost.mean(0)) / cost.std(0)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    queries = rng.choice(len(ids), size=min(300, len(ids)), replace=False)
+    out = {"networks": len(nets), "traced": len(ids), "failed": len(meta["failed"]),
+           "trace_rate": len(ids) / max(len(nets) + len(meta["failed"]), 1),
+           "min_family_group": int(min(np.unique(fam, return_counts=True)[1])),
+           "min_skeleton_group": int(min(np.unique(skel, return_counts=True)[1])),
+           "same_seed_same_hashes": same_hashes, "retrace_same_arch_id": float(np.mean(retrace)),
+           "distinct_arch_ids": len({graphs[m].arch_id for m in ids}), "queries": len(queries),
+           "wl_embed_s": wl_s}
+    for name, labels in (("cell_family", fam), ("skeleton", skel)):
+        for method, emb in (("wl", wl), ("params_flops", cost)):
+            out[f"{method}_{name}_mrr@20"] = evaluate(emb, labels, queries, ks=(20,))["mrr@20"]
+    report["benchmark"] = out
+    print("benchmark:", out, flush=True)
+
+
+def section_generator(report: dict, args: argparse.Namespace) -> None:
+    from nar.generate import embed_cells, generate_near, probe_macro, runs_forward, trace_macro, train_generator
+    from nar_model.generate.cell import cell_hash, is_valid, sample_cells
+    from nar_model.generate.flow import FlowConfig
+    from nar_model.generate.vae import VAEConfig, reconstruction_accuracy
+
+    t0 = time.perf_counter()
+    gen = train_generator(args.cells, args.cond, args.families, seed=args.seed,
+                          vae_config=VAEConfig(epochs=args.vae_epochs, batch_size=args.vae_batch, lr=args.vae_lr), flow_config=FlowConfig(epochs=args.flow_epochs),
+                          log=lambda m: print(m, flush=True) if args.verbose else None)
+    if args.save:
+        gen.save(args.save)
+    out: dict = {"train_s": time.perf_counter() - t0, **gen.stats}
+    # held-out cells: a different seed, minus any cell seen in training
+    held = [c for c in sample_cells(args.heldout + 200, args.seed + 1000) if cell_hash(c) not in gen.train_hashes]
+    held = held[:args.heldout]
+    out["heldout"] = len(held)
+    out.update({f"heldout_{k}": v for k, v in reconstruction_accuracy(gen.vae, held).items()})
+    print("vae:", {k: v for k, v in out.items() if k.startswith("heldout")}, flush=True)
+    raw, fixed = gen.sample(args.uncond, seed=args.seed)
+    out["uncond_samples"] = len(raw)
+    out["valid_before_repair"] = float(np.mean([is_valid(c) for c in raw]))
+    out["valid_after_repair"] = float(np.mean([is_valid(c) for c in fixed]))
+    out["valid_and_runs_forward_1x3x32x32"] = float(np.mean([is_valid(c) and runs_forward(c) for c in fixed]))
+    out["new_vs_train"] = float(np.mean([cell_hash(c) not in gen.train_hashes for c in fixed]))
+    out["unique_samples"] = len({cell_hash(c) for c in fixed})
+    print("samples:", {k: out[k] for k in ("valid_before_repair", "valid_after_repair",
+                                          "valid_and_runs_forward_1x3x32x32", "new_vs_train")}, flush=True)
+    t = time.perf_counter()
+    uncond_emb = embed_cells(fixed)
+    out["uncond_trace_embed_s_per_cell"] = (time.perf_counter() - t) / len(fixed)
+    # conditioning on a query embedding: held-out query cells
+    queries = held[:args.queries]
+    q_emb = embed_cells(queries)
+    rows = []
+    for qi, q in enumerate(q_emb):
+        _, cells = gen.sample(args.per_query, condition=q, guidance=args.guidance, seed=args.seed + qi)
+        cond_cos = float(np.median(embed_cells(cells) @ q))
+        un = uncond_emb @ q
+        rows.append({"cond_median_cos": cond_cos, "uncond_median_cos": float(np.median(un)),
+                     "uncond_p90_cos": float(np.percentile(un, 90))})
+    out["query_conditioning"] = rows
+    out["queries_meeting_p90"] = float(np.mean([r["cond_median_cos"] >= r["uncond_p90_cos"] for r in rows]))
+    out["cond_median_cos_mean"] = float(np.mean([r["cond_median_cos"] for r in rows]))
+    out["uncond_p90_cos_mean"] = float(np.mean([r["uncond_p90_cos"] for r in rows]))
+    print("query conditioning:", {k: out[k] for k in ("queries_meeting_p90", "cond_median_cos_mean",
+                                                      "uncond_p90_cos_mean")}, flush=True)
+    # conditioning on a cell family
+    uncond_fam = gen.family_of(uncond_emb)
+    fam_rows = []
+    for f in range(args.families):
+        _, cells = gen.sample(args.per_family, family=f, guidance=args.guidance, seed=args.seed + 100 + f)
+        hit = float(np.mean(gen.family_of(embed_cells(cells)) == f))
+        chance = float(np.mean(uncond_fam == f))
+        fam_rows.append({"family": f, "hit": hit, "chance_uncond": chance, "chance_uniform": 1 / args.families})
+    out["family_conditioning"] = fam_rows
+    out["family_hit_mean"] = float(np.mean([r["hit"] for r in fam_rows]))
+    out["family_hit_over_uniform_chance"] = out["family_hit_mean"] * args.families
+    print("family conditioning:", out["family_hit_mean"], "x chance", out["family_hit_over_uniform_chance"], flush=True)
+    # 100 candidates near a query, timed end to end (sample, decode, repair, build, trace, embed, check)
+    query_graph = trace_macro(probe_macro(queries[0]))
+    t = time.perf_counter()
+    best = generate_near(query_graph, gen, k=10, n=100, guidance=args.guidance)
+    out["near_100_s"] = time.perf_counter() - t
+    out["near_top10_cos"] = [round(b["cosine"], 4) for b in best]
+    out["near_top10_run_forward"] = all(b["runs_forward"] for b in best)
+    print("near:", out["near_100_s"], out["near_top10_cos"], flush=True)
+    report["generator"] = out
+
+
+def section_nbg(report: dict, args: argparse.Namespace) -> None:
+    from nar_model.generate.nbgraph import nbg_compare
+
+    report["nbg"] = [nbg_compare(args.nbg_dataset, budget=int(b), seeds=20, top=args.nbg_top)
+                     for b in args.nbg_budget.split(",")]
+    print("nas-bench-graph:", report["nbg"], flush=True)
+
+
+def markdown(report: dict) -> str:
+    """The acceptance figures as a markdown table (figure | target | measured)."""
+    rows = []
+    if "space" in report:
+        s = report["space"]
+        rows += [("sampled cells valid", "100 %", f"{100 * s['valid']:.1f} % of {s['cells']}"),
+                 ("same seed, same cell hashes", "yes", str(s["same_seed_same_hashes"]))]
+    if "benchmark" in report:
+        b = report["benchmark"]
+        rows += [("benchmark networks built and traced", "100 %", f"{100 * b['trace_rate']:.1f} % of {b['networks']}"),
+                 ("smallest group (cell family / skeleton)", ">= 5", f"{b['min_family_group']} / {b['min_skeleton_group']}"),
+                 ("same seed, same hashes (specs; re-trace of 20)", "yes", f"{b['same_seed_same_hashes']}; {b['retrace_same_arch_id']:.2f}"),
+                 ("WL group MRR@20 (cell family)", ">= 0.5", f"{b['wl_cell_family_mrr@20']:.3f}"),
+                 ("params/FLOPs group MRR@20 (cell family)", "<= 0.2", f"{b['params_flops_cell_family_mrr@20']:.3f}"),
+                 ("WL / params-FLOPs MRR@20 (skeleton)", "-", f"{b['wl_skeleton_mrr@20']:.3f} / {b['params_flops_skeleton_mrr@20']:.3f}")]
+    if "generator" in report:
+        g = report["generator"]
+        rows += [("G-VAE held-out op accuracy", ">= 99 %", f"{100 * g['heldout_op_acc']:.1f} % ({g['heldout']} cells)"),
+                 ("G-VAE held-out whole-adjacency accuracy", ">= 95 %", f"{100 * g['heldout_adj_acc']:.1f} %"),
+                 ("G-VAE held-out whole-cell accuracy", "-", f"{100 * g['heldout_cell_acc']:.1f} %"),
+                 ("valid before / after repair", "-", f"{100 * g['valid_before_repair']:.1f} % / {100 * g['valid_after_repair']:.1f} %"),
+                 ("valid and runs forward on 1x3x32x32", ">= 95 %", f"{100 * g['valid_and_runs_forward_1x3x32x32']:.1f} % of {g['uncond_samples']}"),
+                 ("new (hash not in training set)", ">= 80 %", f"{100 * g['new_vs_train']:.1f} %"),
+                 ("queries whose conditional median cosine >= unconditional p90", "all",
+                  f"{100 * g['queries_meeting_p90']:.0f} % of {len(g['query_conditioning'])} (mean {g['cond_median_cos_mean']:.3f} vs p90 {g['uncond_p90_cos_mean']:.3f})"),
+                 ("family-conditioned samples in their family", ">= 3x chance",
+                  f"{100 * g['family_hit_mean']:.1f} % = {g['family_hit_over_uniform_chance']:.2f}x uniform chance"),
+                 ("100 candidates near a query", "< 60 s", f"{g['near_100_s']:.1f} s, top-10 all run forward: {g['near_top10_run_forward']}")]
+    for r in report.get("nbg", []):
+        for key in ("top0.05", "top0.005"):
+            t = r[key]
+            rows.append((f"NAS-Bench-Graph {r['dataset']}, {r['budget']} look-ups, {key}: evolution vs random hits / 20",
+                         "evolution > random", f"{t['evolution_hits']} vs {t['random_hits']}"))
+    return "\n".join(["| figure | target | measured |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sections", default="space,benchmark,generator,nbg")
+    ap.add_argument("--bench-data", type=Path, default=Path("data/hgnas-bench"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cells", type=int, default=6000, help="G-VAE training cells")
+    ap.add_argument("--cond", type=int, default=600, help="cells traced and embedded to train the flows")
+    ap.add_argument("--families", type=int, default=8)
+    ap.add_argument("--vae-epochs", type=int, default=30)
+    ap.add_argument("--vae-batch", type=int, default=64)
+    ap.add_argument("--vae-lr", type=float, default=3e-3)
+    ap.add_argument("--flow-epochs", type=int, default=150)
+    ap.add_argument("--heldout", type=int, default=1000)
+    ap.add_argument("--uncond", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=10)
+    ap.add_argument("--per-query", type=int, default=20)
+    ap.add_argument("--per-family", type=int, default=25)
+    ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--nbg-dataset", default="cora")
+    ap.add_argument("--nbg-budget", default="500,100", help="look-up budgets, comma-separated")
+    ap.add_argument("--nbg-top", type=float, default=0.05)
+    ap.add_argument("--save", type=Path, default=None, help="also write the trained generator here")
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--out", type=Path, default=Path("bench/results/generate.json"))
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    report: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    wanted = args.sections.split(",")
+    if "space" in wanted:
+        section_space(report, args.seed)
+    if "benchmark" in wanted:
+        section_benchmark(report, args.bench_data, args.seed)
+    if "nbg" in wanted:
+        section_nbg(report, args)
+    if "generator" in wanted:
+        section_generator(report, args)
+    print("\n## Acceptance figures\n")
+    print(markdown(report))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1, default=float))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

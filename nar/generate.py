@@ -1,0 +1,376 @@
+"""Generation orchestration: trace generated networks into `Graph` rows (source ``hgnas``), write the
+synthetic benchmark as a nar dataset, generate candidates near a query, and run the budgeted search.
+
+The generative models and the spaces are pure torch in `nar_model.generate`; this module adds what needs
+the tracer (`nar_data.tracing`) and the retrieval encoders (`nar_model`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nar_data.parquet import TableWriter
+from nar_data.schema import Graph
+from nar_data.tracing import trace_module
+from nar_model.generate.benchmark import benchmark_specs
+from nar_model.generate.cell import Cell, cell_hash, is_valid, sample_cells
+from nar_model.generate.descriptors import PCA, assign, kmeans
+from nar_model.generate.flow import FlowConfig, LatentFlow, fit_flow
+from nar_model.generate.skeleton import Macro, Stage, build_network, macro_hash, macro_to_dict
+from nar_model.generate.vae import GVAE, VAEConfig, fit_vae
+
+__all__ = ["GROUPS_FILE", "PROBE", "CellGenerator", "budget_search", "build_benchmark", "embed_cells", "embed_graphs",
+           "generate", "generate_near",
+           "load_groups", "probe_macro", "runs_forward", "train_generator", "trace_macro"]
+
+#: Side file of a benchmark dataset: model_id -> its group labels and its macro (to rebuild the network).
+GROUPS_FILE = "hgnas_groups.json"
+
+
+def trace_macro(macro: Macro, input_size: int = 32, family: str = "unknown") -> Graph:
+    """The `Graph` of ``macro`` traced on the meta device on a ``1 x C x input_size x input_size`` input."""
+    net = build_network(macro, "meta")
+    x = torch.empty(1, macro.in_channels, input_size, input_size, device="meta")
+    mid = f"hgnas:{macro_hash(macro)}"
+    return trace_module(net, (x,), model_id=mid, source="hgnas", config_hash=mid, family=family, coarse="cnn",
+                        task="image-classification", builder="nar_model.generate.build_network")
+
+
+def build_benchmark(out: str | os.PathLike, families: int = 50, skeletons: int = 40, seed: int = 0,
+                    input_size: int = 32, progress: Callable[[int, int], None] | None = None,
+                    **spec_kwargs: Any) -> dict[str, Any]:
+    """Trace ``families x skeletons`` benchmark networks into the ``graphs`` table of ``out`` and write
+    `GROUPS_FILE` next to it. Graphs carry ``family`` = the cell family; the skeleton label is in the side file.
+
+    Returns:
+        ``{"networks", "traced", "failed", "seconds", "per_network_s", "groups_file"}``
+    """
+    items = benchmark_specs(families, skeletons, seed=seed, **spec_kwargs)
+    out = Path(out)
+    groups: dict[str, dict[str, Any]] = {}
+    failed: list[str] = []
+    start = time.perf_counter()
+    with TableWriter(out, "graphs") as writer:
+        for i, item in enumerate(items):
+            try:
+                g = trace_macro(item.macro, input_size, family=item.cell_family)
+            except Exception as e:  # noqa: BLE001 - a failure is counted and reported, the rest goes on
+                failed.append(f"{item.model_id}: {type(e).__name__}: {e}"[:300])
+                continue
+            writer.write(g)
+            groups[item.model_id] = {"arch_id": g.arch_id, "cell_family": item.cell_family,
+                                     "skeleton": item.skeleton, "num_params": g.num_params, "flops": g.flops,
+                                     "macro": macro_to_dict(item.macro)}
+            if progress:
+                progress(i + 1, len(items))
+    seconds = time.perf_counter() - start
+    meta = {"seed": seed, "families": families, "skeletons": skeletons, "input_size": input_size,
+            "spec": {k: v for k, v in spec_kwargs.items()}, "failed": failed, "networks": groups}
+    (out / GROUPS_FILE).write_text(json.dumps(meta))
+    return {"networks": len(items), "traced": len(groups), "failed": len(failed), "seconds": seconds,
+            "per_network_s": seconds / max(len(items), 1), "groups_file": str(out / GROUPS_FILE)}
+
+
+def load_groups(root: str | os.PathLike) -> dict[str, Any]:
+    """The `GROUPS_FILE` of a benchmark dataset.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a benchmark (build one with ``nar generate --benchmark``).
+    """
+    path = Path(root) / GROUPS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: build the benchmark first (nar generate --benchmark OUT)")
+    return json.loads(path.read_text())
+
+
+# -- the cell generator: G-VAE + conditional flows, conditioned on retrieval embeddings -----------------
+
+#: The fixed small network a cell is placed in to trace and embed it (stem, one one-cell stage, head).
+PROBE = {"stem": 8, "channels": 16, "head": 16}
+
+
+def probe_macro(cell: Cell) -> Macro:
+    return Macro((cell,), (Stage(0, PROBE["channels"], 1, 1),), stem=PROBE["stem"], head=PROBE["head"])
+
+
+def embed_graphs(graphs: Sequence[Graph], ckpt: str | os.PathLike | None = None) -> np.ndarray:
+    """L2-normalised embeddings: the training-free WL encoder, or the encoder of a nar checkpoint."""
+    if ckpt is None:
+        from nar_model.config import EncoderConfig
+        from nar_model.encoders import get_encoder
+
+        return get_encoder("wl", EncoderConfig()).embed(list(graphs))
+    from nar_model.checkpoint import load_checkpoint
+
+    enc, _ = load_checkpoint(ckpt)
+    v = enc.embed(list(graphs))
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def embed_cells(cells: Sequence[Cell], ckpt: str | os.PathLike | None = None) -> np.ndarray:
+    """Embedding of each cell's probe network (traced on meta)."""
+    return embed_graphs([trace_macro(probe_macro(c)) for c in cells], ckpt)
+
+
+@dataclass
+class CellGenerator:
+    """A trained G-VAE with two latent flows: one conditioned on the PCA of the retrieval embedding, one on
+    the cell family (k-means cluster of those PCA vectors)."""
+
+    vae: GVAE
+    flow_embed: LatentFlow
+    flow_family: LatentFlow
+    pca: PCA
+    centres: np.ndarray
+    train_hashes: set[str]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def sample(self, n: int, condition: np.ndarray | None = None, family: int | None = None,
+               guidance: float = 2.0, seed: int = 0) -> tuple[list[Cell], list[Cell]]:
+        """``n`` cells as decoded (before repair) and after repair. ``condition``: an embedding (its PCA is
+        taken); ``family``: a cluster index; neither = unconditional."""
+        gen = torch.Generator().manual_seed(seed)
+        if family is not None:
+            c = torch.zeros(len(self.centres))
+            c[family] = 1.0
+            z = self.flow_family.sample(n, c, guidance, generator=gen)
+        elif condition is not None:
+            z = self.flow_embed.sample(n, torch.from_numpy(self.pca(condition)[0]), guidance, generator=gen)
+        else:
+            z = self.flow_embed.sample(n, None, generator=gen)
+        return self.vae.decode_cells(z, fix=False), self.vae.decode_cells(z, fix=True)
+
+    def family_of(self, embeddings: np.ndarray) -> np.ndarray:
+        return assign(self.pca(embeddings), self.centres)
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"vae": self.vae.state_dict(), "vae_config": asdict(self.vae.config),
+                    "flow_embed": self.flow_embed.state_dict(), "flow_family": self.flow_family.state_dict(),
+                    "flow_config": asdict(self.flow_embed.config), "cond_dim": self.flow_embed.cond_dim,
+                    "pca": self.pca.state(), "centres": self.centres, "train_hashes": sorted(self.train_hashes),
+                    "stats": self.stats}, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CellGenerator":
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"No cell generator at {path}: train one with `nar generate --train {path}`")
+        s = torch.load(path, weights_only=False)
+        vae = GVAE(VAEConfig(**s["vae_config"]))
+        vae.load_state_dict(s["vae"])
+        fc = FlowConfig(**s["flow_config"])
+        fe, ff = LatentFlow(vae.config.latent, s["cond_dim"], fc), LatentFlow(vae.config.latent, len(s["centres"]), fc)
+        fe.load_state_dict(s["flow_embed"])
+        ff.load_state_dict(s["flow_family"])
+        return cls(vae.eval(), fe.eval(), ff.eval(), PCA(**s["pca"]), s["centres"], set(s["train_hashes"]),
+                   s["stats"])
+
+
+def train_generator(n_cells: int = 6000, n_cond: int = 1000, families: int = 8, pca_dims: int = 16,
+                    seed: int = 0, vae_config: VAEConfig = VAEConfig(), flow_config: FlowConfig = FlowConfig(),
+                    ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None) -> CellGenerator:
+    """Sample ``n_cells`` cells, fit the G-VAE on them, embed ``n_cond`` of them (probe network, traced),
+    fit the PCA, the k-means families and the two latent flows."""
+    say = log or (lambda _m: None)
+    t0 = time.perf_counter()
+    cells = sample_cells(n_cells, seed)
+    say(f"sampled {len(cells)} cells in {time.perf_counter() - t0:.1f}s")
+    vae = fit_vae(cells, replace(vae_config, seed=seed),
+                  log=lambda e, s: say(f"vae epoch {e}: rec {s['rec']:.3f} kl {s['kl']:.2f}"))
+    t1 = time.perf_counter()
+    cond_cells = cells[:n_cond]
+    emb = embed_cells(cond_cells, ckpt)
+    say(f"traced and embedded {len(cond_cells)} probe networks in {time.perf_counter() - t1:.1f}s")
+    pca = PCA.fit(emb, pca_dims)
+    cond = pca(emb)
+    centres, labels = kmeans(cond, families, seed)
+    z = vae.embed_cells(cond_cells)
+    flow_embed = fit_flow(z, torch.from_numpy(cond), replace(flow_config, seed=seed),
+                          log=lambda e, s: say(f"flow(embedding) epoch {e}: {s['fm']:.4f}") if e % 10 == 0 else None)
+    onehot = torch.nn.functional.one_hot(torch.from_numpy(labels), families).float()
+    flow_family = fit_flow(z, onehot, replace(flow_config, seed=seed),
+                           log=lambda e, s: say(f"flow(family) epoch {e}: {s['fm']:.4f}") if e % 10 == 0 else None)
+    stats = {"n_cells": n_cells, "n_cond": n_cond, "families": families, "pca_dims": pca_dims, "seed": seed,
+             "family_sizes": np.bincount(labels, minlength=families).tolist(), "embedder": str(ckpt or "wl"),
+             "train_s": time.perf_counter() - t0}
+    return CellGenerator(vae, flow_embed, flow_family, pca, centres, {cell_hash(c) for c in cells}, stats)
+
+
+def runs_forward(cell: Cell, input_size: int = 32) -> bool:
+    """Whether ``cell``'s probe network runs a 1 x 3 x input_size x input_size batch to finite logits."""
+    try:
+        with torch.no_grad():
+            out = build_network(probe_macro(cell)).eval()(torch.randn(1, 3, input_size, input_size))
+        return bool(torch.isfinite(out).all()) and out.shape == (1, 10)
+    except Exception:  # noqa: BLE001 - any failure means "does not run"
+        return False
+
+
+def generate_near(query: Graph, generator: CellGenerator, k: int = 10, n: int = 100, guidance: float = 2.0,
+                  ckpt: str | os.PathLike | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """Sample ``n`` cells conditioned on ``query``'s embedding, repair, build, trace and embed their probe
+    networks, and return the ``k`` closest to the query (cosine), each checked to run forward."""
+    q = embed_graphs([query], ckpt)
+    _, cells = generator.sample(n, condition=q, guidance=guidance, seed=seed)
+    unique = list({cell_hash(c): c for c in cells if is_valid(c)}.values())
+    graphs = [trace_macro(probe_macro(c)) for c in unique]
+    scores = embed_graphs(graphs, ckpt) @ q[0]
+    order = np.argsort(-scores, kind="stable")[:k]
+    out = []
+    for rank, i in enumerate(order, 1):
+        c, g = unique[i], graphs[i]
+        out.append({"rank": rank, "cosine": float(scores[i]), "model_id": g.model_id, "arch_id": g.arch_id,
+                    "cell": c.describe(), "new": cell_hash(c) not in generator.train_hashes,
+                    "num_params": g.num_params, "flops": g.flops, "runs_forward": runs_forward(c),
+                    "macro": macro_to_dict(probe_macro(c))})
+    return out
+
+
+# -- the budgeted search: two-phase regularised evolution with ZC fitness -------------------------------
+
+def _parse_count(text: str | int | None) -> int | None:
+    """``"1M"`` -> 1_000_000, ``"200M"``, ``"3.5G"``, ``"800k"``, plain integers; None stays None."""
+    if text is None or isinstance(text, int):
+        return text
+    t = str(text).strip().upper()
+    mult = {"K": 10**3, "M": 10**6, "G": 10**9}
+    try:
+        return int(float(t[:-1]) * mult[t[-1]]) if t[-1] in mult else int(float(t))
+    except (ValueError, IndexError):
+        raise ValueError(f"Cannot read the count {text!r}: use a number with an optional k/M/G suffix, e.g. 1M")
+
+
+def budget_search(generator: CellGenerator, budget_params: str | int | None = "1M",
+                  budget_flops: str | int | None = "200M", evaluations: int = 60, input_size: int = 32,
+                  num_classes: int = 10, seed: int = 0, top: int = 5,
+                  log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Two-phase regularised evolution under a parameter / FLOPs budget, fitness = ZC score at init.
+
+    Phase 1 explores cell families (fitness: the ZC score of a network with a cell sampled from the family),
+    phase 2 exploits concrete networks (cell from a good family, skeleton mutated in channels, strides and
+    repeats). A network over budget scores ``-inf``. Fitness = NASWOT (data-free, Gaussian inputs; the
+    recipe is returned with each network).
+    """
+    from nar_model.generate.evolution import two_phase_evolution
+    from nar_model.generate.skeleton import count_cost, sample_skeleton
+    from nar_model.generate.zc import zc_scores
+
+    max_params, max_flops = _parse_count(budget_params), _parse_count(budget_flops)
+    say = log or (lambda _m: None)
+    cache: dict[str, dict[str, Any]] = {}
+    k = len(generator.centres)
+
+    def cell_from(family: int, rng: np.random.Generator) -> Cell:
+        _, cells = generator.sample(4, family=family, seed=int(rng.integers(1 << 30)))
+        valid = [c for c in cells if is_valid(c)]
+        return valid[0] if valid else sample_cells(1, int(rng.integers(1 << 30)))[0]
+
+    def new_skeleton(rng: np.random.Generator) -> tuple[Stage, ...]:
+        return tuple(sample_skeleton(rng, 1, max_stages=3, max_repeats=2, max_channels=128))
+
+    def score(macro: Macro) -> float:
+        h = macro_hash(macro)
+        if h not in cache:
+            params, flops = count_cost(macro, input_size)
+            entry: dict[str, Any] = {"macro": macro, "params": params, "flops": flops}
+            if (max_params and params > max_params) or (max_flops and flops > max_flops):
+                entry["fitness"] = float("-inf")
+            else:
+                zc = zc_scores(build_network(macro), ("naswot",), batch=8, shape=(3, input_size, input_size),
+                               classes=num_classes, seed=seed)
+                entry.update(fitness=zc["naswot"], zc=zc)
+            cache[h] = entry
+            say(f"evaluated {len(cache)}: params {params} flops {flops} fitness {entry['fitness']:.2f}")
+        return cache[h]["fitness"]
+
+    def net(cell: Cell, stages: tuple[Stage, ...]) -> Macro:
+        return Macro((cell,), stages, stem=16, head=64, num_classes=num_classes)
+
+    def fam_fitness(f: int) -> float:
+        rng = np.random.default_rng(seed + f)
+        return score(net(cell_from(f, rng), new_skeleton(rng)))
+
+    def exploit_init(best: list[int], rng: np.random.Generator) -> Macro:
+        return net(cell_from(int(rng.choice(best)), rng), new_skeleton(rng))
+
+    def exploit_mutate(m: Macro, rng: np.random.Generator) -> Macro:
+        if rng.random() < 0.5:
+            return net(cell_from(int(rng.integers(k)), rng), m.stages)
+        stages = list(m.stages)
+        i = int(rng.integers(len(stages)))
+        s = stages[i]
+        ch = int(np.clip(s.channels + 8 * int(rng.choice([-2, -1, 1, 2])), 8, 1024))
+        stages[i] = Stage(0, ch, s.stride, max(1, min(3, s.repeats + int(rng.choice([-1, 0, 1])))))
+        return net(m.cells[0], tuple(stages))
+
+    two_phase_evolution(lambda rng: int(rng.integers(k)), lambda f, rng: int(rng.integers(k)), fam_fitness,
+                        exploit_init, exploit_mutate, score, evaluations, population=8, sample=3, seed=seed)
+    ranked = sorted((e for e in cache.values() if np.isfinite(e["fitness"])), key=lambda e: -e["fitness"])[:top]
+    return [{"rank": i + 1, "model_id": f"hgnas:{macro_hash(e['macro'])}", "naswot": e["fitness"],
+             "params": e["params"], "flops": e["flops"], "runs_forward": runs_forward_macro(e["macro"], input_size),
+             "stages": [[s.channels, s.stride, s.repeats] for s in e["macro"].stages],
+             "cell": e["macro"].cells[0].describe(), "zc_recipe": e["zc"]["recipe"],
+             "evaluated": len(cache)} for i, e in enumerate(ranked)]
+
+
+def runs_forward_macro(macro: Macro, input_size: int = 32) -> bool:
+    try:
+        with torch.no_grad():
+            out = build_network(macro).eval()(torch.randn(1, macro.in_channels, input_size, input_size))
+        return bool(torch.isfinite(out).all())
+    except Exception:  # noqa: BLE001 - any failure means "does not run"
+        return False
+
+
+def generate(near: str | None = None, data: str | os.PathLike | None = None, k: int = 10, n: int = 100,
+             generator_path: str | os.PathLike = "data/_checkpoints/hgnas.pt", train: bool = False,
+             train_cells: int = 6000, train_cond: int = 600, budget_params: str | None = None,
+             budget_flops: str | None = None, evaluations: int = 60, seed: int = 0,
+             log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """What ``nar generate`` does: train (or load) the cell generator, then either generate ``k`` candidates
+    near the query ``near`` or run the budgeted search.
+
+    Raises:
+        ValueError: neither ``near`` nor a budget was given, or the query cannot be resolved.
+    """
+    if near is None and budget_params is None and budget_flops is None and not train:
+        raise ValueError("Say what to generate: --near QUERY, or --budget-params/--budget-flops, or --train")
+    path = Path(generator_path)
+    if train or not path.is_file():
+        if log:
+            log(f"training the cell generator ({train_cells} cells, {train_cond} embedded) -> {path}")
+        gen = train_generator(train_cells, train_cond, seed=seed, log=log)
+        gen.save(path)
+    else:
+        gen = CellGenerator.load(path)
+    out: dict[str, Any] = {"generator": str(path), "generator_stats": gen.stats}
+    if near is not None:
+        query = _resolve(near, data)
+        start = time.perf_counter()
+        out["near"] = {"query": near, "query_model_id": query.model_id, "n": n,
+                       "candidates": generate_near(query, gen, k=k, n=n, seed=seed)}
+        out["near"]["seconds"] = time.perf_counter() - start
+    if budget_params is not None or budget_flops is not None:
+        start = time.perf_counter()
+        out["search"] = {"budget_params": budget_params, "budget_flops": budget_flops,
+                         "best": budget_search(gen, budget_params, budget_flops, evaluations, seed=seed, log=log)}
+        out["search"]["seconds"] = time.perf_counter() - start
+    return out
+
+
+def _resolve(query: str, data: str | os.PathLike | None) -> Graph:
+    """Any query form `nar.query` accepts (an arch_id/model_id of ``data``, ``source:name``, a config)."""
+    from nar.dataset import DatasetView
+    from nar.query import QueryContext, resolve
+
+    ctx = QueryContext(view=DatasetView(data) if data is not None else None)
+    return resolve(query, ctx).graph(ctx)

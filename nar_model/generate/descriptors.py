@@ -1,0 +1,57 @@
+"""Condition vectors for the latent flow: PCA of embeddings (or ZC descriptors) and cell families as
+k-means clusters of them (numpy only; the paper's GMM would need scikit-learn, and with equal spherical
+components EM reduces to k-means)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PCA", "assign", "kmeans"]
+
+
+@dataclass
+class PCA:
+    """Centre, project on the top ``dims`` principal axes, scale each to unit variance."""
+
+    mean: np.ndarray
+    axes: np.ndarray  # (dims, D)
+    scale: np.ndarray  # (dims,)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, dims: int = 16) -> "PCA":
+        x = np.asarray(x, dtype=np.float64)
+        mean = x.mean(0)
+        _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+        dims = min(dims, len(s))
+        scale = s[:dims] / np.sqrt(max(len(x) - 1, 1))
+        return cls(mean, vt[:dims], np.maximum(scale, 1e-8))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (((np.atleast_2d(x) - self.mean) @ self.axes.T) / self.scale).astype(np.float32)
+
+    def state(self) -> dict:
+        return {"mean": self.mean, "axes": self.axes, "scale": self.scale}
+
+
+def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """(centres (k, D), labels (N,)) by Lloyd's algorithm from a k-means++ start."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, dtype=np.float64)
+    centres = [x[rng.integers(len(x))]]
+    for _ in range(1, k):
+        d = np.min([((x - c) ** 2).sum(1) for c in centres], axis=0)
+        centres.append(x[rng.choice(len(x), p=d / d.sum())])
+    c = np.stack(centres)
+    for _ in range(iters):
+        labels = ((x[:, None, :] - c[None]) ** 2).sum(-1).argmin(1)
+        new = np.stack([x[labels == j].mean(0) if (labels == j).any() else c[j] for j in range(k)])
+        if np.allclose(new, c):
+            break
+        c = new
+    return c, ((x[:, None, :] - c[None]) ** 2).sum(-1).argmin(1)
+
+
+def assign(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return ((np.atleast_2d(x)[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)

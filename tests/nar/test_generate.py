@@ -1,0 +1,83 @@
+"""Generation orchestration: the benchmark as a nar dataset, the generator round trip, and `nar generate`."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from nar.generate import (CellGenerator, build_benchmark, generate, generate_near, load_groups, probe_macro,
+                          trace_macro, train_generator)
+from nar_data.parquet import read_graphs, write_shard
+from nar_model.generate.cell import sample_cells
+from nar_model.generate.benchmark import benchmark_specs
+from nar_model.generate.flow import FlowConfig
+from nar_model.generate.vae import VAEConfig
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hgnas")
+    summary = build_benchmark(root, families=2, skeletons=5, variants=2, max_stages=2, max_repeats=1,
+                              max_channels=16)
+    return root, summary
+
+
+@pytest.fixture(scope="module")
+def gen_path(tmp_path_factory):
+    gen = train_generator(64, 6, families=2, vae_config=VAEConfig(hidden=16, latent=4, epochs=1),
+                          flow_config=FlowConfig(hidden=16, epochs=1))
+    path = tmp_path_factory.mktemp("gen") / "hgnas.pt"
+    gen.save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_benchmark_is_a_nar_dataset_with_groups(bench):
+    root, summary = bench
+    assert summary["networks"] == summary["traced"] == 10 and summary["failed"] == 0
+    graphs = read_graphs(root, unique=False)
+    assert len(graphs) == 10 and {g.source for g in graphs} == {"hgnas"}
+    meta = load_groups(root)
+    assert {n["cell_family"] for n in meta["networks"].values()} == {"cellfam-000", "cellfam-001"}
+    assert all(g.family == meta["networks"][g.model_id]["cell_family"] for g in graphs)
+    again = benchmark_specs(2, 5, variants=2, max_stages=2, max_repeats=1, max_channels=16)
+    assert sorted(i.model_id for i in again) == sorted(meta["networks"])
+
+
+def test_load_groups_says_how_to_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build the benchmark"):
+        load_groups(tmp_path)
+
+
+def test_generator_round_trip_and_near(gen_path):
+    gen = CellGenerator.load(gen_path)
+    raw, fixed = gen.sample(6, seed=1)
+    assert len(raw) == len(fixed) == 6
+    _, fam = gen.sample(3, family=1)
+    assert len(fam) == 3
+    query = trace_macro(probe_macro(fixed[0]))
+    best = generate_near(query, gen, k=2, n=4)
+    assert 1 <= len(best) <= 2 and best[0]["cosine"] >= best[-1]["cosine"]
+    assert all(b["runs_forward"] for b in best) and best[0]["model_id"].startswith("hgnas:")
+
+
+def test_generate_needs_a_goal(gen_path):
+    with pytest.raises(ValueError, match="--near"):
+        generate(generator_path=gen_path)
+
+
+def test_cli_near_and_budget(tmp_path, gen_path):
+    from flows.cli import app
+
+    graph = trace_macro(probe_macro(sample_cells(1, seed=5)[0]))
+    write_shard(tmp_path, "graphs", [graph.to_row()])
+    r = CliRunner().invoke(app, ["generate", "--near", graph.model_id, "--data", str(tmp_path), "--generator",
+                                 str(gen_path), "-k", "2", "--samples", "4"])
+    assert r.exit_code == 0, r.output
+    assert "candidates near" in r.output and "forward ok" in r.output
+    r = CliRunner().invoke(app, ["generate", "--budget-params", "1M", "--budget-flops", "200M", "--evaluations", "3",
+                                 "--generator", str(gen_path), "--json"])
+    assert r.exit_code == 0, r.output
+    best = json.loads(r.output[r.output.index("{"):])["search"]["best"]
+    assert best and all(b["params"] <= 1_000_000 and b["flops"] <= 200_000_000 for b in best)
+    assert best[0]["zc_recipe"]["inputs"].startswith("gaussian")
