@@ -86,7 +86,7 @@ class UiBackend:
         importing torch, timm and transformers (tens of seconds on a busy machine)."""
         with self._lock:
             self.searcher.encoder  # noqa: B018 - loads the checkpoint
-            import nar_data.tracing._warm  # noqa: F401 - traces a tiny model once, on import
+            import nar_data._warm  # noqa: F401 - traces a tiny model once, on import
 
     def search(self, query: str, k: int = 10, progress: Callable[[str], None] | None = None) -> Found:
         """The `SearchResult` of ``query`` (every form of `nar.query`), as a `Found`.
