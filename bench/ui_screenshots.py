@@ -1,7 +1,7 @@
 """Screenshots of each view of `nar ui` (PNG), taken in headless Chromium driven by Playwright.
 
 Starts `nar ui --data DATA` on a free 127.0.0.1 port (or uses --url), searches QUERY, and saves
-``search.png``, ``explain.png``, ``graph.png``, ``graph-ops.png``, ``map.png`` and ``dataset.png`` under
+``progress.png`` (an unseen model only), ``search.png``, ``explain.png``, ``graph.png``, ``graph-ops.png``, ``map.png`` and ``dataset.png`` under
 --out. Prints the time to each view and the number of requests that left 127.0.0.1 (must be 0).
 
     python bench/ui_screenshots.py --data data/nar --query timm:resnet50 --out data/ui-shots
@@ -78,6 +78,11 @@ def main() -> None:
             t0 = time.perf_counter()
             page.fill("#query", args.query)
             page.click("#search-btn")
+            try:  # an unseen model: the status line while it is built and traced
+                page.wait_for_selector("#status.running >> text=/build|trac/", timeout=5_000)
+                page.screenshot(path=str(out / "progress.png"))
+            except Exception:  # noqa: BLE001 - a query of the dataset answers before there is anything to show
+                pass
             page.wait_for_selector("#results tbody tr", timeout=300_000)
             print(f"results in {time.perf_counter() - t0:.2f} s")
             page.screenshot(path=str(out / "search.png"))

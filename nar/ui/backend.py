@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from nar_data.schema import Graph
 
 __all__ = ["Found", "UiBackend", "graph_query", "label_table"]
 
+#: Unseen query graphs kept for the graph view and the explanation (older ones must be searched again).
+KEEP_GRAPHS = 32
 #: Columns of the ``graphs`` table the map shows (the search labels come from `nar.dataset.DatasetView`).
 MAP_COLUMNS = ("arch_id", "model_id", "family", "coarse", "source")
 
@@ -79,7 +82,7 @@ class UiBackend:
         self.database = len(self.searcher)  # loads the index now, not on the first query
         self.labels = label_table(self.data)
         self._lock = threading.Lock()
-        self._graphs: dict[str, Graph] = {}  # unseen queries traced by this page, by arch_id
+        self._graphs: OrderedDict[str, Graph] = OrderedDict()  # the last unseen queries traced here, by arch_id
 
     def warm_up(self) -> None:
         """Load the encoder and import + exercise the tracer once, so the first unseen query is not billed for
@@ -109,6 +112,8 @@ class UiBackend:
                 progress("embedding and ranking")
             result = self.searcher.query(graph, k=k)
             self._graphs[graph.arch_id] = graph
+            while len(self._graphs) > KEEP_GRAPHS:
+                self._graphs.popitem(last=False)
             info = dataclasses.replace(result.query, text=query, title=resolved.title, form=resolved.form)
             result = dataclasses.replace(result, query=info, seconds=round(time.perf_counter() - start, 3))
             vector = None

@@ -47,7 +47,8 @@ async function runJob(start, label) {
     for (;;) {
       const j = await api("/api/jobs/" + job);
       if (j.state === "running") {
-        setStatus(`${label}: ${j.stage} … ${j.seconds.toFixed(0)} s`, "running");
+        const stage = j.stage.replace(/\s*(\.\.\.|…)\s*$/, "");
+        setStatus(`${stage.includes(label) ? "" : label + ": "}${stage} … ${j.seconds.toFixed(0)} s`, "running");
         await new Promise((r) => setTimeout(r, 300));
         continue;
       }
