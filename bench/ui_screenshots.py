@@ -1,7 +1,7 @@
 """Screenshots of each view of `nar ui` (PNG), taken in headless Chromium driven by Playwright.
 
 Starts `nar ui --data DATA` on a free 127.0.0.1 port (or uses --url), searches QUERY, and saves
-``search.png``, ``explain.png``, ``graph.png``, ``graph-ops.png``, ``map.png`` and ``dataset.png`` under
+``progress.png`` (an unseen model only), ``search.png``, ``explain.png``, ``graph.png``, ``graph-ops.png``, ``map.png`` and ``dataset.png`` under
 --out. Prints the time to each view and the number of requests that left 127.0.0.1 (must be 0).
 
     python bench/ui_screenshots.py --data data/nar --query timm:resnet50 --out data/ui-shots
@@ -10,6 +10,7 @@ Starts `nar ui --data DATA` on a free 127.0.0.1 port (or uses --url), searches Q
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -33,10 +34,12 @@ def start_server(data: str, port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise RuntimeError(f"nar ui exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
-            return proc
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as r:
+                if not json.loads(r.read()).get("warming"):  # encoder and tracer loaded
+                    return proc
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     proc.kill()
     raise RuntimeError("nar ui did not answer /api/health within 300 s")
 
@@ -62,7 +65,7 @@ def main() -> None:
         port = free_port()
         t0 = time.perf_counter()
         proc = start_server(args.data, port)
-        print(f"server ready in {time.perf_counter() - t0:.1f} s")
+        print(f"server ready (encoder and tracer loaded) in {time.perf_counter() - t0:.1f} s")
         url = f"http://127.0.0.1:{port}"
     outside: list[str] = []
     try:
@@ -75,6 +78,11 @@ def main() -> None:
             t0 = time.perf_counter()
             page.fill("#query", args.query)
             page.click("#search-btn")
+            try:  # an unseen model: the status line while it is built and traced
+                page.wait_for_selector("#status.running >> text=/build|trac/", timeout=5_000)
+                page.screenshot(path=str(out / "progress.png"))
+            except Exception:  # noqa: BLE001 - a query of the dataset answers before there is anything to show
+                pass
             page.wait_for_selector("#results tbody tr", timeout=300_000)
             print(f"results in {time.perf_counter() - t0:.2f} s")
             page.screenshot(path=str(out / "search.png"))

@@ -16,6 +16,8 @@ def ui(
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port on 127.0.0.1.")] = 8765,
     map_method: Annotated[str, typer.Option("--map", help="Embedding map: auto (UMAP if installed, else "
                                             "PCA) | umap | pca.")] = "auto",
+    warm: Annotated[bool, typer.Option(help="Load the encoder and the tracer at start, so the first unseen "
+                                       "model is not billed for the imports.")] = True,
 ) -> None:
     """Serve the search page for --data on http://127.0.0.1:PORT (Ctrl-C stops).
 
@@ -38,7 +40,7 @@ def ui(
                                  param_hint="nar ui") from None
 
     backend = UiBackend(data, ckpt)
-    app = create_app(backend, map_method)
+    app = create_app(backend, map_method, warm)
     typer.echo(f"serving {backend.database} architectures of {data} ({backend.version}) at "
                f"http://127.0.0.1:{port}", err=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -3,8 +3,8 @@
 A search answers with `nar.result.SearchResult` (twins first, typed hits), exactly as ``nar search``.
 The page also needs the query's `Graph` (graph view, explanation, its place on the map); an unseen model
 must not be traced twice for that, so the backend resolves the query itself (`nar.query.resolve`, with
-the page's progress line) and hands the traced graph to the searcher through the ``graph`` query form
-registered here (a `Graph` object is its own query).
+the page's progress line), traces it once, and ranks that graph the way `Searcher.query` does (same
+index, same twin rule, same hits).
 """
 
 from __future__ import annotations
@@ -14,29 +14,24 @@ import json
 import os
 import tempfile
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nar.query import QueryContext, Resolved, register_form, resolve
-from nar.result import SearchResult
+from nar.query import QueryContext, Resolved, resolve
+from nar.result import QueryInfo, SearchResult
 from nar_data.schema import Graph
 
-__all__ = ["Found", "UiBackend", "graph_query", "label_table"]
+__all__ = ["Found", "UiBackend", "label_table"]
 
+#: Unseen query graphs kept for the graph view and the explanation (older ones must be searched again).
+KEEP_GRAPHS = 32
 #: Columns of the ``graphs`` table the map shows (the search labels come from `nar.dataset.DatasetView`).
 MAP_COLUMNS = ("arch_id", "model_id", "family", "coarse", "source")
-
-
-@register_form("graph", "a nar_data.schema.Graph object (Python only)", order=0)
-def graph_query(query: Any, ctx: QueryContext) -> Resolved | None:
-    """A `Graph` already traced is its own query: nothing to build again."""
-    if not isinstance(query, Graph):
-        return None
-    return Resolved(form="graph", title=query.model_id, model_id=query.model_id, build=lambda: query,
-                    what=f"embedding {query.model_id}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +73,14 @@ class UiBackend:
         self.database = len(self.searcher)  # loads the index now, not on the first query
         self.labels = label_table(self.data)
         self._lock = threading.Lock()
-        self._graphs: dict[str, Graph] = {}  # unseen queries traced by this page, by arch_id
+        self._graphs: OrderedDict[str, Graph] = OrderedDict()  # the last unseen queries traced here, by arch_id
+
+    def warm_up(self) -> None:
+        """Load the encoder and import + exercise the tracer once, so the first unseen query is not billed for
+        importing torch, timm and transformers (tens of seconds on a busy machine)."""
+        with self._lock:
+            self.searcher.encoder  # noqa: B018 - loads the checkpoint
+            import nar_data._warm  # noqa: F401 - traces a tiny model once, on import
 
     def search(self, query: str, k: int = 10, progress: Callable[[str], None] | None = None) -> Found:
         """The `SearchResult` of ``query`` (every form of `nar.query`), as a `Found`.
@@ -88,6 +90,7 @@ class UiBackend:
         Raises:
             nar.errors.QueryError: the query names nothing, is refused, or fails to build (one line).
         """
+        start = time.perf_counter()
         with self._lock:
             ctx = QueryContext(self.searcher.view, progress=progress)
             resolved = resolve(query, ctx)
@@ -98,14 +101,32 @@ class UiBackend:
             graph = resolved.graph(ctx)  # calls progress("building and tracing ...")
             if progress is not None:
                 progress("embedding and ranking")
-            result = self.searcher.query(graph, k=k)
+            vector = np.asarray(self.searcher.encoder.embed([graph]), dtype=np.float32)[0]
+            result = self._rank(query, resolved, graph, vector, k, start)
             self._graphs[graph.arch_id] = graph
-            info = dataclasses.replace(result.query, text=query, title=resolved.title, form=resolved.form)
-            result = dataclasses.replace(result, query=info)
-            vector = None
-            if not info.in_dataset:
-                vector = np.asarray(self.searcher.encoder.embed([graph]), dtype=np.float32)[0]
-            return Found(result, True, vector)
+            while len(self._graphs) > KEEP_GRAPHS:
+                self._graphs.popitem(last=False)
+            return Found(result, True, None if result.query.in_dataset else vector)
+
+    def _rank(self, text: str, resolved: Resolved, graph: Graph, vector: np.ndarray, k: int,
+              start: float) -> SearchResult:
+        """`Searcher.query`'s ranking for a graph traced here: other models with its arch_id first (twins),
+        then the ``k`` nearest other architectures."""
+        searcher, view = self.searcher, self.searcher.view
+        arch = graph.arch_id
+        res = searcher.index.search(vector[None], k + 1)
+        neighbours = [(i, s) for i, s in zip(res.indices[0].tolist(), res.scores[0].tolist())
+                      if i >= 0 and searcher.index.ids[i] != arch][:k]
+        twin_ids = [m for m in view.models_of.get(arch, []) if m != resolved.model_id]
+        hit = searcher._hit  # one definition of a hit's labels for `nar search` and the page
+        hits = [hit(r + 1, 1.0, arch, twin=True, model_id=m) for r, m in enumerate(twin_ids[:k])]
+        hits += [hit(len(hits) + r + 1, round(float(s), 4), searcher.index.ids[i]) for r, (i, s) in enumerate(neighbours)]
+        info = QueryInfo(text=text, title=resolved.title, form=resolved.form, model_id=resolved.model_id,
+                         arch_id=arch, in_dataset=arch in view.labels, num_nodes=graph.num_nodes,
+                         num_params=int(graph.num_params), flops=int(graph.flops), family=graph.family,
+                         task=graph.task)
+        return SearchResult(info, tuple(hits), len(searcher), searcher.version,
+                            round(time.perf_counter() - start, 3), str(self.data), len(twin_ids))
 
     def search_config(self, name: str, text: str, k: int = 10,
                       progress: Callable[[str], None] | None = None) -> Found:

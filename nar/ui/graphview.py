@@ -66,12 +66,14 @@ def layered_layout(num_nodes: int, src: np.ndarray, dst: np.ndarray) -> tuple[np
 
 
 def motif_label(ops: Sequence[str], limit: int = 4) -> str:
-    """A short name of a motif from its ops in order: the distinct op names, ``+k`` for the rest."""
-    distinct = list(dict.fromkeys(o for o in ops if o not in ("input", "output")))
-    if not distinct:
-        return "/".join(dict.fromkeys(ops)) or "empty"
-    head = " · ".join(distinct[:limit])
-    return head + (f" +{len(distinct) - limit}" if len(distinct) > limit else "")
+    """A motif's name as the explanation writes it: its compute ops, most frequent first, with counts
+    (``conv2d x3, batch_norm x3, relu x2, add``); shape-only ops only when there is nothing else."""
+    from nar_model.explain import SHAPE_OPS
+
+    counts = Counter(o for o in ops if o not in SHAPE_OPS) or Counter(ops)
+    if not counts:
+        return "empty"
+    return ", ".join(op if n == 1 else f"{op} x{n}" for op, n in counts.most_common(limit))
 
 
 def _runs(seg: Segmentation, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

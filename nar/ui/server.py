@@ -112,10 +112,12 @@ def _plotly_js() -> Path:
     return path
 
 
-def create_app(backend: UiBackend, map_method: str = "auto") -> FastAPI:
-    """The app serving ``backend``'s dataset; ``map_method`` is `MapCache.load`'s ``method``."""
+def create_app(backend: UiBackend, map_method: str = "auto", warm: bool = True) -> FastAPI:
+    """The app serving ``backend``'s dataset; ``map_method`` is `MapCache.load`'s ``method``. With ``warm``,
+    the first job (ahead of any search) is `UiBackend.warm_up`."""
     plotly_js = _plotly_js()
     jobs = _Jobs()
+    warm_job = jobs.submit(lambda stage: backend.warm_up()) if warm else None
     cache = MapCache(backend.data, backend.version)
     map_lock = threading.Lock()
     state: dict[str, Any] = {}  # the map once computed (per app, not per module)
@@ -176,8 +178,9 @@ def create_app(backend: UiBackend, map_method: str = "auto") -> FastAPI:
 
     @app.get("/api/health")
     def health() -> dict[str, Any]:
+        warming = warm_job is not None and jobs.get(warm_job)["state"] == "running"
         return {"ok": True, "data": str(backend.data), "encoder_version": backend.version,
-                "database": backend.database}
+                "database": backend.database, "warming": warming}
 
     @app.post("/api/search")
     def search(body: SearchBody) -> dict[str, str]:

@@ -47,7 +47,8 @@ async function runJob(start, label) {
     for (;;) {
       const j = await api("/api/jobs/" + job);
       if (j.state === "running") {
-        setStatus(`${label}: ${j.stage} … ${j.seconds.toFixed(0)} s`, "running");
+        const stage = j.stage.replace(/\s*(\.\.\.|…)\s*$/, "");
+        setStatus(`${stage.includes(label) ? "" : label + ": "}${stage} … ${j.seconds.toFixed(0)} s`, "running");
         await new Promise((r) => setTimeout(r, 300));
         continue;
       }
@@ -157,7 +158,9 @@ function layoutXY(nodes, gap) {
   for (const n of nodes) width[n.layer] = Math.max(width[n.layer] || 0, n.pos + 1);
   return nodes.map((n) => [gap * (n.pos - (width[n.layer] - 1) / 2), -n.layer]);
 }
-function drawSide(div, side, ops) {
+// Both panels share one height and one vertical scale (ROW px per layer) so the two graphs compare at a glance.
+const ROW = 34;
+function drawSide(div, side, ops, height) {
   const g = ops && side.ops ? side.ops : side.macro;
   const xy = layoutXY(g.nodes, ops && side.ops ? 1 : 2.6);
   const ex = [], ey = [];
@@ -180,9 +183,8 @@ function drawSide(div, side, ops) {
   }
   // x: a fixed minimum half-width so a side branch sits next to the spine; room on the right for labels.
   const half = Math.max(ops ? 2 : 3, ...xy.map((p) => Math.abs(p[0])));
-  const layers = 1 - Math.min(...xy.map((p) => p[1]));
-  const shown = ops ? Math.min(layers, 60) : layers;  // operators: the first 60 layers; pan or zoom for more
-  div.style.height = (ops ? 640 : Math.min(1600, Math.max(640, 34 * layers))) + "px";
+  const shown = ops ? 60 : Math.floor(height / ROW);  // the first layers; pan or zoom for the rest
+  div.style.height = (ops ? 640 : height) + "px";
   const layout = { margin: { l: 10, r: 10, t: 10, b: 10 }, showlegend: false, dragmode: "pan", hovermode: "closest",
     xaxis: { visible: false, range: [-half - 0.8, half + (ops ? 0.8 : 4)] },
     yaxis: { visible: false, range: [-shown + 0.4, 0.6] }, plot_bgcolor: "#fff", paper_bgcolor: "#fff" };
@@ -203,8 +205,10 @@ function drawGraphs() {
   $("#graph-title").textContent = `${g.shared.length} shared motifs · drag to pan, scroll to zoom, click a node for its operators`;
   $("#gq-title").textContent = `query: ${g.query.title} (${g.query.nodes} ops)`;
   $("#gm-title").textContent = `match: ${g.match.title} (${g.match.nodes} ops)`;
-  drawSide($("#graph-query"), g.query, ops);
-  drawSide($("#graph-match"), g.match, ops);
+  const layers = Math.max(...[g.query, g.match].map((s) => 1 + Math.max(...s.macro.nodes.map((n) => n.layer))));
+  const height = Math.min(1400, Math.max(640, ROW * layers));
+  drawSide($("#graph-query"), g.query, ops, height);
+  drawSide($("#graph-match"), g.match, ops, height);
 }
 
 // -- embedding map ---------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def _chromium() -> str:
     if problem:
         if os.environ.get("NAR_UI_BROWSER_OPTIONAL") == "1":
             pytest.skip(f"browser test skipped (NAR_UI_BROWSER_OPTIONAL=1): {problem}")
-        pytest.fail(f"the browser test needs {problem}; set NAR_UI_BROWSER_OPTIONAL=1 to skip it locally")
+        pytest.fail(f"the browser test cannot run: {problem}; set NAR_UI_BROWSER_OPTIONAL=1 to skip it locally")
     return path
 
 
@@ -48,10 +48,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(ui_dataset: tuple[Path, Path]) -> Iterator[str]:
     """``nar ui`` on a free 127.0.0.1 port, stopped afterwards."""
+    _chromium()  # no browser: fail (or skip) before starting anything
     data, ckpt = ui_dataset
     port = _free_port()
     cmd = [sys.executable, "-m", "flows.cli", "ui", "--data", str(data), "--ckpt", str(ckpt), "--port", str(port),
-           "--map", "pca"]
+           "--map", "pca", "--no-warm"]  # no unseen model here: skip loading the tracer
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     try:

@@ -22,7 +22,7 @@ def backend(ui_dataset):
 
 @pytest.fixture(scope="module")
 def client(backend):
-    with TestClient(create_app(backend, map_method="pca")) as c:
+    with TestClient(create_app(backend, map_method="pca", warm=False)) as c:
         yield c
 
 
@@ -68,6 +68,13 @@ def test_unseen_model_is_traced_and_a_failing_one_gives_one_line(client, backend
     res = j["result"]
     assert res["traced"] is True and res["query"]["in_dataset"] is False and res["query"]["form"] == "source"
     assert not any(h["twin"] for h in res["hits"]) and len(res["map_xy"]) == 2
+    # ranked exactly as `nar search` ranks (the page traces once and ranks that graph itself)
+    mine = backend.search("testing:cnn", 5).result
+    theirs = backend.searcher.query("testing:cnn", k=5)
+    assert [(h.arch_id, h.model_id, h.twin) for h in mine.hits] == [(h.arch_id, h.model_id, h.twin) for h in theirs.hits]
+    assert [h.score for h in mine.hits] == pytest.approx([h.score for h in theirs.hits], abs=1e-3)
+    assert (mine.query.title, mine.query.arch_id, mine.twins_total) == (theirs.query.title, theirs.query.arch_id,
+                                                                          theirs.twins_total)
     stages: list[str] = []  # what the page shows while the job runs
     assert backend.search("testing:mlp", 3, stages.append).traced
     assert len(stages) == 2 and "testing:mlp" in stages[0] and stages[1] == "embedding and ranking"

@@ -33,7 +33,7 @@ def test_macro_view_collapses_a_stack_of_blocks_into_one_node_counted():
     view = macro_view(g, seg, shared={22})
     assert [(n["motif"], n["count"], n["ops"]) for n in view["nodes"]] == [(11, 1, 2), (22, 6, 3), (33, 1, 3)]
     assert [n["shared"] for n in view["nodes"]] == [False, True, False]
-    assert view["nodes"][1]["label"] == "conv2d · relu · max_pool2d"
+    assert view["nodes"][1]["label"] == "conv2d, relu, max_pool2d"
     assert [(e["source"], e["target"]) for e in view["edges"]] == [(0, 1), (1, 2)]
     assert [n["layer"] for n in view["nodes"]] == [0, 1, 2]
     assert json.loads(json.dumps(view)) == view  # plain JSON
@@ -69,9 +69,9 @@ def test_graph_view_highlights_the_motifs_the_explanation_lists():
     assert sizes == sorted(int(seg_q.size[list(seg_q.token).index(t)]) for t in shared)
 
 
-def test_motif_label_lists_distinct_ops_in_order():
-    assert motif_label(["conv2d", "relu", "conv2d", "relu"]) == "conv2d · relu"
-    assert motif_label(["a", "b", "c", "d", "e", "f"], limit=4) == "a · b · c · d +2"
+def test_motif_label_names_compute_ops_with_counts_as_the_explanation_does():
+    assert motif_label(["conv2d", "relu", "conv2d", "relu", "add"]) == "conv2d x2, relu x2, add"
+    assert motif_label(["view", "linear", "transpose"]) == "linear"  # shape-only ops left out
     assert motif_label(["input"]) == "input"
 
 
