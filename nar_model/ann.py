@@ -3,7 +3,7 @@
 Chosen by measurement (``bench/search_scale.py``, docs/results-search.md): at equal recall it built faster
 and used the least memory of faiss-cpu, hnswlib and usearch, and stores vectors as float16. The index is
 saved next to the embeddings it was built from and memory-mapped on load (``view=True``), so a fresh process
-pays no build and no copy. `make_index` in `nar_model.search` picks it above `ANN_MIN_VECTORS`.
+pays no build and no copy. `make_index` in `nar_model.search` picks it from `AUTO_NUMPY_BELOW` vectors on.
 """
 
 from __future__ import annotations
@@ -14,18 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .search import SearchBackend, SearchResults, _normalize
+from .backend import SearchBackend, SearchResults, _normalize
 
-__all__ = ["ANN_MIN_VECTORS", "USearchIndex", "usearch_available"]
-
-#: Below this many vectors exact search (one matrix-vector product) is as fast and exact.
-ANN_MIN_VECTORS = 200_000
-
-
-def usearch_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("usearch") is not None
+__all__ = ["USearchIndex"]
 
 
 class USearchIndex(SearchBackend):

@@ -12,37 +12,13 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .backend import SearchBackend, SearchResults, _normalize
+
 __all__ = ["BACKENDS", "FaissIndex", "NumpyIndex", "SearchBackend", "SearchResults", "load_vectors", "make_index"]
-
-
-class SearchResults(NamedTuple):
-    scores: np.ndarray  # (Q, k) float32, cosine similarity, best first
-    indices: np.ndarray  # (Q, k) int64 positions in the index (-1 = no result)
-
-
-def _normalize(x: np.ndarray) -> np.ndarray:
-    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
-class SearchBackend:
-    """Interface: ``add`` vectors with ids, ``search`` queries; ``ids`` maps positions back."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-
-    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def search(self, queries: np.ndarray, k: int) -> SearchResults:
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 class NumpyIndex(SearchBackend):
@@ -93,17 +69,24 @@ class FaissIndex(SearchBackend):
         return SearchResults(scores, idx.astype(np.int64))
 
 
-BACKENDS = {"numpy": NumpyIndex, "faiss": FaissIndex}
-#: ``auto`` uses numpy below this many vectors: one matrix product beats importing faiss (0.3-0.9 s).
-AUTO_NUMPY_BELOW = 100_000
+def _usearch_index() -> SearchBackend:
+    from .ann import USearchIndex
+
+    return USearchIndex()
+
+
+BACKENDS = {"numpy": NumpyIndex, "faiss": FaissIndex, "usearch": _usearch_index}
+#: ``auto`` uses exact numpy search below this many vectors (one matrix product, exact, no import), and the
+#: approximate `nar_model.ann.USearchIndex` from there on when usearch is installed (bench/search_scale.py).
+AUTO_NUMPY_BELOW = 200_000
 
 
 def make_index(backend: str = "auto", size: int | None = None) -> SearchBackend:
     """A new empty index; ``auto`` picks numpy for fewer than `AUTO_NUMPY_BELOW` vectors (``size``), else
-    FAISS when importable, else numpy."""
+    the usearch HNSW index when importable, else numpy."""
     if backend == "auto":
-        small = size is not None and size < AUTO_NUMPY_BELOW
-        backend = "faiss" if not small and importlib.util.find_spec("faiss") else "numpy"
+        small = size is None or size < AUTO_NUMPY_BELOW
+        backend = "usearch" if not small and importlib.util.find_spec("usearch") else "numpy"
     if backend not in BACKENDS:
         raise ValueError(f"Unknown search backend {backend!r}; valid backends: auto, {', '.join(BACKENDS)}")
     return BACKENDS[backend]()

@@ -40,8 +40,8 @@ def test_make_run_command_line(tmp_path, monkeypatch) -> None:
 def test_hub_source_drops_the_registry_preset(tmp_path, monkeypatch) -> None:
     fake = _FakeFlow()
     monkeypatch.setattr(flows.build, "build_flow", fake)
-    result = CliRunner().invoke(app, ["build", "--source", "hf", "--endpoint", "http://127.0.0.1:1", "--out",
-                                      str(tmp_path), "--runner", "dask"])
+    result = CliRunner().invoke(app, ["build", "--source", "hf", "--endpoint", "http://127.0.0.1:1", "--data",
+                                      str(tmp_path), "--runner", "dask", "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert fake.params["sources"] == ["hf"] and fake.params["preset"] is None
     assert fake.params["batches"] == 2  # one tracing batch per cluster worker

@@ -42,3 +42,10 @@ def test_usearch_asks_for_more_than_it_holds() -> None:
     ann.add(["a", "b"], np.eye(2, 8, dtype=np.float32))
     res = ann.search(np.eye(1, 8, dtype=np.float32), 5)
     assert res.indices.shape == (1, 2) and res.indices[0, 0] == 0
+
+
+def test_auto_backend_is_exact_below_the_threshold_and_hnsw_above() -> None:
+    from nar_model.search import AUTO_NUMPY_BELOW, make_index
+
+    assert isinstance(make_index("auto", AUTO_NUMPY_BELOW - 1), NumpyIndex)
+    assert isinstance(make_index("auto", AUTO_NUMPY_BELOW), USearchIndex)
