@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 NAR = [sys.executable, "-m", "flows.cli"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "NAR_DEBUG": "0"}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "NAR_DEBUG": "0", "NAR_TESTING_SOURCE": "1"}
+os.environ["NAR_TESTING_SOURCE"] = "1"  # the tiny and misbehaving models are a source here (and in the workers)
 
 
 # -- the work every tracing fault repeats -----------------------------------------------------------------

@@ -115,8 +115,13 @@ def load_vectors(data: str | os.PathLike, version: str) -> tuple[list[str], np.n
         return [], np.zeros((0, 0), dtype=np.float32)
     all_ids = table.column("arch_id").to_pylist()
     ids = [all_ids[i] for i in rows.tolist()]
-    parts = []
+    parts, base = [], 0
     for chunk in table.column("vector").chunks:
+        # only this version's rows: other versions (an older encoder) may have another dimension
+        local = rows[(rows >= base) & (rows < base + len(chunk))] - base
+        base += len(chunk)
+        if len(local) == 0:
+            continue
         if chunk.null_count:
             raise ValueError(f"embeddings in {data} have empty vectors; re-run `nar embed`")
         if isinstance(chunk.type, pa.FixedSizeListType):
@@ -131,10 +136,11 @@ def load_vectors(data: str | os.PathLike, version: str) -> tuple[list[str], np.n
             dim, start, end = (int(lengths[0]) if len(lengths) else 0), int(offsets[0]), int(offsets[-1])
         values = chunk.values
         flat = _view(values, 1, np.float32, len(values))[start:end]
-        parts.append(flat.reshape(-1, dim) if dim else flat.reshape(len(chunk), 0))
+        block = flat.reshape(-1, dim) if dim else flat.reshape(len(chunk), 0)
+        parts.append(block if len(local) == len(chunk) else block[local])
+    if len({p.shape[1] for p in parts}) > 1:
+        raise ValueError(f"embeddings of {version} in {data} have mixed dimensions; re-run `nar embed`")
     vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    if len(rows) < len(all_ids):
-        vectors = vectors[rows]
     last = {aid: i for i, aid in enumerate(ids)}  # later rows overwrite earlier ones
     if len(last) == len(ids):
         return ids, vectors

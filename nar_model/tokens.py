@@ -32,7 +32,7 @@ from nar_data.schema import Graph
 from .macro import macro_edges
 from .motifs import MotifVocab, Segmentation
 from .encoders._base import l2_normalize
-from .encoders.wl import labelled_wl_histogram
+from .wl_hash import labelled_wl_histogram
 
 __all__ = ["CHANNELS", "TokenFeaturizer", "node_label"]
 

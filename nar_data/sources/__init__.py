@@ -23,6 +23,9 @@ _BUILTIN = {
     "hf": "nar_data.hub.source",
     "torch_hub": "nar_data.sources.torch_hub",
 }
+#: The tiny and misbehaving models of `nar_data.testing`, a source only when asked for (``NAR_TESTING_SOURCE=1``:
+#: benches and fault drills that drive the real CLI and its workers).
+_TESTING = ("testing", "nar_data.testing")
 #: The library registries: the embedded default of `nar trace --source all`.
 REGISTRY_SOURCES = ("timm", "torchvision", "transformers")
 
@@ -36,24 +39,31 @@ def register_source(name: str) -> Callable[[type[Source]], type[Source]]:
     return decorator
 
 
+def _builtin() -> dict[str, str]:
+    from ..config import env_flag
+
+    return {**_BUILTIN, _TESTING[0]: _TESTING[1]} if env_flag("NAR_TESTING_SOURCE") else _BUILTIN
+
+
 def _load(name: str) -> None:
-    if name not in _SOURCES and name in _BUILTIN:
+    builtin = _builtin()
+    if name not in _SOURCES and name in builtin:
         try:
-            importlib.import_module(_BUILTIN[name])
+            importlib.import_module(builtin[name])
         except ModuleNotFoundError as e:
-            if e.name == _BUILTIN[name]:
+            if e.name == builtin[name]:
                 return  # the source's module is not in this installation
             raise
 
 
 def source_names() -> list[str]:
     """Names of the built-in and registered sources, without importing any source module."""
-    return sorted(set(_BUILTIN) | set(_SOURCES))
+    return sorted(set(_builtin()) | set(_SOURCES))
 
 
 def list_sources() -> list[str]:
     """Names of every available source."""
-    for name in _BUILTIN:
+    for name in _builtin():
         _load(name)
     return sorted(_SOURCES)
 

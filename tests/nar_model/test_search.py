@@ -17,3 +17,17 @@ def test_numpy_index_is_exact_cosine_with_stable_ties():
 def test_unknown_backend_lists_choices():
     with pytest.raises(ValueError, match="numpy"):
         make_index("annoy")
+
+
+def test_load_vectors_reads_one_version_beside_another_of_other_dimension(tmp_path):
+    from nar_data.parquet import write_shard
+    from nar_model.search import load_vectors
+
+    old = [{"arch_id": f"a{i}", "encoder_version": "old", "vector": np.ones(8, np.float32)} for i in range(3)]
+    new = [{"arch_id": f"a{i}", "encoder_version": "new", "vector": np.full(4, i, np.float32)} for i in range(2)]
+    write_shard(tmp_path, "embeddings", old)
+    write_shard(tmp_path, "embeddings", new)
+    ids, vectors = load_vectors(tmp_path, "new")
+    assert ids == ["a0", "a1"] and vectors.shape == (2, 4)
+    np.testing.assert_array_equal(vectors[:, 0], [0, 1])
+    assert load_vectors(tmp_path, "old")[1].shape == (3, 8)

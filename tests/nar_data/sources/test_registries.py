@@ -81,3 +81,12 @@ def test_detection_models_trace_on_the_cpu_rung() -> None:
     graph = trace_ref(ref)
     assert graph.capture == "dispatch-cpu" and _count(graph, "conv2d") > 50
     assert graph.task == "object-detection"
+
+
+def test_testing_source_only_when_asked_for(monkeypatch) -> None:
+    from nar_data.sources import list_sources, source_names
+
+    monkeypatch.delenv("NAR_TESTING_SOURCE", raising=False)
+    assert "testing" not in source_names()
+    monkeypatch.setenv("NAR_TESTING_SOURCE", "1")
+    assert "testing" in source_names() and "testing" in list_sources()
