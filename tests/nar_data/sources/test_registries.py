@@ -83,10 +83,14 @@ def test_detection_models_trace_on_the_cpu_rung() -> None:
     assert graph.task == "object-detection"
 
 
-def test_testing_source_only_when_asked_for(monkeypatch) -> None:
-    from nar_data.sources import list_sources, source_names
+def test_testing_source_only_when_asked_for() -> None:
+    import os
+    import subprocess
+    import sys
 
-    monkeypatch.delenv("NAR_TESTING_SOURCE", raising=False)
-    assert "testing" not in source_names()
-    monkeypatch.setenv("NAR_TESTING_SOURCE", "1")
-    assert "testing" in source_names() and "testing" in list_sources()
+    code = "from nar_data.sources import list_sources; print('testing' in list_sources())"
+    env = {k: v for k, v in os.environ.items() if k != "NAR_TESTING_SOURCE"}
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    on = subprocess.run([sys.executable, "-c", code], env={**env, "NAR_TESTING_SOURCE": "1"},
+                        capture_output=True, text=True, check=True)
+    assert (off.stdout.strip(), on.stdout.strip()) == ("False", "True")
