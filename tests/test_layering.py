@@ -35,10 +35,7 @@ APP_ONLY = ("prefect", "typer")
 #: Modules another change is moving: the rule is not enforced on them until it lands (remove when it does).
 PENDING: dict[str, str] = {}
 #: Packages whose cycles another change is fixing (skipped until it lands; remove the entry when it does).
-PENDING_CYCLES = {
-    "nar.query": "its form modules import QueryContext/Resolved/register_form back from the package __init__, "
-                 "which imports them; the fix moves those three into a base module the __init__ and forms import",
-}
+PENDING_CYCLES: dict[str, str] = {}
 
 
 def _module_name(path: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nar.query import QueryContext, Resolved, register_form
+from nar.query._base import QueryContext, Resolved, register_form
 
 
 @register_form("dataset", "torchvision:resnet50, hf:org/name, or an arch_id of the dataset", order=10)

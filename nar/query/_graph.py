@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nar.query import QueryContext, Resolved, register_form
+from nar.query._base import QueryContext, Resolved, register_form
 from nar_data.schema import Graph
 
 

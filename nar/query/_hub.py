@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nar.errors import BuildFailedError, QueryError, RemoteCodeRefusedError, UnknownModelError
-from nar.query import QueryContext, Resolved, register_form
+from nar.query._base import QueryContext, Resolved, register_form
 from nar_data.schema import Graph
 
 __all__ = ["ConfigFiles", "hf_query", "path_query", "resolve_hub"]

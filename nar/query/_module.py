@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from nar.errors import BuildFailedError, QueryError
-from nar.query import QueryContext, Resolved, register_form
+from nar.query._base import QueryContext, Resolved, register_form
 from nar_data.schema import Graph
 
 __all__ = ["example_inputs", "module_query"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nar.errors import AmbiguousQueryError, UnknownModelError
-from nar.query import QueryContext, Resolved, register_form
+from nar.query._base import QueryContext, Resolved, register_form
 from nar.query._names import LIBRARIES, registry_names
 from nar.query._registry import close_names, resolve_registry
 

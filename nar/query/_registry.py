@@ -10,7 +10,7 @@ import difflib
 from typing import Any
 
 from nar.errors import BuildFailedError, QueryError, UnknownModelError
-from nar.query import QueryContext, Resolved, register_form
+from nar.query._base import QueryContext, Resolved, register_form
 from nar.query._names import LIBRARIES, registry_names
 from nar_data.schema import Graph
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nar.errors import BuildFailedError, UnknownModelError
-from nar.query import QueryContext, Resolved, register_form
+from nar.query._base import QueryContext, Resolved, register_form
 from nar.query._names import LIBRARIES
 from nar_data.schema import Graph
 
