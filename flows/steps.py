@@ -44,7 +44,8 @@ def select_refs(sources: Sequence[str], preset: str | None = None, limit: int | 
 
 def trace(refs: Sequence[ModelRef], data: PathLike, *, workers: int = TRACE_WORKERS,
           timeout_s: float = TRACE_TIMEOUT_S, memory_limit: int = TRACE_MEMORY_LIMIT, retry_failed: bool = False,
-          preload: Sequence[str] | None = None, reporter: Reporter | None = None) -> dict[str, Any]:
+          preload: Sequence[str] | None = None, reporter: Reporter | None = None,
+          exclusive: bool = True) -> dict[str, Any]:
     """Trace ``refs`` into ``data`` (resumable); returns the run's counts (``per_model`` left out).
 
     ``reporter`` advances once per ref with the running ok / failed / skipped counts and the rows written.
@@ -64,7 +65,7 @@ def trace(refs: Sequence[ModelRef], data: PathLike, *, workers: int = TRACE_WORK
 
         kwargs["progress"] = progress
     summary = trace_to_dataset(refs, data, workers=workers, timeout_s=timeout_s, memory_limit=memory_limit,
-                               retry_failed=retry_failed, **kwargs)
+                               retry_failed=retry_failed, exclusive=exclusive, **kwargs)
     result = asdict(summary)
     result.pop("per_model")
     return result

@@ -73,15 +73,18 @@ def trace_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 @task(tags=[TRACE_TAG], retries=1, retry_delay_seconds=5, cache_key_fn=trace_cache_key,
       cache_expiration=timedelta(days=30), persist_result=True)
 def trace_batch(refs: list[ModelRef], out: str, workers: int = TRACE_WORKERS, timeout_s: float = TRACE_TIMEOUT_S,
-                preload: Sequence[str] | None = None, show_progress: bool = False) -> dict[str, Any]:
+                preload: Sequence[str] | None = None, show_progress: bool = False,
+                exclusive: bool = True) -> dict[str, Any]:
     """Trace one batch into ``out`` (resumable; already-traced models are skipped). Returns its counts.
 
-    ``show_progress``: progress on stderr (the CLI's local runs; off on cluster workers).
+    ``show_progress``: progress on stderr (the CLI's local runs; off on cluster workers). ``exclusive``: hold the
+    dataset's writer lock (False for the parallel batches of one run, whose config hashes are disjoint).
     """
     if not show_progress:
-        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload)
+        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload, exclusive=exclusive)
     with Reporter("trace", total=len(refs)) as reporter:
-        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload, reporter=reporter)
+        return steps.trace(refs, out, workers=workers, timeout_s=timeout_s, preload=preload, reporter=reporter,
+                           exclusive=exclusive)
 
 
 def merge_counts(results: Sequence[dict[str, Any]], skipped: int = 0) -> dict[str, Any]:
@@ -113,7 +116,7 @@ def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = TRACE_WO
         _coverage_artifact(out)
         return merge_counts([], skipped)
     futures = trace_batch.map(parts, unmapped(str(out)), unmapped(workers), unmapped(timeout_s), unmapped(preload),
-                              unmapped(len(parts) == 1 and _is_local()))
+                              unmapped(len(parts) == 1 and _is_local()), unmapped(len(parts) == 1))
     counts = merge_counts([f.result() for f in futures], skipped)
     _coverage_artifact(out)
     return counts

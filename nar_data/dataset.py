@@ -8,7 +8,9 @@ rows not yet flushed; a re-run picks them up.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +23,9 @@ from .pool import PRELOAD, Outcome, TracePool
 from .schema import TRACER_VERSION, FailureRow, ModelRow, utc_now
 from .sources import ModelRef
 
-__all__ = ["RunSummary", "pending_refs", "trace_to_dataset"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["RunSummary", "pending_refs", "trace_to_dataset", "writer_lock"]
 
 
 @dataclass
@@ -85,8 +89,13 @@ def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, worker
                      max_tasks: int = WORKER_MAX_TASKS, retry_failed: bool = False,
                      methods: Sequence[str] | None = None, rows_per_shard: int = 200, flush_seconds: float = 30.0,
                      preload: Sequence[str] = PRELOAD,
-                     progress: Callable[[str, ModelRef, Outcome | None], None] | None = None) -> RunSummary:
+                     progress: Callable[[str, ModelRef, Outcome | None], None] | None = None,
+                     exclusive: bool = True) -> RunSummary:
     """Trace ``refs`` into the dataset at ``out``, resuming whatever an earlier run wrote.
+
+    ``exclusive``: hold the dataset's writer lock (``out/.lock``) for the run, so a second trace into the same
+    folder waits and then skips what the first wrote, instead of tracing it again. Parallel batches of one flow
+    (disjoint config hashes by construction) pass False.
 
     ``progress(event, ref, outcome)`` is called with event ``"skip"`` (already there), ``"reuse"`` (new model,
     known config hash) or ``"done"`` (traced or failed) for every ref.
@@ -95,18 +104,43 @@ def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, worker
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    clean_tmp(out)
-    run = _Run(out, retry_failed, rows_per_shard, flush_seconds, progress)
-    start = time.perf_counter()
-    try:
-        with TracePool(workers, timeout_s, memory_limit, max_tasks, methods, preload) as pool:
-            for o in pool.imap(run.to_trace(refs)):
-                run.record(o)
-    finally:
-        run.close()
-        run.summary.seconds = time.perf_counter() - start
-        run.summary.save(out)
+    with writer_lock(out) if exclusive else contextlib.nullcontext():
+        clean_tmp(out)
+        run = _Run(out, retry_failed, rows_per_shard, flush_seconds, progress)
+        start = time.perf_counter()
+        try:
+            with TracePool(workers, timeout_s, memory_limit, max_tasks, methods, preload) as pool:
+                for o in pool.imap(run.to_trace(refs)):
+                    run.record(o)
+        finally:
+            run.close()
+            run.summary.seconds = time.perf_counter() - start
+            run.summary.save(out)
     return run.summary
+
+
+@contextlib.contextmanager
+def writer_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` (an OS file lock: released when the holder exits, even by ``kill -9``); a second
+    writer logs who holds it and waits."""
+    import fcntl
+
+    with open(out / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            logger.warning("another nar process (pid %s) is writing %s; waiting for it to finish",
+                           f.read().strip() or "?", out)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class _Run:
