@@ -1,6 +1,6 @@
 """Retrieval metrics: MRR@k, MAP@k, NDCG@k with the standard definitions, and the official variant.
 
-Standard (nar_method.md §7.4), for one query with ``R`` relevant items in the database (the query
+Standard (docs/method.md §7.4), for one query with ``R`` relevant items in the database (the query
 itself excluded from both the results and the relevant set) and binary relevance ``rel_1..rel_k`` of
 its top-``k`` results:
 

@@ -1,7 +1,7 @@
 """Flat-graph baselines: GCN, GAT (PyG ``GATConv``) and GIN on the whole operator graph.
 
 They share with ``nar`` the node features (`NodeInput`), embedding size, hidden width, depth,
-pooling, loss (SupCon on family + coarse CE) and training budget (nar_method.md §7.14); only the
+pooling, loss (SupCon on family + coarse CE) and training budget (docs/method.md §7.14); only the
 message passing differs. Edges are used in both directions.
 """
 

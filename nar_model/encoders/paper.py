@@ -1,6 +1,6 @@
 """``nar-paper``: the two-stage Neural Architecture Retrieval encoder as the paper designs it.
 
-Pipeline (nar_method.md §2-3 with the fixes of §7):
+Pipeline (docs/method.md §2-3 with the fixes of §7):
 
 1. **Motifs**: a global `MotifVocab` is learned on the training graphs (BPE-style merging of node
    codes in topological order) and every graph is cut into motif occurrences (`Segmentation`).
