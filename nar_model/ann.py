@@ -24,10 +24,11 @@ class USearchIndex(SearchBackend):
 
     Args:
         connectivity: HNSW ``M``, links per node; more links, better recall, more memory.
-        expansion_search: HNSW ``ef`` at query time; the recall/latency knob.
+        expansion_search: HNSW ``ef`` at query time; the recall/latency knob (400: recall@10 .97 at 1 M vectors,
+            p50 0.57 ms, bench/search_scale.py).
     """
 
-    def __init__(self, connectivity: int = 32, expansion_search: int = 128, dtype: str = "f16") -> None:
+    def __init__(self, connectivity: int = 32, expansion_search: int = 400, dtype: str = "f16") -> None:
         super().__init__()
         self.connectivity, self.expansion_search, self.dtype = connectivity, expansion_search, dtype
         self.index = None
@@ -73,7 +74,7 @@ class USearchIndex(SearchBackend):
         ids_tmp.replace(path.with_name(path.name + ".ids"))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, expansion_search: int = 128) -> "USearchIndex":
+    def load(cls, path: str | os.PathLike, expansion_search: int = 400) -> "USearchIndex":
         """Memory-map an index written by `save` (no copy, no rebuild)."""
         from usearch.index import Index
 
