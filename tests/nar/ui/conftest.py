@@ -7,38 +7,19 @@ from pathlib import Path
 import pytest
 
 from nar_data.schema import Graph, empty_row
-from nar_data.testing import hand_graph
+from nar_data import hand
+from nar_data.hand import BLOCK_FAMILIES
 
-#: family -> (repeated block, residual, coarse kind)
-FAMILIES = {
-    "resnetish": (["conv2d", "batch_norm", "relu", "conv2d", "batch_norm"], True, "cnn"),
-    "vggish": (["conv2d", "relu", "max_pool2d"], False, "cnn"),
-    "vitish": (["layer_norm", "linear", "softmax", "matmul", "linear"], True, "transformer"),
-    "mlpish": (["linear", "gelu", "linear", "dropout"], True, "mlp"),
-}
+#: family -> (repeated block, residual, coarse kind): four of the hand-made block families
+FAMILIES = {name: BLOCK_FAMILIES[name] for name in ("resnetish", "vggish", "vitish", "mlpish")}
 
 
 def block_graph(family: str, repeats: int, width: int = 16) -> Graph:
     """input -> conv2d stem -> ``repeats`` x the family's block -> mean -> linear -> output."""
     block, residual, coarse = FAMILIES[family]
-    ops, edges, shapes = ["input"], [], [[1, 3, 32, 32]]
-
-    def add(op: str, *inputs: int) -> int:
-        ops.append(op)
-        shapes.append([1, width, 8, 8])
-        edges.extend((i, len(ops) - 1) for i in inputs)
-        return len(ops) - 1
-
-    x = add("conv2d", 0)
-    for _ in range(repeats):
-        h = x
-        for op in block:
-            h = add(op, h)
-        x = add("add", h, x) if residual else h
-    add("output", add("linear", add("mean", x)))
-    return hand_graph(ops, edges, model_id=f"hand:{family}-{repeats}-{width}", shapes=shapes, family=family,
-                      coarse=coarse, source="hand", task="image-classification", num_params=1000 * repeats,
-                      flops=10**6 * repeats)
+    return hand.block_graph(block, residual, repeats, width, f"hand:{family}-{repeats}-{width}", family=family,
+                            coarse=coarse, source="hand", task="image-classification", num_params=1000 * repeats,
+                            flops=10**6 * repeats)
 
 
 def tiny_graphs() -> list[Graph]:
