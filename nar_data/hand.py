@@ -44,7 +44,7 @@ def block_graph(block: Sequence[str], residual: bool, repeats: int, width: int, 
                 stem: Sequence[str] = ("conv2d",), **fields: Any) -> Graph:
     """input -> stem -> ``repeats`` x block (optionally with a residual add) -> mean -> linear -> output.
 
-    Every node but the input has shape ``[1, width, 8, 8]``; ``fields`` go to `hand_graph` (family, coarse, ...).
+    Every node but the input has shape ``[1, width, 8, 8]``; ``fields`` go to `hand_graph` (family, coarse).
     """
     ops, edges, shapes = ["input"], [], [[1, 3, 32, 32]]
 

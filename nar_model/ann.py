@@ -24,8 +24,8 @@ class USearchIndex(SearchBackend):
 
     Args:
         connectivity: HNSW ``M``, links per node; more links, better recall, more memory.
-        expansion_search: HNSW ``ef`` at query time; the recall/latency knob (400: recall@10 .97 at 1 M vectors,
-            p50 0.57 ms, bench/search_scale.py).
+        expansion_search: HNSW ``ef`` at query time; the recall/latency knob (400: recall@10 .97 at
+            1 M vectors, p50 0.57 ms, bench/search_scale.py).
     """
 
     def __init__(self, connectivity: int = 32, expansion_search: int = 400, dtype: str = "f16") -> None:

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from nar.query import QueryContext, Resolved, resolve
-from nar.result import QueryInfo, SearchResult
+from nar.result import SearchResult
+from nar.search import QueryVector
 from nar_data.schema import Graph
 
 __all__ = ["Found", "UiBackend", "label_table"]
@@ -110,23 +111,10 @@ class UiBackend:
 
     def _rank(self, text: str, resolved: Resolved, graph: Graph, vector: np.ndarray, k: int,
               start: float) -> SearchResult:
-        """`Searcher.query`'s ranking for a graph traced here: other models with its arch_id first (twins),
-        then the ``k`` nearest other architectures."""
-        searcher, view = self.searcher, self.searcher.view
-        arch = graph.arch_id
-        res = searcher.index.search(vector[None], k + 1)
-        neighbours = [(i, s) for i, s in zip(res.indices[0].tolist(), res.scores[0].tolist())
-                      if i >= 0 and searcher.index.ids[i] != arch][:k]
-        twin_ids = [m for m in view.models_of.get(arch, []) if m != resolved.model_id]
-        hit = searcher._hit  # one definition of a hit's labels for `nar search` and the page
-        hits = [hit(r + 1, 1.0, arch, twin=True, model_id=m) for r, m in enumerate(twin_ids[:k])]
-        hits += [hit(len(hits) + r + 1, round(float(s), 4), searcher.index.ids[i]) for r, (i, s) in enumerate(neighbours)]
-        info = QueryInfo(text=text, title=resolved.title, form=resolved.form, model_id=resolved.model_id,
-                         arch_id=arch, in_dataset=arch in view.labels, num_nodes=graph.num_nodes,
-                         num_params=int(graph.num_params), flops=int(graph.flops), family=graph.family,
-                         task=graph.task)
-        return SearchResult(info, tuple(hits), len(searcher), searcher.version,
-                            round(time.perf_counter() - start, 3), str(self.data), len(twin_ids))
+        """`Searcher.rank` for a graph traced here: twins first, then the ``k`` nearest other architectures."""
+        in_dataset = graph.arch_id in self.searcher.view.labels
+        qv = QueryVector(text, resolved, graph, graph.arch_id, vector[None], in_dataset)
+        return self.searcher.rank(qv, k=k, started=start)
 
     def search_config(self, name: str, text: str, k: int = 10,
                       progress: Callable[[str], None] | None = None) -> Found:

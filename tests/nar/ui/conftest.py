@@ -17,8 +17,9 @@ FAMILIES = {name: BLOCK_FAMILIES[name] for name in ("resnetish", "vggish", "viti
 def block_graph(family: str, repeats: int, width: int = 16) -> Graph:
     """input -> conv2d stem -> ``repeats`` x the family's block -> mean -> linear -> output."""
     block, residual, coarse = FAMILIES[family]
-    return hand.block_graph(block, residual, repeats, width, f"hand:{family}-{repeats}-{width}", family=family,
-                            coarse=coarse, source="hand", task="image-classification", num_params=1000 * repeats,
+    return hand.block_graph(block, residual, repeats, width, f"hand:{family}-{repeats}-{width}",
+                            family=family, coarse=coarse, source="hand", task="image-classification",
+                            num_params=1000 * repeats,
                             flops=10**6 * repeats)
 
 
