@@ -106,7 +106,9 @@ def _state(data: Path) -> dict[str, Any]:
 
 
 def _compare(ref: dict[str, Any], got: dict[str, Any]) -> dict[str, int]:
+    """Models whose latest row differs from the reference, plus graphs of the reference missing, are lost."""
     lost = sum(1 for m, v in ref["models"].items() if got["models"].get(m) != v)
+    lost += sum(1 for h in ref["graph_rows"] if h not in got["graph_rows"])
     dup = sum(c - 1 for c in got["graph_rows"].values() if c > 1)
     return {"rows_lost": lost, "duplicate_rows": dup, "corrupt_shards": len(got["corrupt"])}
 
