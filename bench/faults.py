@@ -124,6 +124,11 @@ def _row(fault: str, runs: int, crashes: int, counts: list[dict[str, int]], note
     return {"fault": fault, "runs": runs, "crashes": crashes, **total, "note": note}
 
 
+def _last_line(text: str) -> str:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
+
+
 def _crashed(proc: subprocess.CompletedProcess | Any, allowed: tuple[int, ...] = (0,)) -> bool:
     err = proc.stderr if isinstance(proc.stderr, str) else (proc.stderr or b"").decode(errors="replace")
     return proc.returncode not in allowed or "Traceback (most recent call last)" in err
@@ -347,6 +352,9 @@ class Suite:
         lost = sum(1 for r in repos if f"hf:{r.repo_id}" not in state["models"])
         statuses = [s for s, _ in state["models"].values()]
         note = f"{statuses.count('ok')} ok, {statuses.count('failed')} failed rows"
+        for name, proc in (("crawl", crawl), ("trace", trace)):
+            if _crashed(proc):
+                note += f"; {name} exit {proc.returncode}: {_last_line(proc.stderr)}"
         return [_row(f"{self.args.mutations} mutated config.json (crawl + trace)", 1, crashes,
                      [{"rows_lost": lost, "duplicate_rows": sum(c - 1 for c in state["graph_rows"].values() if c > 1)
                        + state["model_dups"],
