@@ -5,8 +5,10 @@ reference run of the same work:
 
 - ``crashes``: the run died with a traceback (anything but a failure row, a one-line error, or the exit
   code of the signal it was sent),
-- ``rows_lost``: models of the reference missing from the final dataset (after the re-run that resumes),
-- ``duplicate_rows``: graphs traced twice (one config hash in two rows) or models whose latest rows disagree,
+- ``rows_lost``: models of the reference whose latest row differs in the final dataset (after the re-run that
+  resumes), plus graphs (config hashes) of the reference missing from it,
+- ``duplicate_rows``: graphs traced twice (one config hash in two rows) and models rows written twice (same
+  model, config hash, status and arch_id),
 - ``corrupt_shards``: Parquet files left on disk that do not read back.
 
 Faults: a worker that raises, hangs, exhausts memory or segfaults; ``kill -9`` of a trace at random moments
@@ -93,12 +95,16 @@ def _state(data: Path) -> dict[str, Any]:
     from nar_data.parquet import bad_shards, read_table
 
     bad = [str(p) for p, _ in bad_shards(data)] if data.exists() else []
-    out: dict[str, Any] = {"models": {}, "graph_rows": {}, "corrupt": bad}
+    out: dict[str, Any] = {"models": {}, "graph_rows": {}, "corrupt": bad, "model_dups": 0}
     if not data.exists():
         return out
     models = read_table(data, "models", on_bad_files="skip").to_pydict()
-    for mid, status, aid in zip(models.get("model_id", []), models.get("status", []), models.get("arch_id", [])):
+    keys: dict[tuple, int] = {}
+    for mid, h, status, aid in zip(models.get("model_id", []), models.get("config_hash", []),
+                                   models.get("status", []), models.get("arch_id", [])):
         out["models"][mid] = (status, aid)
+        keys[(mid, h, status, aid)] = keys.get((mid, h, status, aid), 0) + 1
+    out["model_dups"] = sum(c - 1 for c in keys.values() if c > 1)  # one models row written twice
     graphs = read_table(data, "graphs", columns=["config_hash"], on_bad_files="skip").to_pydict()
     for h in graphs.get("config_hash", []):
         out["graph_rows"][h] = out["graph_rows"].get(h, 0) + 1
@@ -106,14 +112,21 @@ def _state(data: Path) -> dict[str, Any]:
 
 
 def _compare(ref: dict[str, Any], got: dict[str, Any]) -> dict[str, int]:
+    """Models whose latest row differs from the reference, plus graphs of the reference missing, are lost."""
     lost = sum(1 for m, v in ref["models"].items() if got["models"].get(m) != v)
-    dup = sum(c - 1 for c in got["graph_rows"].values() if c > 1)
+    lost += sum(1 for h in ref["graph_rows"] if h not in got["graph_rows"])
+    dup = sum(c - 1 for c in got["graph_rows"].values() if c > 1) + got["model_dups"]
     return {"rows_lost": lost, "duplicate_rows": dup, "corrupt_shards": len(got["corrupt"])}
 
 
 def _row(fault: str, runs: int, crashes: int, counts: list[dict[str, int]], note: str = "") -> dict[str, Any]:
     total = {k: sum(c[k] for c in counts) for k in ("rows_lost", "duplicate_rows", "corrupt_shards")}
     return {"fault": fault, "runs": runs, "crashes": crashes, **total, "note": note}
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
 
 
 def _crashed(proc: subprocess.CompletedProcess | Any, allowed: tuple[int, ...] = (0,)) -> bool:
@@ -339,8 +352,12 @@ class Suite:
         lost = sum(1 for r in repos if f"hf:{r.repo_id}" not in state["models"])
         statuses = [s for s, _ in state["models"].values()]
         note = f"{statuses.count('ok')} ok, {statuses.count('failed')} failed rows"
+        for name, proc in (("crawl", crawl), ("trace", trace)):
+            if _crashed(proc):
+                note += f"; {name} exit {proc.returncode}: {_last_line(proc.stderr)}"
         return [_row(f"{self.args.mutations} mutated config.json (crawl + trace)", 1, crashes,
-                     [{"rows_lost": lost, "duplicate_rows": sum(c - 1 for c in state["graph_rows"].values() if c > 1),
+                     [{"rows_lost": lost, "duplicate_rows": sum(c - 1 for c in state["graph_rows"].values() if c > 1)
+                       + state["model_dups"],
                        "corrupt_shards": len(state["corrupt"])}], note)]
 
 

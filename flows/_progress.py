@@ -151,4 +151,7 @@ class Reporter:
         if self.fields:
             parts.append(self._text())
         end = " (stopped)" if stopped else " (done)" if final else ""
-        print(" | ".join(parts) + end, file=self.stream, flush=True)
+        # a write, not print(): inside a Prefect task with log_prints, print(file=sys.stderr) becomes a log record
+        # below the log level, and the line would never reach stderr (how `nar build` lost its trace progress)
+        self.stream.write(" | ".join(parts) + end + "\n")
+        self.stream.flush()

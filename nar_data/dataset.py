@@ -52,34 +52,52 @@ class RunSummary:
         return path
 
 
-def _done_keys(out: Path, retry_failed: bool) -> tuple[set[tuple[str, str]], dict[str, str], set[str]]:
-    """(model_id, config_hash) pairs with a models row; config_hash -> arch_id traced; config hashes failed."""
+@dataclass
+class _Done:
+    """What a folder already holds, as the driver needs it.
+
+    ``done``: (model_id, config_hash) pairs with an ``ok`` models row *and* a graph for that config hash;
+    ``traced``: config hash -> arch_id of every graph; ``failed``: config hashes that failed with this tracer;
+    ``orphaned``: ``ok`` models rows whose graph is gone (a quarantined graphs shard), pair -> arch_id: those
+    models are pending again, and a re-trace to the same arch_id writes no second models row.
+    """
+
+    done: set[tuple[str, str]]
+    traced: dict[str, str]
+    failed: set[str]
+    orphaned: dict[tuple[str, str], str]
+
+
+def _done_keys(out: Path, retry_failed: bool) -> _Done:
     from .parquet import read_table
 
-    models = read_table(out, "models", ["model_id", "config_hash", "status"]).to_pydict()
+    models = read_table(out, "models", ["model_id", "config_hash", "status", "arch_id"]).to_pydict()
     graphs = read_table(out, "graphs", ["config_hash", "arch_id"]).to_pydict()
-    done = {(m, h) for m, h, s in zip(models["model_id"], models["config_hash"], models["status"]) if s == "ok"}
     traced = dict(zip(graphs["config_hash"], graphs["arch_id"]))
+    ok = {(m, h): a for m, h, s, a in zip(models["model_id"], models["config_hash"], models["status"],
+                                          models["arch_id"]) if s == "ok"}
+    done = {k for k in ok if (k[1] or k[0]) in traced}
     failed: set[str] = set()
     if not retry_failed:
         f = read_table(out, "failures", ["config_hash", "tracer_version"]).to_pydict()
         failed = {h for h, v in zip(f["config_hash"], f["tracer_version"]) if v == TRACER_VERSION}
-    return done, traced, failed
+    return _Done(done, traced, failed, {k: a for k, a in ok.items() if k not in done})
 
 
 def pending_refs(refs: Iterable[ModelRef], out: str | os.PathLike, retry_failed: bool = False) -> list[ModelRef]:
-    """The refs `trace_to_dataset` would not skip: models with no row yet (to trace, or reusing a traced hash).
+    """The refs `trace_to_dataset` would not skip: models with no row yet (to trace, or reusing a traced hash),
+    and models whose ``ok`` row has lost its graph (a graphs shard `nar doctor --fix` moved aside).
 
     Cheap (three column reads), so a caller can leave out what is already done before handing refs to a
     scheduler: a refresh of 10 000 repos with 1 % changed passes 100 refs on, not 10 000.
     """
-    done, traced, failed = _done_keys(Path(out), retry_failed)
-    return [r for r in refs if not _skipped(r, done, traced, failed)]
+    held = _done_keys(Path(out), retry_failed)
+    return [r for r in refs if not _skipped(r, held.done, held.traced, held.failed)]
 
 
 def _skipped(ref: ModelRef, done: set[tuple[str, str]], traced: dict[str, str], failed: set[str]) -> bool:
-    """What a run skips: the model already has a row for this config, or its config hash failed with this
-    tracer and has no graph (a hash traced later, e.g. by ``--retry-failed``, is reused instead)."""
+    """What a run skips: the model already has an ok row for this config and that config's graph is there, or
+    its config hash failed with this tracer and has no graph (a hash traced later, e.g. by ``--retry-failed``, is reused instead)."""
     key = ref.config_hash or ref.model_id
     return (ref.model_id, ref.config_hash) in done or (key in failed and key not in traced)
 
@@ -150,7 +168,8 @@ class _Run:
                  progress: Callable[[str, ModelRef, Outcome | None], None] | None) -> None:
         from .parquet import TableWriter
 
-        self.done, self.traced, self.failed = _done_keys(out, retry_failed)
+        held = _done_keys(out, retry_failed)
+        self.done, self.traced, self.failed, self.orphaned = held.done, held.traced, held.failed, held.orphaned
         self.summary = RunSummary()
         self.notify = progress or (lambda *a: None)
         self.writers = {t: TableWriter(out, t, rows_per_shard, flush_seconds) for t in ("models", "graphs", "failures")}
@@ -179,7 +198,7 @@ class _Run:
                 summary.skipped += 1
                 self.notify("skip", ref, None)
             elif key in self.traced:
-                self.writers["models"].write(ModelRow.from_ref(ref, arch_id=self.traced[key], labels=self.labels(ref)))
+                self._write_ok(ref, self.traced[key], lambda: self.labels(ref))
                 self.done.add((ref.model_id, ref.config_hash))
                 summary.reused += 1
                 self.notify("reuse", ref, None)
@@ -188,6 +207,12 @@ class _Run:
             else:
                 self.waiting[key] = []
                 yield ref
+
+    def _write_ok(self, ref: ModelRef, arch_id: str, labels: Callable[[], dict[str, str]]) -> None:
+        """The ok models row of ``ref``, unless the folder already has that very row (its graph was re-traced)."""
+        if self.orphaned.pop((ref.model_id, ref.config_hash), None) == arch_id:
+            return
+        self.writers["models"].write(ModelRow.from_ref(ref, arch_id=arch_id, labels=labels()))
 
     def record(self, o: Outcome) -> None:
         """Write the rows of one outcome: for its ref and every ref waiting on the same config hash."""
@@ -200,8 +225,7 @@ class _Run:
             self.traced[key] = o.graph.arch_id
             lab = {"family": o.graph.family, "coarse": o.graph.coarse, "task": o.graph.task}
             for r in sharing:
-                self.writers["models"].write(ModelRow.from_ref(r, arch_id=o.graph.arch_id,
-                                                               labels=lab if r is o.ref else self.labels(r)))
+                self._write_ok(r, o.graph.arch_id, lambda r=r: lab if r is o.ref else self.labels(r))
             summary.traced += 1
             summary.reused += len(sharing) - 1
         else:

@@ -71,10 +71,9 @@ def _check_shards(root: Path) -> Finding:
         return Finding("bad shards", "ok", f"all {total} shards read")
     reasons = "; ".join(r for _, r in bad[:3]) + (" ..." if len(bad) > 3 else "")
     tables = {p.parent.name for p, _ in bad}
-    after = ("re-trace into a new folder (`nar trace --data NEW_DIR`): this folder's models rows still mark the "
-             "models of a lost graphs shard done" if "graphs" in tables else
-             "re-run the step that wrote them (`nar trace` re-traces models without a row, `nar embed` re-embeds "
-             "arch_ids without a vector)")
+    after = ("re-run the step that wrote them: `nar trace` on the same folder re-traces the models whose graph or "
+             "models row is gone" + (", `nar embed` re-embeds arch_ids without a vector" if "embeddings" in tables
+                                     else ""))
     return Finding("bad shards", "error", f"{len(bad)} shard(s) cannot be read: {reasons}",
                    f"`nar doctor --data {root} --fix` moves them to {root}/{QUARANTINE_DIR}/; then {after}",
                    [str(p) for p, _ in bad])

@@ -101,8 +101,9 @@ def progress_bar(total: int, description: str, enabled: bool) -> Any:
 
         def _line(self) -> None:
             elapsed = time.perf_counter() - self.start
-            print(f"{description}: epoch {self.done}/{total} loss {self.loss:.4f} {elapsed:.0f}s", file=sys.stderr,
-                  flush=True)
+            # a write, not print(): a Prefect task's log_prints would turn print(file=sys.stderr) into a log record
+            sys.stderr.write(f"{description}: epoch {self.done}/{total} loss {self.loss:.4f} {elapsed:.0f}s\n")
+            sys.stderr.flush()
             self.last = time.perf_counter()
 
         def advance(self, loss: float | None = None) -> None:

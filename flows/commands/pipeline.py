@@ -21,6 +21,16 @@ SourcesOpt = Annotated[list[str], typer.Option("--source", "-s", help="all (timm
                                                 "timm | torchvision | transformers | hf; repeatable.")]
 
 
+def _note_flow_start() -> None:
+    """One line before a flow starts: without PREFECT_API_URL, Prefect first starts a temporary local API, which
+    on a busy 2-core machine takes 30-60 s of otherwise silent waiting."""
+    import os
+
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo("starting a temporary local Prefect API (set PREFECT_API_URL to use a running server) ...",
+                   err=True)
+
+
 def _print_build(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -90,6 +100,7 @@ def build(
                   endpoint=endpoint, repo_id=repo_id, queries=[q for q in queries.split(",") if q], seed=seed,
                   batches=1 if runner == "local" else workers)
     flow = build_flow.with_options(task_runner=make_task_runner(runner, address, workers))
+    _note_flow_start()
     summary = flow(**params)
     if as_json:
         print_json(summary)
@@ -127,6 +138,7 @@ def refresh(
         except FileNotFoundError:  # none yet: the flow trains one
             ckpt = None
     query = {k: v for k, v in (("author", author), ("search", search)) if v}
+    _note_flow_start()
     summary = refresh_flow(out=str(data), endpoint=endpoint, crawl_query=query or None,
                            ckpt=str(ckpt) if ckpt else None, workers=workers, repo_id=repo_id, quota=quota)
     summary = {k: v for k, v in summary.items() if k != "card"}

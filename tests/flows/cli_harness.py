@@ -22,7 +22,8 @@ def _patch() -> None:
 
     def announce(self, *args, **kwargs):
         advance(self, *args, **kwargs)
-        print(f"ADVANCE {self.done}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"ADVANCE {self.done}\n")  # not print(): a Prefect task would log it instead
+        sys.stderr.flush()
 
     steps.select_refs = select_refs
     steps.trace = functools.partial(steps.trace, preload=["torch", "nar_data.testing"])

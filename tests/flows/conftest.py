@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +46,27 @@ def tiny():
     import nar_data.testing  # noqa: F401 - registers the `testing` source
 
     return NAMES, PRELOAD
+
+
+class NarCli:
+    """`nar` as a user runs it: a subprocess with piped output (no terminal), through `cli_harness.py`."""
+
+    harness = Path(__file__).with_name("cli_harness.py")
+    root = Path(__file__).resolve().parents[2]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {**os.environ, "PYTHONPATH": str(self.root), "NAR_DEBUG": "0", "OMP_NUM_THREADS": "1", **extra}
+        env.pop("COLUMNS", None)
+        return env
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, str(self.harness), *args]
+
+    def __call__(self, *args: str, timeout: float = 240, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, env=self.env(**env),
+                              cwd=self.root)
+
+
+@pytest.fixture(scope="session")
+def nar_cli() -> NarCli:
+    return NarCli()

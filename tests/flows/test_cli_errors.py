@@ -5,27 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-
-HARNESS = Path(__file__).with_name("cli_harness.py")
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NAR_DEBUG": "0", "OMP_NUM_THREADS": "1", **extra}
-    env.pop("COLUMNS", None)
-    return env
-
-
-def nar(*args: str, timeout: float = 240, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(HARNESS), *args], capture_output=True, text=True, timeout=timeout,
-                          env=_env(**env), cwd=ROOT)
-
 
 def _one_line_error(r: subprocess.CompletedProcess, code: int) -> str:
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
@@ -51,8 +35,8 @@ def tiny_data(tmp_path_factory) -> Path:
     (["trace", "--workers", "0"], "--workers"),
     (["coverage", "--data", "/nonexistent/nar"], None),
 ])
-def test_usage_errors_exit_2_with_one_line(args, says) -> None:
-    r = nar(*args)
+def test_usage_errors_exit_2_with_one_line(args, says, nar_cli) -> None:
+    r = nar_cli(*args)
     if args[0] == "coverage":  # a folder that is not there is a library error, not a usage error
         assert "no dataset at /nonexistent/nar" in _one_line_error(r, 1)
         return
@@ -60,21 +44,21 @@ def test_usage_errors_exit_2_with_one_line(args, says) -> None:
     assert says in line and "--help" in line
 
 
-def test_not_a_dataset_is_an_error_not_an_empty_table(tmp_path) -> None:
+def test_not_a_dataset_is_an_error_not_an_empty_table(tmp_path, nar_cli) -> None:
     (tmp_path / "notes.txt").write_text("x")
-    assert "is not a nar dataset" in _one_line_error(nar("coverage", "--data", str(tmp_path)), 1)
-    assert "is not a nar dataset" in _one_line_error(nar("doctor", str(tmp_path)), 1)
+    assert "is not a nar dataset" in _one_line_error(nar_cli("coverage", "--data", str(tmp_path)), 1)
+    assert "is not a nar dataset" in _one_line_error(nar_cli("doctor", str(tmp_path)), 1)
 
 
-def test_library_errors_exit_1_with_what_to_do(tiny_data, tmp_path) -> None:
-    line = _one_line_error(nar("trace", "--source", "nosuch", "--data", str(tmp_path / "d")), 1)
+def test_library_errors_exit_1_with_what_to_do(tiny_data, tmp_path, nar_cli) -> None:
+    line = _one_line_error(nar_cli("trace", "--source", "nosuch", "--data", str(tmp_path / "d")), 1)
     assert "nosuch" in line and "timm" in line  # names the valid sources
-    line = _one_line_error(nar("embed", "--data", str(tiny_data)), 1)
+    line = _one_line_error(nar_cli("embed", "--data", str(tiny_data)), 1)
     assert "nar train --data" in line  # no checkpoint recorded yet: says which command writes one
 
 
 @pytest.mark.slow  # three processes that import torch
-def test_bad_query_files_and_names_are_one_line(tiny_data, tmp_path) -> None:
+def test_bad_query_files_and_names_are_one_line(tiny_data, tmp_path, nar_cli) -> None:
     from flows import steps
 
     ckpt = tmp_path / "wl.pt"
@@ -83,16 +67,16 @@ def test_bad_query_files_and_names_are_one_line(tiny_data, tmp_path) -> None:
     bad = tmp_path / "config.json"
     bad.write_text("{not json")
     for query in (str(bad), "timm:not_a_model"):
-        r = nar("search", query, "--data", str(tiny_data), "--ckpt", str(ckpt), "--no-server")
+        r = nar_cli("search", query, "--data", str(tiny_data), "--ckpt", str(ckpt), "--no-server")
         assert r.returncode in (1, 2), r.stderr
         assert "Traceback" not in r.stdout + r.stderr, r.stderr
         assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr
 
 
-def test_debug_shows_the_traceback_and_zero_means_off(tmp_path) -> None:
+def test_debug_shows_the_traceback_and_zero_means_off(tmp_path, nar_cli) -> None:
     args = ("trace", "--source", "nosuch", "--data", str(tmp_path / "d"))
-    assert "Traceback" in nar(*args, NAR_DEBUG="1").stderr
-    assert "Traceback" not in nar(*args, NAR_DEBUG="0").stderr
+    assert "Traceback" in nar_cli(*args, NAR_DEBUG="1").stderr
+    assert "Traceback" not in nar_cli(*args, NAR_DEBUG="0").stderr
 
 
 def _wait_for(proc: subprocess.Popen, marker: str, timeout: float) -> list[str]:
@@ -112,10 +96,11 @@ def _wait_for(proc: subprocess.Popen, marker: str, timeout: float) -> list[str]:
     return lines
 
 
-def _interrupt(data: Path, sig: signal.Signals, group: bool) -> tuple[int, str]:
-    proc = subprocess.Popen([sys.executable, str(HARNESS), "trace", "--source", "testing", "--data", str(data),
-                             "--timeout", "600", "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_env(NAR_TEST_NAMES="mlp,cnn,sleep"), cwd=ROOT, start_new_session=True)
+def _interrupt(nar_cli, data: Path, sig: signal.Signals, group: bool) -> tuple[int, str]:  # noqa: ANN001
+    proc = subprocess.Popen(nar_cli.argv("trace", "--source", "testing", "--data", str(data), "--timeout", "600",
+                                         "--workers", "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=nar_cli.env(NAR_TEST_NAMES="mlp,cnn,sleep"), cwd=nar_cli.root,
+                            start_new_session=True)
     try:
         lines = _wait_for(proc, "ADVANCE 2", timeout=240)
         time.sleep(1.0)  # the `sleep` model is being traced now
@@ -129,18 +114,18 @@ def _interrupt(data: Path, sig: signal.Signals, group: bool) -> tuple[int, str]:
 
 
 @pytest.mark.slow  # two traces with tracing workers
-def test_ctrl_c_and_sigterm_keep_the_rows_and_say_so(tmp_path) -> None:
+def test_ctrl_c_and_sigterm_keep_the_rows_and_say_so(tmp_path, nar_cli) -> None:
     from nar_data.parquet import read_table
 
     data = tmp_path / "ds"
-    code, err = _interrupt(data, signal.SIGINT, group=True)
+    code, err = _interrupt(nar_cli, data, signal.SIGINT, group=True)
     assert code == 130, err
     assert "interrupted (SIGINT); 2 rows kept, re-run to resume" in err and "Traceback" not in err
     assert sorted(read_table(data, "models", ["model_id"]).column("model_id").to_pylist()) == ["testing:cnn",
                                                                                                "testing:mlp"]
     assert read_table(data, "failures").num_rows == 0  # the interrupted model is not recorded as failed
     assert list((data / "_runs").glob("trace-*.json"))  # the run summary is still written
-    code, err = _interrupt(data, signal.SIGTERM, group=False)  # `kill PID`; mlp and cnn are skipped now
+    code, err = _interrupt(nar_cli, data, signal.SIGTERM, group=False)  # `kill PID`; mlp and cnn are skipped now
     assert code == 143, err
     assert "interrupted (SIGTERM); 2 rows kept" in err or "interrupted (SIGTERM); 0 rows kept" in err
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from ...errors import BuildError, RemoteCodeError, UnsupportedLibraryError
@@ -42,11 +43,34 @@ def default_config_dict(model_type: str) -> dict[str, Any] | None:
     return merge(d, DEFAULT_FIXUPS.get(model_type, {}))
 
 
+#: The most layers (or blocks) a config may ask for. The deepest real models have a few hundred; some config
+#: classes build a per-layer list when loaded (``layer_types``), so a config asking for 10**11 layers exhausted the
+#: memory of the process that loaded it (a `nar crawl`, 20 GB, killed by the OOM killer) before any other check.
+MAX_LAYERS = 10_000
+#: Keys that count layers or blocks: ``num_hidden_layers``, ``n_layer``, ``encoder_layers``, ``depths``, ``num_blocks``.
+_LAYER_COUNT = re.compile(r"^(\w+_)?(layers?|blocks?|depths?)$")
+
+
+def check_layer_counts(config: dict[str, Any], where: str = "") -> None:
+    """`BuildError` if ``config`` (or a sub-config) asks for more than `MAX_LAYERS` layers or blocks."""
+    for key, value in config.items():
+        if isinstance(value, dict):
+            check_layer_counts(value, f"{where}{key}.")
+            continue
+        if not _LAYER_COUNT.match(key.lower()):
+            continue
+        counts = value if isinstance(value, list) else [value]
+        if any(isinstance(v, int) and not isinstance(v, bool) and v > MAX_LAYERS for v in counts):
+            raise BuildError(f"config asks for {where}{key} = {value} (more than {MAX_LAYERS:,} layers); "
+                             "no real model is that deep, so it is not loaded")
+
+
 def load_config(config: dict[str, Any]) -> Any:
     """A ``PretrainedConfig`` from a config dict (a default config's ``to_dict()`` or a Hub config.json).
 
     Raises:
         RemoteCodeError: the model type is not in this transformers (repository code would be needed).
+        BuildError: no model type, or more layers than any real model (`check_layer_counts`).
     """
     from transformers import CONFIG_MAPPING, AutoConfig
 
@@ -62,6 +86,7 @@ def load_config(config: dict[str, Any]) -> Any:
                                       f"{transformers_version()}; upgrade transformers or skip this repo")
     for key in ("transformers_version", "_commit_hash", "auto_map"):
         config.pop(key, None)
+    check_layer_counts(config)
     return AutoConfig.for_model(model_type, **config)
 
 

@@ -75,3 +75,32 @@ def test_a_config_transformers_rejects_on_validation_is_a_malformed_config() -> 
               "layer_types": ["full_attention"] * 5}
     with pytest.raises(MalformedConfigError, match="cannot read config.json"):
         config_identity(ListedRepo("org/resized-qwen", library="transformers"), config)
+
+
+@pytest.mark.parametrize("config", [
+    {"model_type": "beit", "num_hidden_layers": 10**11},  # beit builds per-layer lists when loaded: 20+ GB
+    {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "n_layer": 10**9},
+    {"model_type": "llava", "text_config": {"model_type": "llama", "num_hidden_layers": 10**12}},
+])
+def test_a_config_asking_for_absurdly_many_layers_is_refused_before_it_is_loaded(config) -> None:
+    """The fault suite's mutated configs: 10**11 layers once exhausted the memory of the crawl that loaded it."""
+    with pytest.raises(MalformedConfigError, match="more than 10,000 layers"):
+        config_identity(ListedRepo("mutants/deep", library="transformers"), config)
+
+
+def test_every_default_config_of_transformers_passes_the_layer_check() -> None:
+    """No real architecture is refused: the deepest default config has 128 layers."""
+    from transformers import CONFIG_MAPPING
+
+    from nar_data.sources.transformers.configs import check_layer_counts, default_config_dict
+
+    checked = 0
+    for model_type in CONFIG_MAPPING:
+        try:
+            config = default_config_dict(model_type)
+        except Exception:  # noqa: BLE001 - a config class that cannot build its default is not this test's concern
+            continue
+        if config is not None:
+            check_layer_counts(config)
+            checked += 1
+    assert checked > 500

@@ -109,6 +109,38 @@ def test_same_config_hash_is_traced_once(tmp_path: Path) -> None:
     assert len(set(models["arch_id"])) == 1 and len(read_table(tmp_path, "graphs")) == 1
 
 
+def test_a_quarantined_graphs_shard_is_traced_again_in_the_same_folder(tmp_path: Path) -> None:
+    """Truncate a graphs shard, `doctor --fix` moves it aside, a re-run restores the same rows and no duplicates."""
+    from dataclasses import replace
+
+    import pyarrow.parquet as pq
+
+    from nar_data.dataset import pending_refs
+    from nar_data.doctor import diagnose, repair
+
+    mlp, cnn = refs("mlp", "cnn")
+    work = [mlp, replace(mlp, name="mlp-finetune"), cnn]  # the twin shares mlp's graph
+    trace_to_dataset(work, tmp_path, rows_per_shard=1, **FAST)
+
+    def state() -> tuple[list, list]:
+        m = read_table(tmp_path, "models", ["model_id", "status", "arch_id"]).to_pydict()
+        g = read_table(tmp_path, "graphs", ["config_hash", "arch_id"]).to_pydict()
+        return sorted(zip(*m.values())), sorted(zip(*g.values()))
+
+    before = state()
+    (victim,) = [p for p in (tmp_path / "graphs").glob("*.parquet")
+                 if pq.read_table(p, columns=["config_hash"]).column(0).to_pylist() == [mlp.config_hash]]
+    victim.write_bytes(victim.read_bytes()[:200])
+    assert repair(diagnose(tmp_path)) and diagnose(tmp_path).ok  # moved to _quarantine/
+    assert pending_refs(work, tmp_path) == work[:2]  # their models rows say ok, but the graph is gone
+    summary = trace_to_dataset(work, tmp_path, **FAST)
+    assert (summary.traced, summary.reused, summary.skipped) == (1, 1, 1)
+    assert state() == before  # the same arch_ids, and no row twice
+    (dup,) = [f for f in diagnose(tmp_path).findings if f.check == "duplicate rows"]
+    assert dup.level == "ok", dup.message
+    assert pending_refs(work, tmp_path) == []
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import sys
     from dataclasses import replace
