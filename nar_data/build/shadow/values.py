@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from ..tensors import tensor_leaves
+
 __all__ = ["DERIVED_LIMIT", "SHADOW_LIMIT", "ShadowValues"]
 
 #: Largest tensor (elements) whose values are shadowed on CPU: token ids, grids, masks, positions.
@@ -90,9 +92,7 @@ class ShadowValues:
 
     def _all_shadowed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Whether the op touches meta and every meta operand has a shadow (so the CPU copy can run too)."""
-        from torch.utils import _pytree as pytree
-
-        tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        tensors = tensor_leaves((args, kwargs))
         to_meta = str(kwargs.get("device", "")) == "meta"
         return (to_meta or any(t.is_meta for t in tensors)) and all(
             not t.is_meta or id(t) in self.values for t in tensors)
