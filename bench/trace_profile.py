@@ -22,8 +22,8 @@ total        wall time of all of it (``other`` = total - the phases: glue, ``mod
 
 With ``--against DIR`` a second worker runs the nar_data of another checkout (say main) on the same refs, the
 two taking turns model by model (who goes first alternates), so both see the same machine load: the report
-adds old / new ratios per source and checks that every graph is identical (`graph_digest`: all a trace
-decides, not only the `arch_id`).
+adds old / new ratios per source and checks that every graph is identical (`nar_data.fingerprint.graph_digest`:
+all a trace decides, not only the `arch_id`).
 
 Samples are evenly spaced over each source's listing (deterministic), so a family is not over-represented.
 ``hf`` refs come from a crawl of the local Hub server of `nar_data.testing` (generated repos: transformers and
@@ -41,6 +41,7 @@ Prints the ``uptime`` load before and after: on a shared machine compare runs ma
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -143,11 +144,13 @@ def _run(ref: Any, clock: _Clock, profile: bool) -> dict[str, Any]:
         row = Graph.from_row(pickle.loads(pickle.dumps(graph.to_row(), protocol=pickle.HIGHEST_PROTOCOL)))
         clock.t["write"] += time.perf_counter() - t
         clock.t["build"] += build - clock.t.get("inputs", 0.0)
-        out.update(ok=True, nodes=row.num_nodes, method=row.capture, arch_id=row.arch_id, digest=graph_digest(row))
+        out.update(ok=True, nodes=row.num_nodes, method=row.capture, arch_id=row.arch_id)
         out["_graph"] = row
     except Exception as e:  # noqa: BLE001 - a failing model is reported, not fatal
         out.update(stage=stage, error=f"{type(e).__name__}: {' '.join(str(e).split())[:200]}")
     out["total"] = time.perf_counter() - start
+    if out["ok"]:
+        out["digest"] = _digest(out["_graph"])  # after the clock stopped
     if prof is not None:
         import io
         import pstats
@@ -161,14 +164,19 @@ def _run(ref: Any, clock: _Clock, profile: bool) -> dict[str, Any]:
     return out
 
 
-def graph_digest(graph: Any) -> str:
-    """Hash of everything a trace decides (beyond `arch_id`: modules, parameter counts, dtypes, FLOPs, capture
-    method, input spec), so two runs can be checked for identical graphs, not only equal WL hashes."""
-    from nar_data.fingerprint import stable_hash
+def _digest(graph: Any) -> str:
+    """`nar_data.fingerprint.graph_digest` of this checkout (ROOT), also in a worker on an older one."""
+    return _fingerprint().graph_digest(graph)
 
-    return stable_hash([graph.arch_id, graph.op_name, graph.shape, graph.dtype, graph.module, graph.params.tolist(),
-                        graph.attrs, graph.src.tolist(), graph.dst.tolist(), graph.num_params, graph.flops,
-                        graph.capture, graph.input_spec, graph.family, graph.coarse, graph.task])
+
+@functools.cache
+def _fingerprint() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_nar_fingerprint", ROOT / "nar_data" / "fingerprint.py")
+    module = importlib.util.module_from_spec(spec)  # stdlib + numpy only: loads on its own
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 def _serve(profile_ids: set[str], shard_dir: str) -> None:
@@ -225,7 +233,9 @@ class Worker:
 
         self.code, self.profile_ids, self.shard_dir = code, profile_ids, shard_dir
         self.flush, self.rows = 0.0, 0
-        env = {**os.environ, "NAR_PROFILE_CODE": code, "PYTHONPATH": code}
+        # a fixed hash seed: some models' edge order follows a set of strings (Gemma 3's rotary embeddings per
+        # layer type), so two processes can differ in it; with one seed both workers see the same order
+        env = {**os.environ, "NAR_PROFILE_CODE": code, "PYTHONPATH": code, "PYTHONHASHSEED": "0"}
         self.proc = subprocess.Popen([sys.executable, __file__, "--serve", "--profile-ids", ",".join(profile_ids),
                                       "--shards", shard_dir], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._pickle = pickle
