@@ -151,71 +151,6 @@ def _run_op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return func(*args, **kwargs)
 
 
-#: Non-tensor argument types a cached op may take (their values go into the key, with their type).
-_KEY_SCALARS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.layout, torch.memory_format)
-
-
-@functools.cache
-def _cacheable(func: Any) -> bool:
-    """A functional op returning fresh tensors only: no mutation, no output aliasing an input (views)."""
-    schema = getattr(func, "_schema", None)
-    return schema is not None and not schema.is_mutable and bool(schema.returns) and all(
-        r.alias_info is None and str(r.type) == "Tensor" for r in schema.returns)
-
-
-def _key_of(obj: Any, parts: list[Any]) -> bool:
-    """Append ``obj``'s part of a cache key to ``parts``; False where it cannot be keyed."""
-    kind = type(obj)
-    if kind is tuple or kind is list:
-        parts.append(("(", len(obj)))
-        return all(_key_of(x, parts) for x in obj)
-    if isinstance(obj, torch.Tensor):
-        if not obj.is_meta or obj.layout is not torch.strided or obj.is_conj() or obj.is_neg():
-            return False  # a real tensor has values a result may depend on (a boolean mask's count)
-        parts.append((tuple(obj.shape), obj.stride(), obj.dtype, obj.storage_offset()))
-        return True
-    if kind in _KEY_SCALARS:
-        parts.append((kind, obj))
-        return True
-    return False
-
-
-class _MetaResults(TorchDispatchMode):
-    """Below autograd, reuse the output *metadata* of a functional op seen before with equal arguments.
-
-    A meta kernel only computes output shapes, strides and dtypes, and many run in Python (elementwise ops,
-    norms, attention): most of a recorded forward. Repeated blocks run the same ops on the same shapes, so the
-    second time an op is called with equal arguments (tensor shape / stride / dtype / offset, scalar values)
-    it gets fresh meta tensors of the first call's output metadata instead. Only functional ops whose every
-    operand is a meta tensor or a plain value qualify (a real tensor may carry values a shape depends on); the
-    cache lives for one `record` call; autograd, the recorder and `ShadowValues` still see every op.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.results: dict[tuple[Any, ...], tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]] = {}
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        kwargs = kwargs or {}
-        key = None
-        if _cacheable(func) and torch._C._len_torch_dispatch_stack() == 0:
-            parts: list[Any] = [func]
-            if _key_of(args, parts) and _key_of(sorted(kwargs.items()), parts):
-                key = tuple(parts)
-                hit = self.results.get(key)
-                if hit is not None:
-                    outs = tuple(torch.empty_strided(shape, stride, dtype=dtype, device="meta")
-                                 for shape, stride, dtype in hit)
-                    return outs[0] if len(outs) == 1 else outs
-        out = func(*args, **kwargs)
-        if key is not None:
-            outs = out if isinstance(out, tuple) else (out,)
-            if all(isinstance(t, torch.Tensor) and t.is_meta and t.layout is torch.strided and t.storage_offset() == 0
-                   and not t.is_conj() and not t.is_neg() for t in outs):
-                self.results[key] = tuple((tuple(t.shape), t.stride(), t.dtype) for t in outs)
-        return out
-
-
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
     import torch.fx.experimental._config as fx_config
@@ -266,7 +201,6 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
         stack.enter_context(fx_config.patch(meta_nonzero_assume_all_nonzero=True))
         stack.enter_context(_no_distribution_checks())
         stack.enter_context(_plain_mod_index())
-        stack.enter_context(_MetaResults())
         stack.enter_context(Recorder())
         out = model(*args, **kwargs)
     preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))

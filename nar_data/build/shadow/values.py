@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..meta_results import MetaResults
 from ..tensors import tensor_leaves
 
 __all__ = ["DERIVED_LIMIT", "SHADOW_LIMIT", "ShadowValues"]
@@ -43,6 +44,7 @@ class ShadowValues:
     def __init__(self, seeds: dict[int, tuple[torch.Tensor, torch.Tensor]], int_only: bool = False) -> None:
         self.int_only = int_only  # while a model is built: shadow integer constants only, not weights
         self.values: dict[int, torch.Tensor] = {}
+        self.meta = MetaResults()  # meta-only calls with known results: one forward's repeated blocks are cheap
         self.keep: list[torch.Tensor] = []  # strong refs: an id() must not be reused while we map it
         for meta_t, cpu_t in seeds.values():
             self.set(meta_t, cpu_t)
@@ -108,7 +110,7 @@ class ShadowValues:
             # meta -> cpu recurses in torch's decomposition (RecursionError): say what is missing instead
             raise RuntimeError("the forward reads the values of a tensor computed from weights or activations "
                                "(.tolist()/.cpu() on meta, e.g. data-dependent MoE split sizes)")
-        out = func(*args, **kwargs)
+        out = self.meta.run(func, args, kwargs)
         if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
             self.values.pop(id(args[0]), None)  # mutated by an unknown operand: stale
         return out

@@ -175,17 +175,19 @@ def test_a_fresh_process_gives_the_graphs_of_a_used_one() -> None:
 
 
 def test_meta_results_reuse_metadata_only_for_functional_meta_ops() -> None:
-    from nar_data.tracing._record import _MetaResults
+    from nar_data.build.meta_results import MetaResults
 
+    aten = torch.ops.aten
+    cache = MetaResults()
     x = torch.empty(2, 3, device="meta").t()  # non-contiguous: strides are part of the key and of the result
-    with _MetaResults() as cache:
-        a = torch.exp(x)
-        b = torch.exp(x)  # the same call again: served from the cache
-        c = torch.exp(torch.empty(3, 2, device="meta"))  # other strides: a new entry
-        x.add_(1)  # in-place: never cached
-        y = torch.exp(torch.ones(3, 2))  # a real tensor: never cached (values may decide a shape)
-        v = x.t().view(6)  # views: never cached
-    cached = [key[0].__name__ for key in cache.results]
-    assert sorted(cached) == ["empty.memory_format", "exp.default", "exp.default"]  # meta factory calls qualify
+    a = cache.run(aten.exp.default, (x,), {})
+    b = cache.run(aten.exp.default, (x,), {})  # the same call again: served from the cache
+    c = cache.run(aten.exp.default, (torch.empty(3, 2, device="meta"),), {})  # other strides: a new entry
+    cache.run(aten.add_.Tensor, (x, 1), {})  # in-place: never cached
+    y = cache.run(aten.exp.default, (torch.ones(3, 2),), {})  # a real tensor: never cached (values may decide a shape)
+    v = cache.run(aten._unsafe_view.default, (x.t(), [6]), {})  # a view its schema does not declare: never cached
+    cache.run(aten._unsafe_view.default, (x.t(), [6]), {})
+    assert [key[0].__name__ for key in cache.results] == ["exp.default", "exp.default"]
+    assert cache.aliasing == {aten._unsafe_view.default}
     assert b is not a and (b.shape, b.stride(), b.dtype) == (a.shape, a.stride(), a.dtype) == ((3, 2), (1, 3), x.dtype)
     assert c.stride() == (2, 1) and y.device.type == "cpu" and v.shape == (6,)
