@@ -5,6 +5,10 @@ same source into a new folder and compare (the `arch_id` is the WL hash of ops a
 mean equal graphs).
 
     .venv/bin/python bench/compare_datasets.py data/all-final data/tf-final2 --source transformers
+    .venv/bin/python bench/compare_datasets.py data/all data/new --digest   # every field a trace decides
+
+``--digest`` also compares `nar_data.fingerprint.graph_digest` of the graphs with equal ``arch_id``: node modules,
+parameter counts, dtypes, edge order, FLOPs, capture method, input spec and labels, not only the WL hash.
 """
 
 from __future__ import annotations
@@ -33,11 +37,24 @@ def _nodes(root: str, ids: set[str]) -> dict[str, int]:
     return {r["model_id"]: r["num_nodes"] for r in rows if r["model_id"] in ids}
 
 
+def _digests(root: str, ids: set[str]) -> dict[str, str]:
+    from nar_data.fingerprint import graph_digest
+    from nar_data.schema import Graph
+
+    table = read_table(root, "graphs")
+    keep = [i for i, m in enumerate(table.column("model_id").to_pylist()) if m in ids]
+    out = {}
+    for row in table.take(keep).to_pylist():  # a later row of a model wins, as in `_latest`
+        out[row["model_id"]] = graph_digest(Graph.from_row(row))
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("old")
     p.add_argument("new")
     p.add_argument("--source", default="", help="compare only this source's models")
+    p.add_argument("--digest", action="store_true", help="also compare every field of graphs with equal arch_id")
     args = p.parse_args()
     old, new = _latest(args.old, args.source), _latest(args.new, args.source)
     ok_old = {m for m, r in old.items() if r["status"] == "ok"}
@@ -51,6 +68,15 @@ def main() -> None:
     nodes_old, nodes_new = _nodes(args.old, set(changed)), _nodes(args.new, set(changed))
     for m in changed:
         print(f"  graph changed  {m}: {nodes_old.get(m)} -> {nodes_new.get(m)} nodes")
+    if args.digest:
+        equal = set(same_config) - set(changed)
+        d_old, d_new = _digests(args.old, equal), _digests(args.new, equal)
+        checked = [m for m in equal if m in d_old and m in d_new]  # a model that reused a config hash has no row
+        differ = sorted(m for m in checked if d_old[m] != d_new[m])
+        print(f"same arch_id with a graph row in both: {len(checked)}; identical in every field (graph_digest): "
+              f"{len(checked) - len(differ)}; other fields differ: {len(differ)}")
+        for m in differ:
+            print(f"  fields differ  {m}")
     for m in sorted(both - same_config):
         print(f"  config changed {m}")
     for m in sorted(ok_new - ok_old):

@@ -36,7 +36,27 @@ def warm_up() -> None:
     library_versions()
     module, args = tiny_model("transformer_block")
     trace_module(module, args)
+    _warm_transformers()
     _done = True
+
+
+def _warm_transformers() -> None:
+    """Build and trace a one-layer BERT: the first transformers model of a process otherwise pays for importing
+    ``modeling_utils`` and the attention, mask and output-capturing code (about 2 s, on every fresh worker)."""
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is None:
+        return
+    from .sources import ModelRef
+    from .sources.transformers import build_from_config
+    from .tracing import trace_built
+
+    config = {"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 2,
+              "intermediate_size": 32, "vocab_size": 64, "max_position_embeddings": 32}
+    try:
+        trace_built(ModelRef("local", "warm-up"), build_from_config(config, architecture="BertModel"), {})
+    except Exception:  # noqa: BLE001 - a warm-up only; a broken transformers shows on the first real model
+        pass
 
 
 warm_up()

@@ -1,4 +1,4 @@
-"""Content hashes: ``config_hash`` (before tracing) and ``arch_id`` (after).
+"""Content hashes: ``config_hash`` (before tracing), ``arch_id`` (after) and ``graph_digest`` (all of a graph).
 
 ``config_hash`` lets 10 000 fine-tunes of one base config be traced once; ``arch_id`` collapses
 identical graphs that came from different configs (e.g. ``resnet50`` in timm and an HF repo of it): equal ops,
@@ -110,3 +110,13 @@ def arch_id(op_names: Sequence[str], shapes: Sequence[Sequence[int]], src: np.nd
         for lab in sorted(labels_at_k):
             digest.update(lab)
     return digest.hexdigest()
+
+
+def graph_digest(graph: Any) -> str:
+    """Hash of everything a trace decides about a `Graph`, beyond what `arch_id` covers: node modules, parameter
+    counts, dtypes, edge order, FLOPs, capture method, input spec and labels. Two traces of a model with equal
+    digests are the same graph in every field but timings and versions (what a speed change must keep)."""
+    return stable_hash([graph.arch_id, graph.op_name, graph.shape, graph.dtype, graph.module,
+                        np.asarray(graph.params).tolist(),
+                        graph.attrs, np.asarray(graph.src).tolist(), np.asarray(graph.dst).tolist(), graph.num_params,
+                        graph.flops, graph.capture, graph.input_spec, graph.family, graph.coarse, graph.task])

@@ -11,12 +11,13 @@ the CPU at a time, and no weight is ever initialised.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["build_on_meta", "empty_weights"]
+__all__ = ["build_on_meta", "empty_weights", "skip_meta_init"]
 
 #: Errors that mean "this builder needs real values at build time".
 _NEEDS_VALUES = ("meta tensor", "meta tensors", "data-dependent", "Cannot copy out of meta",
@@ -54,6 +55,51 @@ def empty_weights(buffers: bool = True) -> Iterator[None]:
         nn.Module.register_buffer = register_buffer  # type: ignore[method-assign]
 
 
+#: In-place ATen ops that only write *values* into their first operand (random and constant initialisation).
+_VALUE_WRITES = ("uniform_", "normal_", "zero_", "fill_", "erfinv_", "clamp_", "clamp_min_", "clamp_max_", "mul_",
+                 "add_", "sub_", "div_", "exponential_", "log_normal_", "cauchy_", "geometric_", "random_",
+                 "bernoulli_")
+
+
+@functools.cache
+def _value_writes() -> frozenset[Any]:
+    import torch
+
+    return frozenset(getattr(torch.ops.aten, n) for n in _VALUE_WRITES)
+
+
+@contextlib.contextmanager
+def skip_meta_init() -> Iterator[None]:
+    """Skip the kernels of weight initialisation on meta tensors while a model is built: same module, less work.
+
+    A meta tensor has no values, so an in-place op that only writes values into it (``uniform_``, ``normal_``,
+    ``fill_`` with a number, ``mul_`` by a number; what ``nn.init`` and timm's ``trunc_normal_`` run) leaves it
+    as it was: shape, strides and dtype unchanged. Yet each runs a meta kernel (many in Python): a third to a
+    half of building a timm model. Under this context such an op on a floating-point meta tensor with no other
+    tensor operand returns the tensor at once. It is a dispatch mode, below autograd, so every check above the
+    kernel (an in-place op on a leaf that requires grad, the init functions' own argument checks) still runs.
+    Integer tensors (whose values `BuildConstants` may shadow) and other devices run as usual.
+    """
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    writes = _value_writes()
+
+    class SkipInit(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+            kwargs = kwargs or {}
+            if func.overloadpacket in writes and args:
+                t = args[0]
+                if isinstance(t, torch.Tensor) and t.is_meta and t.is_floating_point() \
+                        and not any(isinstance(a, torch.Tensor) for a in args[1:]) \
+                        and not any(isinstance(v, torch.Tensor) for v in kwargs.values()):
+                    return t
+            return func(*args, **kwargs)
+
+    with SkipInit():
+        yield
+
+
 def needs_values(error: BaseException) -> bool:
     text = str(error)
     return any(s in text for s in _NEEDS_VALUES)
@@ -64,10 +110,10 @@ def build_on_meta(builder: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     import torch
 
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), skip_meta_init():
             return builder(*args, **kwargs)
     except (NotImplementedError, RuntimeError, TypeError, ValueError) as e:
         if not needs_values(e):
             raise
-    with empty_weights():
+    with empty_weights(), skip_meta_init():
         return builder(*args, **kwargs)

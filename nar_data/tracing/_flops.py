@@ -10,9 +10,22 @@ from ..vocab import canonical
 Shape = Sequence[int]
 
 
+#: Canonical ops that `op_flops` counts (and ``conv_transpose*``); every other op counts 0.
+FLOP_OPS = frozenset({"conv1d", "conv2d", "conv3d", "convolution", "_convolution", "linear", "matmul", "mm", "bmm",
+                      "addmm", "baddbmm", "addbmm", "scaled_dot_product_attention"})
+
+
+def counts_flops(op: str) -> bool:
+    """Whether `op_flops` can be non-zero for ``op`` (callers skip collecting shapes for the rest)."""
+    name = canonical(op)
+    return name in FLOP_OPS or name.startswith("conv_transpose")
+
+
 def op_flops(op: str, in_shapes: Sequence[Shape], out_shape: Shape) -> int:
     """``in_shapes`` are the tensor arguments in order (input, weight, ...), ``out_shape`` the first output."""
     name = canonical(op)
+    if not counts_flops(name):
+        return 0
     out = prod(out_shape) if out_shape else 0
     try:
         if name in {"conv1d", "conv2d", "conv3d", "convolution", "_convolution"}:

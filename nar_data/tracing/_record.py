@@ -13,15 +13,16 @@ The PreDispatch mode slot only takes a few mode classes, so the recorder subclas
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ..build.tensors import tensor_leaves
 from ..vocab import INPUT, OUTPUT, canonical
-from ._flops import op_flops
+from ._flops import counts_flops, op_flops
 from .attrs import ATTR_OPS, op_attrs
 
 
@@ -41,7 +42,7 @@ class RawGraph:
 
     def add(self, op: str, value: Any, module: str, preds: list[int], flops: int = 0, attrs: str = "") -> int:
         idx = len(self.ops)
-        first = next((t for t in pytree.tree_leaves(value) if isinstance(t, torch.Tensor)), None)
+        first = value if isinstance(value, torch.Tensor) else next(iter(tensor_leaves(value)), None)
         self.ops.append(op)
         self.shapes.append([int(s) for s in first.shape] if first is not None else [])
         self.dtypes.append(str(first.dtype).removeprefix("torch.") if first is not None else "")
@@ -52,10 +53,6 @@ class RawGraph:
             self.src.append(p)
             self.dst.append(idx)
         return idx
-
-
-def tensor_leaves(obj: Any) -> list[torch.Tensor]:
-    return [t for t in pytree.tree_leaves(obj) if isinstance(t, torch.Tensor)]
 
 
 def _recorder_base() -> type:
@@ -132,6 +129,28 @@ def _plain_mod_index() -> Any:
         wrapped.mod_index = original
 
 
+@functools.cache
+def _op_info(func: Any) -> tuple[str, bool, bool]:
+    """``(str(func), counts FLOPs, has attributes)`` of an op: a function of the op alone, looked up once."""
+    name = str(func)
+    return name, counts_flops(name), canonical(name) in ATTR_OPS
+
+
+def _run_op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run a recorded op below the recorder, with the C++ dispatcher.
+
+    The Python dispatcher is only what calls the recorder at the PreDispatch key. Below it, it would run the
+    Python twins of composite ops' decompositions (``matmul``, ``batch_norm``...), slower than their C++
+    versions and with the same outputs. An op that fails without it (a kernel only the Python dispatcher
+    has, or a real error) runs again with it, as it always did, so it fails or works as before.
+    """
+    try:
+        with torch._C._DisablePythonDispatcher():
+            return func(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - the op again, as before this fast path; its error is the one raised
+        return func(*args, **kwargs)
+
+
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
     import torch.fx.experimental._config as fx_config
@@ -152,16 +171,16 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
             kwargs = kwargs or {}
-            out = func(*args, **kwargs)
+            out = _run_op(func, args, kwargs)
             outs = tensor_leaves(out)
             if not outs:
                 return out
             ins = tensor_leaves((args, kwargs))
             preds = list(dict.fromkeys(producer[id(t)] for t in ins if id(t) in producer))
-            name = str(func)
+            name, flops, attrs = _op_info(func)
             idx = graph.add(name, outs[0], modules.current, preds,
-                            op_flops(name, [tuple(t.shape) for t in ins], tuple(outs[0].shape)),
-                            op_attrs(func, args, kwargs) if canonical(name) in ATTR_OPS else "")
+                            op_flops(name, [tuple(t.shape) for t in ins], tuple(outs[0].shape)) if flops else 0,
+                            op_attrs(func, args, kwargs) if attrs else "")
             for t in outs:
                 producer[id(t)] = idx
                 keep.append(t)

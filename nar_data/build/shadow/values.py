@@ -14,6 +14,9 @@ from typing import Any
 
 import torch
 
+from ..meta_results import MetaResults
+from ..tensors import tensor_leaves
+
 __all__ = ["DERIVED_LIMIT", "SHADOW_LIMIT", "ShadowValues"]
 
 #: Largest tensor (elements) whose values are shadowed on CPU: token ids, grids, masks, positions.
@@ -41,6 +44,7 @@ class ShadowValues:
     def __init__(self, seeds: dict[int, tuple[torch.Tensor, torch.Tensor]], int_only: bool = False) -> None:
         self.int_only = int_only  # while a model is built: shadow integer constants only, not weights
         self.values: dict[int, torch.Tensor] = {}
+        self.meta = MetaResults()  # meta-only calls with known results: one forward's repeated blocks are cheap
         self.keep: list[torch.Tensor] = []  # strong refs: an id() must not be reused while we map it
         for meta_t, cpu_t in seeds.values():
             self.set(meta_t, cpu_t)
@@ -90,9 +94,7 @@ class ShadowValues:
 
     def _all_shadowed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Whether the op touches meta and every meta operand has a shadow (so the CPU copy can run too)."""
-        from torch.utils import _pytree as pytree
-
-        tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        tensors = tensor_leaves((args, kwargs))
         to_meta = str(kwargs.get("device", "")) == "meta"
         return (to_meta or any(t.is_meta for t in tensors)) and all(
             not t.is_meta or id(t) in self.values for t in tensors)
@@ -108,7 +110,7 @@ class ShadowValues:
             # meta -> cpu recurses in torch's decomposition (RecursionError): say what is missing instead
             raise RuntimeError("the forward reads the values of a tensor computed from weights or activations "
                                "(.tolist()/.cpu() on meta, e.g. data-dependent MoE split sizes)")
-        out = func(*args, **kwargs)
+        out = self.meta.run(func, args, kwargs)
         if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
             self.values.pop(id(args[0]), None)  # mutated by an unknown operand: stale
         return out

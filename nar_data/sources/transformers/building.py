@@ -17,6 +17,7 @@ def build_module(cls: type, config: Any, task: str = "") -> Built:
     """Build ``cls`` from ``config`` on the meta device and synthesise its example inputs."""
     import torch
 
+    from ...build.meta import skip_meta_init
     from ...build.shadow import BuildConstants, with_shadow_values
     from ...build.synthesis import synthesize
 
@@ -26,7 +27,7 @@ def build_module(cls: type, config: Any, task: str = "") -> Built:
     disable_cache(config)
     config = _config_for_class(cls, config)
     try:
-        with torch.device("meta"), BuildConstants() as constants:
+        with torch.device("meta"), BuildConstants() as constants, skip_meta_init():
             module = cls._from_config(config, dtype=torch.float32)
     except Exception as e:  # noqa: BLE001
         raise BuildError(f"{cls.__name__}._from_config failed: {type(e).__name__}: {e}") from e

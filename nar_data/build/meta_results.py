@@ -1,0 +1,85 @@
+"""`MetaResults`: meta kernels skipped for calls whose results are known, for `ShadowValues`' meta-only ops."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import torch
+
+from .tensors import tensor_leaves
+
+__all__ = ["MetaResults"]
+
+#: Non-tensor argument types a cached op may take (their values go into the key, with their type).
+_KEY_SCALARS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.layout, torch.memory_format)
+
+
+@functools.cache
+def _cacheable(func: Any) -> bool:
+    """A functional op returning fresh tensors only: no mutation, no output aliasing an input (views)."""
+    schema = getattr(func, "_schema", None)
+    return schema is not None and not schema.is_mutable and bool(schema.returns) and all(
+        r.alias_info is None and str(r.type) == "Tensor" for r in schema.returns)
+
+
+def _key_of(obj: Any, parts: list[Any]) -> bool:
+    """Append ``obj``'s part of a cache key to ``parts``; False where it cannot be keyed."""
+    kind = type(obj)
+    if kind is tuple or kind is list:
+        parts.append(("(", len(obj)))
+        return all(_key_of(x, parts) for x in obj)
+    if isinstance(obj, torch.Tensor):
+        if not obj.is_meta or obj.layout is not torch.strided or obj.is_conj() or obj.is_neg():
+            return False  # a real tensor has values a result may depend on (a boolean mask's count)
+        parts.append((tuple(obj.shape), obj.stride(), obj.dtype, obj.storage_offset()))
+        return True
+    if kind in _KEY_SCALARS:
+        parts.append((kind, obj))
+        return True
+    return False
+
+
+class MetaResults:
+    """Reuse the output *metadata* of a functional op seen before with equal arguments.
+
+    A meta kernel only computes output shapes, strides and dtypes, and many run in Python (elementwise ops,
+    norms, attention): most of a recorded forward. Repeated blocks run the same ops on the same shapes, so the
+    second time an op is called with equal arguments (tensor shape / stride / dtype / offset, scalar values)
+    it gets fresh meta tensors of the first call's output metadata instead. Only functional ops whose every
+    operand is a meta tensor or a plain value qualify (a real tensor may carry values a shape depends on), and
+    only ops that returned fresh storage (``_unsafe_view`` returns a view its schema does not declare). The
+    cache lives for one forward: `ShadowValues` runs its meta-only ops through it (so the recorder, autograd
+    and the shadows still see every op). It is not a dispatch mode of its own: the mere presence of a Python
+    dispatch mode below the recorder changes some recorded edges (a factory op's output feeding the next op), and
+    models without shadows run without any.
+    """
+
+    def __init__(self) -> None:
+        self.results: dict[tuple[Any, ...], tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]] = {}
+        self.aliasing: set[Any] = set()  # ops seen returning a tensor that shares an input's storage
+
+    def run(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``func(*args, **kwargs)``, or fresh meta tensors of an equal call's results."""
+        key = None
+        if _cacheable(func) and func not in self.aliasing and torch._C._len_torch_dispatch_stack() == 0:
+            parts: list[Any] = [func]
+            if _key_of(args, parts) and _key_of(sorted(kwargs.items()), parts):
+                key = tuple(parts)
+                hit = self.results.get(key)
+                if hit is not None:
+                    outs = tuple(torch.empty_strided(shape, stride, dtype=dtype, device="meta")
+                                 for shape, stride, dtype in hit)
+                    return outs[0] if len(outs) == 1 else outs
+        out = func(*args, **kwargs)
+        if key is not None:
+            outs = out if isinstance(out, tuple) else (out,)
+            if not all(isinstance(t, torch.Tensor) and t.is_meta and t.layout is torch.strided
+                       and t.storage_offset() == 0 and not t.is_conj() and not t.is_neg() for t in outs):
+                return out
+            inputs = {t.untyped_storage()._cdata for t in tensor_leaves((args, kwargs))}
+            if any(t.untyped_storage()._cdata in inputs for t in outs):  # a view its schema does not declare
+                self.aliasing.add(func)  # (``_unsafe_view``): its result must stay the view, never cached
+                return out
+            self.results[key] = tuple((tuple(t.shape), t.stride(), t.dtype) for t in outs)
+        return out

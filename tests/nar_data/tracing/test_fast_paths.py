@@ -1,0 +1,193 @@
+"""The speed-ups of tracing keep every graph as it was: fast tensor walk, init skipped on meta, C++ dispatch
+below the recorder, and no state carried from one model to the next."""
+
+from __future__ import annotations
+
+import collections
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from nar_data.build.meta import build_on_meta, skip_meta_init
+from nar_data.build.tensors import tensor_leaves
+from nar_data.tracing._record import _run_op
+
+ROOT = Path(__file__).resolve().parents[3]
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+def _structures() -> list[object]:
+    a, b, c = torch.zeros(1), torch.ones(2), torch.empty(3, device="meta")
+    return [a, (a, b), [a, [b, (c,)]], {"y": b, "x": a}, {"k": [a, {"z": c}]}, Pair(b, a), torch.Size([2, 3]),
+            collections.OrderedDict(second=b, first=a), (1, 2.0, None, "s", torch.float32, torch.device("cpu")),
+            torch.zeros(3).max(0), (a, Pair(c, [b])), [], {}, ()]
+
+
+@pytest.mark.parametrize("obj", _structures(), ids=lambda o: type(o).__name__)
+def test_tensor_leaves_are_pytrees_tensors_in_pytrees_order(obj: object) -> None:
+    expected = [t for t in pytree.tree_leaves(obj) if isinstance(t, torch.Tensor)]
+    got = tensor_leaves(obj)
+    assert [id(t) for t in got] == [id(t) for t in expected]
+
+
+class _Count(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: collections.Counter[str] = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        self.ops[func.overloadpacket.__name__] += 1
+        return func(*args, **(kwargs or {}))
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, groups=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 4)
+        nn.init.trunc_normal_(self.fc.weight, std=0.02)
+        self.register_buffer("steps", torch.arange(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.bn(self.conv(x)).mean((2, 3)))
+
+
+def _layout(m: nn.Module) -> list[tuple]:
+    return [(n, tuple(t.shape), t.stride(), t.dtype, t.device.type, t.requires_grad)
+            for n, t in [*m.named_parameters(), *m.named_buffers()]]
+
+
+def test_skip_meta_init_builds_the_same_module_without_init_kernels() -> None:
+    plain, skipped = _Count(), _Count()
+    with torch.device("meta"), plain:
+        reference = _Net()
+    with torch.device("meta"), skipped, skip_meta_init():  # the counter sits outside: it sees what is not skipped
+        fast = _Net()
+    assert _layout(fast) == _layout(reference)
+    assert plain.ops["uniform_"] > 0 and plain.ops["fill_"] + plain.ops["zero_"] > 1
+    assert skipped.ops["uniform_"] == skipped.ops["normal_"] == 0
+    assert skipped.ops["fill_"] + skipped.ops["zero_"] == 1  # BatchNorm's integer num_batches_tracked only
+    assert skipped.ops["arange"] == plain.ops["arange"]  # everything else still runs
+    assert _layout(build_on_meta(_Net)) == _layout(reference)
+
+
+def test_skip_meta_init_leaves_real_integer_and_tensor_operand_ops_alone() -> None:
+    cpu = torch.zeros(3)
+    with skip_meta_init():
+        cpu.fill_(2.0)  # not meta: runs
+        counted = _Count()
+        with counted:
+            torch.empty(3, dtype=torch.long, device="meta").fill_(1)  # integer: runs (shadows may track it)
+            torch.empty(3, device="meta").mul_(torch.empty(3, device="meta"))  # a tensor operand: runs
+        with pytest.raises(RuntimeError):  # so a shape error is still an error
+            torch.empty(3, device="meta").mul_(torch.empty(4, device="meta"))
+    assert cpu.tolist() == [2.0, 2.0, 2.0]
+    assert counted.ops["fill_"] == 1 and counted.ops["mul_"] == 1
+
+
+def test_an_op_that_fails_below_the_recorder_runs_again_as_before() -> None:
+    calls: list[bool] = []
+
+    def flaky(x: int) -> int:  # fails the first time (as a kernel only the Python dispatcher has would)
+        calls.append(True)
+        if len(calls) == 1:
+            raise NotImplementedError("no C++ kernel")
+        return x + 1
+
+    assert _run_op(flaky, (1,), {}) == 2 and len(calls) == 2
+
+    def broken(x: int) -> int:
+        raise ValueError("a real error")
+
+    with pytest.raises(ValueError, match="a real error"):
+        _run_op(broken, (1,), {})
+
+
+def _bert() -> object:
+    from nar_data.sources import ModelRef
+    from nar_data.sources.transformers import build_from_config
+    from nar_data.tracing import trace_built
+
+    cfg = {"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2,
+           "intermediate_size": 64, "vocab_size": 100, "max_position_embeddings": 64}
+    return trace_built(ModelRef("local", "bert"), build_from_config(cfg, architecture="BertForMaskedLM"), {})
+
+
+def _t5() -> object:
+    from nar_data.sources import ModelRef
+    from nar_data.sources.transformers import build_from_config
+    from nar_data.tracing import trace_built
+
+    cfg = {"model_type": "t5", "num_layers": 1, "num_decoder_layers": 1, "d_model": 32, "d_kv": 8, "d_ff": 64,
+           "num_heads": 2, "vocab_size": 100}
+    return trace_built(ModelRef("local", "t5"), build_from_config(cfg, architecture="T5Model"), {})
+
+
+def _tiny(name: str) -> object:
+    from nar_data.testing import tiny_model
+    from nar_data.tracing import trace_module
+
+    module, args = tiny_model(name)
+    return trace_module(module, args)
+
+
+def _digests(before: list[str]) -> list[str]:
+    """Digests of a tiny BERT and a CNN traced after the models ``before`` (names of the helpers above)."""
+    from nar_data.fingerprint import graph_digest
+
+    makers = {"bert": _bert, "t5": _t5, "cnn": lambda: _tiny("cnn"), "mlp": lambda: _tiny("mlp")}
+    for name in before:
+        makers[name]()
+    return [graph_digest(makers[name]()) for name in ("bert", "cnn")]
+
+
+def test_tracing_other_models_first_does_not_change_a_graph() -> None:
+    """Per-process state (op facts looked up once, the sources' caches) must not leak from one model into the
+    next: a tiny BERT and a CNN give the same graphs before and after other models in this process."""
+    pytest.importorskip("transformers")
+    first = _digests([])
+    assert _digests(["t5", "mlp", "bert", "cnn", "t5"]) == first
+    assert len(set(first)) == 2
+
+
+@pytest.mark.slow
+def test_a_fresh_process_gives_the_graphs_of_a_used_one() -> None:
+    """The same in a fresh process (nothing traced before at all) and in one that traced other models first."""
+    pytest.importorskip("transformers")
+    code = ("import json, runpy, sys; sys.path.insert(0, {root!r}); import nar_data._warm; "
+            "ns = runpy.run_path({test!r}); print(json.dumps(ns['_digests']({before!r})))")
+
+    def run(before: list[str]) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", code.format(root=str(ROOT), test=__file__, before=before)],
+                             capture_output=True, text=True, timeout=600, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert run([]) == run(["t5", "mlp", "bert", "cnn"])
+
+
+def test_meta_results_reuse_metadata_only_for_functional_meta_ops() -> None:
+    from nar_data.build.meta_results import MetaResults
+
+    aten = torch.ops.aten
+    cache = MetaResults()
+    x = torch.empty(2, 3, device="meta").t()  # non-contiguous: strides are part of the key and of the result
+    a = cache.run(aten.exp.default, (x,), {})
+    b = cache.run(aten.exp.default, (x,), {})  # the same call again: served from the cache
+    c = cache.run(aten.exp.default, (torch.empty(3, 2, device="meta"),), {})  # other strides: a new entry
+    cache.run(aten.add_.Tensor, (x, 1), {})  # in-place: never cached
+    y = cache.run(aten.exp.default, (torch.ones(3, 2),), {})  # a real tensor: never cached (values may decide a shape)
+    v = cache.run(aten._unsafe_view.default, (x.t(), [6]), {})  # a view its schema does not declare: never cached
+    cache.run(aten._unsafe_view.default, (x.t(), [6]), {})
+    assert [key[0].__name__ for key in cache.results] == ["exp.default", "exp.default"]
+    assert cache.aliasing == {aten._unsafe_view.default}
+    assert b is not a and (b.shape, b.stride(), b.dtype) == (a.shape, a.stride(), a.dtype) == ((3, 2), (1, 3), x.dtype)
+    assert c.stride() == (2, 1) and y.device.type == "cpu" and v.shape == (6,)
