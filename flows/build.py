@@ -59,36 +59,46 @@ def build_flow(out: str = str(DEFAULT_DATA_DIR), sources: list[str] = ["all"], p
                ckpt: str | None = None, endpoint: str | None = None, crawl_query: dict[str, Any] | None = None,
                repo_id: str | None = None, queries: list[str] = list(EXAMPLE_QUERIES),  # noqa: B006
                seed: int = 0, preload: list[str] | None = None, batches: int = 1) -> dict[str, Any]:
-    """Everything in order; returns (and saves under ``OUT/_runs/``) the counts, metrics and neighbours."""
-    t0 = time.perf_counter()
-    seconds: dict[str, float] = {}
+    """Everything in order; returns (and saves under ``OUT/_runs/``) the counts, metrics and neighbours.
+
+    A build stopped by Ctrl-C, SIGTERM or a failed stage still saves what its finished stages returned, with
+    ``"stopped"`` saying why.
+    """
     from nar_model.checkpoint import default_checkpoint_path
 
     ckpt = ckpt or str(default_checkpoint_path(out, encoder))
     summary: dict[str, Any] = {"out": out, "sources": sources, "preset": preset}
-    if "hf" in sources:
-        summary["crawl"] = crawl_hub(out, endpoint, crawl_query)
-        seconds["crawl"] = time.perf_counter() - t0
-    refs = select_refs(sources, preset if "hf" not in sources else None, limit, data=out)
-    # batches > 1 (a Dask/Ray cluster): one single-worker tracing pool per batch, spread over the cluster
-    summary["trace"] = run_trace(refs, out, workers=workers if batches == 1 else 1, batches=batches,
-                                 timeout_s=timeout_s, preload=preload)
-    seconds["trace"] = time.perf_counter() - t0 - sum(seconds.values())
-    version = train_encoder(out, ckpt, encoder, epochs, seed)
-    seconds["train"] = time.perf_counter() - t0 - sum(seconds.values())
-    metrics = evaluate_encoders(out, eval_encoders, epochs, seed) if eval_encoders else {"markdown": ""}
-    seconds["evaluate"] = time.perf_counter() - t0 - sum(seconds.values())
-    summary["embed"] = embed_new(out, ckpt)
-    seconds["embed"] = time.perf_counter() - t0 - sum(seconds.values())
-    summary["card"] = write_card(out, version, metrics["markdown"], {"encoder_version": version, "trace": summary["trace"]})
-    if repo_id:
-        summary["upload"] = upload(out, repo_id, endpoint)
-    seconds["publish"] = time.perf_counter() - t0 - sum(seconds.values())
-    summary["neighbours"] = neighbours(out, ckpt, list(queries)) if queries else {}
-    seconds["search"] = time.perf_counter() - t0 - sum(seconds.values())
-    summary.update(encoder_version=version, ckpt=ckpt, metrics=metrics["markdown"],
-                   seconds={k: round(v, 1) for k, v in seconds.items()}, total_s=round(time.perf_counter() - t0, 1))
-    artifact_table("counts", [{"stage": k, **{kk: vv for kk, vv in v.items() if isinstance(vv, (int, float))}}
-                              for k, v in summary.items() if k in ("crawl", "trace", "embed")], "Counts of this run")
-    summary["summary_file"] = str(save_run_summary(out, "build", summary))
-    return summary
+    try:
+        t0 = time.perf_counter()
+        seconds: dict[str, float] = {}
+        if "hf" in sources:
+            summary["crawl"] = crawl_hub(out, endpoint, crawl_query)
+            seconds["crawl"] = time.perf_counter() - t0
+        refs = select_refs(sources, preset if "hf" not in sources else None, limit, data=out)
+        # batches > 1 (a Dask/Ray cluster): one single-worker tracing pool per batch, spread over the cluster
+        summary["trace"] = run_trace(refs, out, workers=workers if batches == 1 else 1, batches=batches,
+                                     timeout_s=timeout_s, preload=preload)
+        seconds["trace"] = time.perf_counter() - t0 - sum(seconds.values())
+        version = train_encoder(out, ckpt, encoder, epochs, seed)
+        seconds["train"] = time.perf_counter() - t0 - sum(seconds.values())
+        metrics = evaluate_encoders(out, eval_encoders, epochs, seed) if eval_encoders else {"markdown": ""}
+        seconds["evaluate"] = time.perf_counter() - t0 - sum(seconds.values())
+        summary["embed"] = embed_new(out, ckpt)
+        seconds["embed"] = time.perf_counter() - t0 - sum(seconds.values())
+        summary["card"] = write_card(out, version, metrics["markdown"],
+                                     {"encoder_version": version, "trace": summary["trace"]})
+        if repo_id:
+            summary["upload"] = upload(out, repo_id, endpoint)
+        seconds["publish"] = time.perf_counter() - t0 - sum(seconds.values())
+        summary["neighbours"] = neighbours(out, ckpt, list(queries)) if queries else {}
+        seconds["search"] = time.perf_counter() - t0 - sum(seconds.values())
+        summary.update(encoder_version=version, ckpt=ckpt, metrics=metrics["markdown"],
+                       seconds={k: round(v, 1) for k, v in seconds.items()}, total_s=round(time.perf_counter() - t0, 1))
+        artifact_table("counts", [{"stage": k, **{kk: vv for kk, vv in v.items() if isinstance(vv, (int, float))}}
+                                  for k, v in summary.items() if k in ("crawl", "trace", "embed")],
+                       "Counts of this run")
+        summary["summary_file"] = str(save_run_summary(out, "build", summary))
+        return summary
+    except BaseException as e:  # keep the record of the stages that finished, then stop as asked
+        save_run_summary(out, "build", {**summary, "stopped": f"{type(e).__name__}: {e}"})
+        raise

@@ -115,9 +115,15 @@ def run_trace(refs: Sequence[ModelRef], out: str | Path, workers: int = TRACE_WO
     if not parts:
         _coverage_artifact(out)
         return merge_counts([], skipped)
-    futures = trace_batch.map(parts, unmapped(str(out)), unmapped(workers), unmapped(timeout_s), unmapped(preload),
-                              unmapped(len(parts) == 1 and _is_local()), unmapped(len(parts) == 1))
-    counts = merge_counts([f.result() for f in futures], skipped)
+    if len(parts) == 1 and _is_local():
+        # one local batch runs in this thread, not the runner's pool: Ctrl-C / SIGTERM then reach the trace itself
+        # (the rows written are counted, its run summary is saved) instead of a thread that goes on tracing
+        results = [trace_batch(parts[0], str(out), workers, timeout_s, preload, show_progress=True, exclusive=True)]
+    else:
+        futures = trace_batch.map(parts, unmapped(str(out)), unmapped(workers), unmapped(timeout_s),
+                                  unmapped(preload), unmapped(False), unmapped(len(parts) == 1))
+        results = [f.result() for f in futures]
+    counts = merge_counts(results, skipped)
     _coverage_artifact(out)
     return counts
 

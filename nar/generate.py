@@ -30,7 +30,7 @@ from nar_model.generate.vae import GVAE, VAEConfig, fit_vae
 
 __all__ = ["GROUPS_FILE", "PROBE", "CellGenerator", "budget_search", "build_benchmark", "embed_cells", "embed_graphs",
            "generate", "generate_near",
-           "load_groups", "probe_macro", "runs_forward", "train_generator", "trace_macro"]
+           "load_groups", "probe_macro", "runs_forward", "train_generator", "trace_macro", "trace_probes"]
 
 #: Side file of a benchmark dataset: model_id -> its group labels and its macro (to rebuild the network).
 GROUPS_FILE = "hgnas_groups.json"
@@ -116,9 +116,22 @@ def embed_graphs(graphs: Sequence[Graph], ckpt: str | os.PathLike | None = None)
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
-def embed_cells(cells: Sequence[Cell], ckpt: str | os.PathLike | None = None) -> np.ndarray:
+def trace_probes(cells: Sequence[Cell], log: Callable[[str], None] | None = None, every_s: float = 10.0) -> list[Graph]:
+    """The probe network of each cell, traced on meta; ``log`` gets a progress line every ``every_s`` seconds
+    and one at the end (hundreds of cells take a while)."""
+    graphs, last = [], time.perf_counter()
+    for i, cell in enumerate(cells, 1):
+        graphs.append(trace_macro(probe_macro(cell)))
+        if log and (i == len(cells) or time.perf_counter() - last >= every_s):
+            log(f"traced {i}/{len(cells)} probe networks")
+            last = time.perf_counter()
+    return graphs
+
+
+def embed_cells(cells: Sequence[Cell], ckpt: str | os.PathLike | None = None,
+                log: Callable[[str], None] | None = None) -> np.ndarray:
     """Embedding of each cell's probe network (traced on meta)."""
-    return embed_graphs([trace_macro(probe_macro(c)) for c in cells], ckpt)
+    return embed_graphs(trace_probes(cells, log), ckpt)
 
 
 @dataclass
@@ -188,7 +201,7 @@ def train_generator(n_cells: int = 6000, n_cond: int = 1000, families: int = 8, 
                   log=lambda e, s: say(f"vae epoch {e}: rec {s['rec']:.3f} kl {s['kl']:.2f}"))
     t1 = time.perf_counter()
     cond_cells = cells[:n_cond]
-    emb = embed_cells(cond_cells, ckpt)
+    emb = embed_cells(cond_cells, ckpt, log)
     say(f"traced and embedded {len(cond_cells)} probe networks in {time.perf_counter() - t1:.1f}s")
     pca = PCA.fit(emb, pca_dims)
     cond = pca(emb)
@@ -222,13 +235,14 @@ def runs_forward(cell: Cell, input_size: int = 32) -> bool:
 
 
 def generate_near(query: Graph, generator: CellGenerator, k: int = 10, n: int = 100, guidance: float = 2.0,
-                  ckpt: str | os.PathLike | None = None, seed: int = 0) -> list[dict[str, Any]]:
+                  ckpt: str | os.PathLike | None = None, seed: int = 0,
+                  log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Sample ``n`` cells conditioned on ``query``'s embedding, repair, build, trace and embed their probe
     networks, and return the ``k`` closest to the query (cosine), each checked to run forward."""
     q = embed_graphs([query], ckpt)
     _, cells = generator.sample(n, condition=q, guidance=guidance, seed=seed)
     unique = list({cell_hash(c): c for c in cells if is_valid(c)}.values())
-    graphs = [trace_macro(probe_macro(c)) for c in unique]
+    graphs = trace_probes(unique, log)
     scores = embed_graphs(graphs, ckpt) @ q[0]
     order = np.argsort(-scores, kind="stable")[:k]
     out = []
@@ -386,7 +400,7 @@ def generate(near: str | None = None, data: str | os.PathLike | None = None, k: 
         query = _resolve(near, data)
         start = time.perf_counter()
         out["near"] = {"query": near, "query_model_id": query.model_id, "n": n,
-                       "candidates": generate_near(query, gen, k=k, n=n, seed=seed)}
+                       "candidates": generate_near(query, gen, k=k, n=n, seed=seed, log=log)}
         out["near"]["seconds"] = time.perf_counter() - start
     if budget_params is not None or budget_flops is not None:
         start = time.perf_counter()

@@ -33,10 +33,13 @@ def generate(
 ) -> None:
     """Generate architectures with the hierarchical generative model (cells from a G-VAE + latent flow).
 
+    The first run trains the cell generator (minutes) and writes it to --generator.
+
     Examples:
 
-        nar generate --near hgnas:0123abcd4567ef89 --data data/hgnas-bench -k 10
-
+    \b
+        nar generate --near torchvision:resnet18 -k 5
+        nar generate --near timm:resnet50 --data data/nar -k 10
         nar generate --budget-params 1M --budget-flops 200M
     """
     from nar.generate import generate as run

@@ -96,10 +96,16 @@ def _wait_for(proc: subprocess.Popen, marker: str, timeout: float) -> list[str]:
     return lines
 
 
-def _interrupt(nar_cli, data: Path, sig: signal.Signals, group: bool) -> tuple[int, str]:  # noqa: ANN001
-    proc = subprocess.Popen(nar_cli.argv("trace", "--source", "testing", "--data", str(data), "--timeout", "600",
-                                         "--workers", "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=nar_cli.env(NAR_TEST_NAMES="mlp,cnn,sleep"), cwd=nar_cli.root,
+#: What `nar build` needs beyond `nar trace`'s options to run on the testing models alone, quickly.
+BUILD_ARGS = ("--preset", "library", "--eval", "", "--queries", "", "--encoder", "wl")
+
+
+def _interrupt(nar_cli, data: Path, sig: signal.Signals, group: bool, command: str = "trace",  # noqa: ANN001
+               **env: str) -> tuple[int, str]:
+    args = [command, "--source", "testing", "--data", str(data), "--timeout", "600", "--workers", "1"]
+    proc = subprocess.Popen(nar_cli.argv(*args, *(BUILD_ARGS if command == "build" else ())),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=nar_cli.env(NAR_TEST_NAMES="mlp,cnn,sleep", **env), cwd=nar_cli.root,
                             start_new_session=True)
     try:
         lines = _wait_for(proc, "ADVANCE 2", timeout=240)
@@ -128,6 +134,28 @@ def test_ctrl_c_and_sigterm_keep_the_rows_and_say_so(tmp_path, nar_cli) -> None:
     code, err = _interrupt(nar_cli, data, signal.SIGTERM, group=False)  # `kill PID`; mlp and cnn are skipped now
     assert code == 143, err
     assert "interrupted (SIGTERM); 2 rows kept" in err or "interrupted (SIGTERM); 0 rows kept" in err
+
+
+@pytest.mark.slow  # a build subprocess against the test Prefect API
+def test_ctrl_c_of_a_build_stops_its_trace_keeps_the_rows_and_saves_the_summary(tmp_path, nar_cli,
+                                                                                prefect_api) -> None:
+    import json
+
+    from prefect.settings import PREFECT_API_URL
+
+    from nar_data.parquet import read_table
+
+    data = tmp_path / "ds"
+    code, err = _interrupt(nar_cli, data, signal.SIGINT, group=True, command="build",
+                           PREFECT_API_URL=PREFECT_API_URL.value())
+    assert code == 130, err  # and it returned within the wait: the trace stopped, no thread went on tracing
+    assert "interrupted (SIGINT); 2 rows kept, re-run to resume" in err and "Traceback" not in err
+    assert sorted(read_table(data, "models", ["model_id"]).column("model_id").to_pylist()) == ["testing:cnn",
+                                                                                               "testing:mlp"]
+    assert read_table(data, "failures").num_rows == 0
+    assert list((data / "_runs").glob("trace-*.json"))
+    (build,) = [json.loads(p.read_text()) for p in (data / "_runs").glob("flow-build-*.json")]
+    assert build["stopped"].startswith("Interrupted")
 
 
 def test_an_interrupt_in_a_step_exits_128_plus_signal_with_the_rows_kept() -> None:

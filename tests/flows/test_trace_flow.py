@@ -28,13 +28,23 @@ def test_run_trace_sends_only_pending_refs_to_tasks(tmp_path, tiny, monkeypatch)
     NAMES, PRELOAD = tiny
     refs = list(get_source("testing").iter_refs(names=["mlp", "cnn"]))
     trace_to_dataset(refs, tmp_path, preload=PRELOAD, flush_seconds=0.0)
-    mapped: list[list] = []
-    monkeypatch.setattr(ft.trace_batch, "map", lambda parts, *a: mapped.append(parts) or [])
+    sent: list[list] = []  # the refs of each batch task: called (one local batch) or mapped
+
+    class Task:
+        def __call__(self, batch, *a, **k):
+            sent.append(batch)
+            return {"seen": len(batch), "skipped": 0, "reused": 0, "traced": len(batch), "failed": 0, "seconds": 0.0}
+
+        def map(self, parts, *a):
+            sent.extend(parts)
+            return []
+
+    monkeypatch.setattr(ft, "trace_batch", Task())
     counts = ft.run_trace(refs, tmp_path)  # everything is in the folder: no task at all
-    assert mapped == [] and counts["seen"] == counts["skipped"] == 2 and counts["batches"] == 0
+    assert sent == [] and counts["seen"] == counts["skipped"] == 2 and counts["batches"] == 0
     more = list(get_source("testing").iter_refs(names=["residual"]))
     ft.run_trace(refs + more, tmp_path)
-    assert [[r.name for r in part] for part in mapped[0]] == [["residual"]]
+    assert [[r.name for r in part] for part in sent] == [["residual"]]
 
 
 @pytest.mark.slow  # ~2 min on 2 shared cores: a Dask cluster plus its tracing workers

@@ -75,6 +75,7 @@ def test_cli_near_and_budget(tmp_path, gen_path):
                                  str(gen_path), "-k", "2", "--samples", "4"])
     assert r.exit_code == 0, r.output
     assert "candidates near" in r.output and "forward ok" in r.output
+    assert "probe networks" in r.output  # the tracing of the samples reports progress (stderr)
     r = CliRunner().invoke(app, ["generate", "--budget-params", "1M", "--budget-flops", "200M", "--evaluations", "3",
                                  "--generator", str(gen_path), "--json"])
     assert r.exit_code == 0, r.output
