@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from nar.generate import (CellGenerator, build_benchmark, generate, generate_near, load_groups, probe_macro,
                           trace_macro, train_generator)
 from nar_data.parquet import read_graphs, write_shard
-from nar_model.generate.cell import sample_cells
+from nar_model.generate.cell import is_valid, sample_cells
 from nar_model.generate.benchmark import benchmark_specs
 from nar_model.generate.flow import FlowConfig
 from nar_model.generate.vae import VAEConfig
@@ -55,6 +55,9 @@ def test_generator_round_trip_and_near(gen_path):
     assert len(raw) == len(fixed) == 6
     _, fam = gen.sample(3, family=1)
     assert len(fam) == 3
+    _, by_centre = gen.sample(3, family=1, family_by="centre", seed=2)
+    _, again = gen.sample(3, family=1, family_by="centre", seed=2)
+    assert [c.adj for c in by_centre] == [c.adj for c in again] and all(is_valid(c) for c in by_centre)
     query = trace_macro(probe_macro(fixed[0]))
     best = generate_near(query, gen, k=2, n=4)
     assert 1 <= len(best) <= 2 and best[0]["cosine"] >= best[-1]["cosine"]
