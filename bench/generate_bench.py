@@ -70,7 +70,7 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     gen = train_generator(args.cells, args.cond, args.families, seed=args.seed,
                           vae_config=VAEConfig(epochs=args.vae_epochs, batch_size=args.vae_batch, lr=args.vae_lr), flow_config=FlowConfig(epochs=args.flow_epochs),
-                          log=lambda m: print(m, flush=True) if args.verbose else None)
+                          log=lambda m: print(m, flush=True) if args.verbose else None, embed_cache=args.embed_cache)
     if args.save:
         gen.save(args.save)
     out: dict = {"train_s": time.perf_counter() - t0, **gen.stats}
@@ -234,10 +234,15 @@ def main() -> None:
     ap.add_argument("--nbg-top", default="0.05,0.01,0.005", help="top fractions, comma-separated")
     ap.add_argument("--nbg-seeds", type=int, default=20)
     ap.add_argument("--save", type=Path, default=None, help="also write the trained generator here")
+    ap.add_argument("--embed-cache", type=Path, default=None,
+                    help=".npz of the conditioning cells' embeddings by cell hash (read if present, else written)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: on a shared 2-core machine two threads ran a VAE epoch ~10x slower)")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("bench/results/generate.json"))
     args = ap.parse_args()
     torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
     report: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     wanted = args.sections.split(",")
     if "space" in wanted:

@@ -205,9 +205,11 @@ class CellGenerator:
 
 def train_generator(n_cells: int = 20000, n_cond: int = 1500, families: int = 8, pca_dims: int = 16,
                     seed: int = 0, vae_config: VAEConfig = VAEConfig(), flow_config: FlowConfig = FlowConfig(),
-                    ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None) -> CellGenerator:
+                    ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None,
+                    embed_cache: str | os.PathLike | None = None) -> CellGenerator:
     """Sample ``n_cells`` cells, fit the G-VAE on them, embed ``n_cond`` of them (probe network, traced),
-    fit the PCA, the k-means families and the two latent flows."""
+    fit the PCA, the k-means families and the two latent flows. ``embed_cache``: a ``.npz`` of those
+    embeddings keyed by cell hash, read if present and written after embedding (tracing is the slow part)."""
     say = log or (lambda _m: None)
     t0 = time.perf_counter()
     cells = sample_cells(n_cells, seed)
@@ -216,7 +218,15 @@ def train_generator(n_cells: int = 20000, n_cond: int = 1500, families: int = 8,
                   log=lambda e, s: say(f"vae epoch {e}: rec {s['rec']:.3f} kl {s['kl']:.2f}"))
     t1 = time.perf_counter()
     cond_cells = cells[:n_cond]
-    emb = embed_cells(cond_cells, ckpt)
+    hashes = [cell_hash(c) for c in cond_cells]
+    cache = Path(embed_cache) if embed_cache else None
+    known_emb = dict(np.load(cache)) if cache and cache.is_file() else {}
+    if all(h in known_emb for h in hashes):
+        emb = np.stack([known_emb[h] for h in hashes])
+    else:
+        emb = embed_cells(cond_cells, ckpt)
+        if cache:
+            np.savez(cache, **dict(zip(hashes, emb)))
     say(f"traced and embedded {len(cond_cells)} probe networks in {time.perf_counter() - t1:.1f}s")
     pca = PCA.fit(emb, pca_dims)
     cond = pca(emb)
