@@ -28,7 +28,7 @@ from nar_model.generate.flow import FlowConfig, LatentFlow, fit_flow
 from nar_model.generate.skeleton import Macro, Stage, build_network, macro_hash, macro_to_dict
 from nar_model.generate.vae import GVAE, VAEConfig, fit_vae
 
-__all__ = ["GROUPS_FILE", "PROBE", "CellGenerator", "budget_search", "build_benchmark", "embed_cells", "embed_graphs",
+__all__ = ["GROUPS_FILE", "PROBE", "CellGenerator", "benchmark_retrieval", "budget_search", "build_benchmark", "embed_cells", "embed_graphs",
            "generate", "generate_near",
            "load_groups", "probe_macro", "runs_forward", "train_generator", "trace_macro", "trace_probes"]
 
@@ -92,6 +92,28 @@ def load_groups(root: str | os.PathLike) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def benchmark_retrieval(root: str | os.PathLike, seed: int = 0, queries: int = 300) -> dict[str, float]:
+    """Group MRR@20 of the training-free WL retriever and of a parameters/FLOPs-only one (z-scored log
+    params and FLOPs, cosine) on a benchmark dataset, for both label sets (cell family, skeleton); the
+    ``queries`` are drawn with ``seed``."""
+    from nar_data.parquet import read_graphs
+    from nar_model.metrics import evaluate
+
+    nets = load_groups(root)["networks"]
+    graphs = {g.model_id: g for g in read_graphs(root, unique=False)}
+    ids = [m for m in nets if m in graphs]
+    wl = embed_graphs([graphs[m] for m in ids])
+    cost = np.log(np.array([[graphs[m].num_params, graphs[m].flops] for m in ids], dtype=np.float64))
+    cost = ((cost - cost.mean(0)) / np.maximum(cost.std(0), 1e-12)).astype(np.float32)
+    picks = np.random.default_rng(seed).choice(len(ids), size=min(queries, len(ids)), replace=False)
+    out: dict[str, float] = {}
+    for name in ("cell_family", "skeleton"):
+        labels = [nets[m][name] for m in ids]
+        for method, emb in (("wl", wl), ("params_flops", cost)):
+            out[f"{method}_{name}_mrr@20"] = evaluate(emb, labels, picks, ks=(20,))["mrr@20"]
+    return out
+
+
 # -- the cell generator: G-VAE + conditional flows, conditioned on retrieval embeddings -----------------
 
 #: The fixed small network a cell is placed in to trace and embed it (stem, one one-cell stage, head).
@@ -148,11 +170,17 @@ class CellGenerator:
     stats: dict[str, Any] = field(default_factory=dict)
 
     def sample(self, n: int, condition: np.ndarray | None = None, family: int | None = None,
-               guidance: float = 2.0, seed: int = 0) -> tuple[list[Cell], list[Cell]]:
+               guidance: float = 2.0, seed: int = 0, family_by: str = "onehot") -> tuple[list[Cell], list[Cell]]:
         """``n`` cells as decoded (before repair) and after repair. ``condition``: an embedding (its PCA is
-        taken); ``family``: a cluster index; neither = unconditional."""
+        taken); ``family``: a cluster index, conditioned through the family flow's one-hot
+        (``family_by="onehot"``, the paper's form) or through the embedding flow at the family's centre
+        (``"centre"``: it learns from the same PCA vectors, with no one-hot bottleneck); neither =
+        unconditional."""
         gen = torch.Generator().manual_seed(seed)
-        if family is not None:
+        if family is not None and family_by == "centre":
+            z = self.flow_embed.sample(n, torch.from_numpy(np.asarray(self.centres[family], dtype=np.float32)),
+                                       guidance, generator=gen)
+        elif family is not None:
             c = torch.zeros(len(self.centres))
             c[family] = 1.0
             z = self.flow_family.sample(n, c, guidance, generator=gen)
@@ -188,11 +216,13 @@ class CellGenerator:
                    s["stats"])
 
 
-def train_generator(n_cells: int = 6000, n_cond: int = 1000, families: int = 8, pca_dims: int = 16,
+def train_generator(n_cells: int = 20000, n_cond: int = 1500, families: int = 8, pca_dims: int = 16,
                     seed: int = 0, vae_config: VAEConfig = VAEConfig(), flow_config: FlowConfig = FlowConfig(),
-                    ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None) -> CellGenerator:
+                    ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None,
+                    embed_cache: str | os.PathLike | None = None) -> CellGenerator:
     """Sample ``n_cells`` cells, fit the G-VAE on them, embed ``n_cond`` of them (probe network, traced),
-    fit the PCA, the k-means families and the two latent flows."""
+    fit the PCA, the k-means families and the two latent flows. ``embed_cache``: a ``.npz`` of those
+    embeddings keyed by cell hash, read if present and written after embedding (tracing is the slow part)."""
     say = log or (lambda _m: None)
     t0 = time.perf_counter()
     cells = sample_cells(n_cells, seed)
@@ -201,7 +231,15 @@ def train_generator(n_cells: int = 6000, n_cond: int = 1000, families: int = 8, 
                   log=lambda e, s: say(f"vae epoch {e}: rec {s['rec']:.3f} kl {s['kl']:.2f}"))
     t1 = time.perf_counter()
     cond_cells = cells[:n_cond]
-    emb = embed_cells(cond_cells, ckpt, log)
+    hashes = [cell_hash(c) for c in cond_cells]
+    cache = Path(embed_cache) if embed_cache else None
+    known_emb = dict(np.load(cache)) if cache and cache.is_file() else {}
+    if all(h in known_emb for h in hashes):
+        emb = np.stack([known_emb[h] for h in hashes])
+    else:
+        emb = embed_cells(cond_cells, ckpt, log)
+        if cache:
+            np.savez(cache, **dict(zip(hashes, emb)))
     say(f"traced and embedded {len(cond_cells)} probe networks in {time.perf_counter() - t1:.1f}s")
     pca = PCA.fit(emb, pca_dims)
     cond = pca(emb)
@@ -376,7 +414,7 @@ def runs_forward_macro(macro: Macro, input_size: int = 32) -> bool:
 
 def generate(near: str | None = None, data: str | os.PathLike | None = None, k: int = 10, n: int = 100,
              generator_path: str | os.PathLike = "data/_checkpoints/hgnas.pt", train: bool = False,
-             train_cells: int = 6000, train_cond: int = 600, budget_params: str | None = None,
+             train_cells: int = 20000, train_cond: int = 1500, budget_params: str | None = None,
              budget_flops: str | None = None, evaluations: int = 60, seed: int = 0,
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """What ``nar generate`` does: train (or load) the cell generator, then either generate ``k`` candidates

@@ -5,10 +5,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from nar.generate import (CellGenerator, build_benchmark, generate, generate_near, load_groups, probe_macro,
+from nar.generate import (CellGenerator, benchmark_retrieval, build_benchmark, generate, generate_near, load_groups, probe_macro,
                           trace_macro, train_generator)
 from nar_data.parquet import read_graphs, write_shard
-from nar_model.generate.cell import sample_cells
+from nar_model.generate.cell import is_valid, sample_cells
 from nar_model.generate.benchmark import benchmark_specs
 from nar_model.generate.flow import FlowConfig
 from nar_model.generate.vae import VAEConfig
@@ -42,6 +42,9 @@ def test_benchmark_is_a_nar_dataset_with_groups(bench):
     assert all(g.family == meta["networks"][g.model_id]["cell_family"] for g in graphs)
     again = benchmark_specs(2, 5, variants=2, max_stages=2, max_repeats=1, max_channels=16)
     assert sorted(i.model_id for i in again) == sorted(meta["networks"])
+    figures = benchmark_retrieval(root)
+    assert set(figures) == {f"{m}_{g}_mrr@20" for m in ("wl", "params_flops") for g in ("cell_family", "skeleton")}
+    assert figures["wl_cell_family_mrr@20"] == 1.0  # two families 4+ op edits apart: WL ranks a family-mate first
 
 
 def test_load_groups_says_how_to_fix(tmp_path):
@@ -55,6 +58,9 @@ def test_generator_round_trip_and_near(gen_path):
     assert len(raw) == len(fixed) == 6
     _, fam = gen.sample(3, family=1)
     assert len(fam) == 3
+    _, by_centre = gen.sample(3, family=1, family_by="centre", seed=2)
+    _, again = gen.sample(3, family=1, family_by="centre", seed=2)
+    assert [c.adj for c in by_centre] == [c.adj for c in again] and all(is_valid(c) for c in by_centre)
     query = trace_macro(probe_macro(fixed[0]))
     best = generate_near(query, gen, k=2, n=4)
     assert 1 <= len(best) <= 2 and best[0]["cosine"] >= best[-1]["cosine"]

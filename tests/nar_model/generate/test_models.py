@@ -86,3 +86,12 @@ def test_macro_transformer_samples_valid_skeletons_after_one_epoch():
         assert 1 <= len(stages) <= 5 and stages[0].stride == 1
         Macro(cells, tuple(stages))  # validates channels, strides, <= 20 cells
     assert stages_to_tokens(skels[0])[0] != stages_to_tokens(skels[0])[-1]
+
+
+def test_sign_test_is_exact_and_two_sided():
+    from nar_model.generate.nbgraph import sign_test
+
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(5, 5) == 1.0
+    assert abs(sign_test(15, 2) - 2 * sum(__import__("math").comb(17, i) for i in range(3)) / 2 ** 17) < 1e-12
+    assert sign_test(15, 2) == sign_test(2, 15) < 0.01
