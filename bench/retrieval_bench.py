@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--near-twin", type=float, default=0.95, help="WL cosine that joins two families' split units")
     ap.add_argument("--max-nodes", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--epochs", type=int, default=None, help="graph-level epochs of the GNN rows (default: EncoderConfig's)")
     ap.add_argument("--json", type=Path, default=None, help="write the machine-readable results here")
     ap.add_argument("--transductive", action="store_true",
                     help="hand the test graphs to fit unlabelled (as `nar build` fits on a whole dataset)")
@@ -98,7 +99,7 @@ def main() -> None:
           f"{len(set(f for f in relevance.family if f != 'unknown'))} families in {len(units)} split units, "
           f"{proto.near_pairs} near-twin pairs, {len(proto.twins)} twin pairs; relevance: {source}; "
           f"{args.folds}-fold x seeds {seeds} ({time.perf_counter() - t0:.1f}s)", flush=True)
-    config = EncoderConfig()
+    config = EncoderConfig() if args.epochs is None else EncoderConfig(epochs=args.epochs)
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         t = time.perf_counter()
@@ -142,7 +143,7 @@ def main() -> None:
                   "diff_vs_best_baseline": ({m: [diffs["nar"][m][0], diffs["nar"][m][1], diffs["nar"][m][2]]
                                              for m in ("map@20", "ndcg@20")} if best and "nar" in diffs else {}),
                   "diffs": diffs, "nar_minus": nar_vs,
-                  "protocol": {"folds": args.folds, "transductive": args.transductive, "seeds": seeds, "near_twin": args.near_twin,
+                  "protocol": {"folds": args.folds, "epochs": config.epochs, "transductive": args.transductive, "seeds": seeds, "near_twin": args.near_twin,
                                "relevance": source, "graphs": len(graphs), "twin_pairs": len(proto.twins),
                                "near_twin_pairs": proto.near_pairs, "split_units": len(units),
                                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
