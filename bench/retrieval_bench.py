@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from nar_model.config import EncoderConfig
-from nar_model.data import GraphSet, load_graphs
+from nar_model.data import load_graphs
 from nar_model.evaluation import Method, Protocol, compare, run_protocol, table1_markdown
-from nar_model.relevance import Relevance, default_relevance, twin_pairs
+from nar.relevance import SOURCE, catalog_relevance
 
 #: Every row the bench knows: ``name -> Method``; the JSON keys are these names.
 METHODS = {
@@ -37,7 +37,13 @@ METHODS = {
     "gat": Method("gat", "gat"),
     "gin": Method("gin", "gin"),
     "nar": Method("nar", "nar"),
-    # ablations of the shipped encoder
+    # ablations of the shipped encoder (canonical view + op / motif / size tokens -> SVD basis, 256 dims)
+    "nar/no-canon": Method("nar/no-canon", "nar", {"token_canon": False}),
+    "nar/no-size": Method("nar/no-size", "nar", {"token_channels": "op,motif"}),
+    "nar/v1": Method("nar/v1", "nar", {"token_canon": False, "token_channels": "op,motif"}),
+    "nar/+raw": Method("nar/+raw", "nar", {"token_channels": "op,motif,size,raw", "token_shares": "1,1,1.5,0.5"}),
+    "nar/no-basis": Method("nar/no-basis", "wl_tokens"),
+    "nar/dim512": Method("nar/dim512", "nar", {"dim": 512}),
     "nar/supervised": Method("nar/supervised", "nar", {"token_epochs": 60}),
     "nar/supervised-family-only": Method("nar/supervised-family-only", "nar", {"token_epochs": 60, "ce_weight": 0.0}),
     "nar/random-basis": Method("nar/random-basis", "nar", {"token_basis": "random"}),
@@ -51,21 +57,9 @@ METHODS = {
                                   {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
 }
 BASELINES = ("wl", "wl_motif")
-DEFAULT = ("wl,wl_motif,gcn,gat,gin,nar,nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,"
-           "nar/no-attrs,nar/op-tokens-only,nar-paper,nar-paper/no-motif-stage,nar-paper/untrained")
-
-
-def catalog_relevance(graphs: GraphSet) -> tuple[Relevance, str]:
-    """Relevance from the catalog's taxonomy and twin table, or the graphs' own labels without it."""
-    try:
-        from nar_data import taxonomy
-    except ImportError:
-        return default_relevance(graphs.graphs), "graph labels (no nar_data.taxonomy)"
-    fam = [taxonomy.arch_family(g.model_id, g.family) for g in graphs.graphs]
-    kind = [f"{taxonomy.coarse_kind(g.model_id, g.family, g.coarse)}/{taxonomy.modality(g.model_id, g.family, g.task)}"
-            for g in graphs.graphs]
-    twins = sorted(set(taxonomy.twin_pairs()) | set(twin_pairs(graphs.graphs)))
-    return Relevance(fam, kind, twins), "nar_data.taxonomy (+ same-name timm/torchvision twins)"
+ABLATIONS = ("nar/no-canon,nar/no-size,nar/v1,nar/+raw,nar/no-basis,nar/dim512,nar/supervised,"
+             "nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
+DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 
 
 def method_json(r: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +104,7 @@ def main() -> None:
     ap.add_argument("--near-twin", type=float, default=0.95, help="WL cosine that joins two families' split units")
     ap.add_argument("--max-nodes", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--epochs", type=int, default=None, help="graph-level epochs of the GNN rows (default: EncoderConfig's)")
     ap.add_argument("--json", type=Path, default=None, help="write the machine-readable results here")
     ap.add_argument("--transductive", action="store_true",
                     help="hand the test graphs to fit unlabelled (as `nar build` fits on a whole dataset)")
@@ -129,7 +124,7 @@ def main() -> None:
     names = [m for m in args.methods.split(",") if m]
     seeds = [int(s) for s in args.seeds.split(",") if s != ""]
     graphs = load_graphs(args.data, max_nodes=args.max_nodes)
-    relevance, source = catalog_relevance(graphs)
+    relevance, source = catalog_relevance(graphs.graphs), SOURCE
     t0 = time.perf_counter()
     proto = Protocol.build(graphs, relevance, args.near_twin)
     units = sorted(set(proto.units) - {"unknown"})
@@ -137,7 +132,7 @@ def main() -> None:
           f"{len(set(f for f in relevance.family if f != 'unknown'))} families in {len(units)} split units, "
           f"{proto.near_pairs} near-twin pairs, {len(proto.twins)} twin pairs; relevance: {source}; "
           f"{args.folds}-fold x seeds {seeds} ({time.perf_counter() - t0:.1f}s)", flush=True)
-    config = EncoderConfig()
+    config = EncoderConfig() if args.epochs is None else EncoderConfig(epochs=args.epochs)
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         t = time.perf_counter()
@@ -160,6 +155,17 @@ def main() -> None:
             diffs[name] = d
             print(f"| {name} | {d['map@20'][1]:+.3f} [{d['map@20'][0]:+.3f}, {d['map@20'][2]:+.3f}] | "
                   f"{d['ndcg@20'][1]:+.3f} [{d['ndcg@20'][0]:+.3f}, {d['ndcg@20'][2]:+.3f}] |")
+    nar_vs: dict[str, dict[str, list[float]]] = {}
+    if "nar" in results and len(results) > 1:
+        print("\n## Paired difference of the shipped `nar` to every other row (what each stage is worth)\n")
+        print("| nar minus | MAP@20 diff [lo, hi] | NDCG@20 diff [lo, hi] |\n|---|---|---|")
+        for name, r in results.items():
+            if name == "nar":
+                continue
+            d = {m: list(compare(results["nar"], r, m)) for m in ("map@20", "ndcg@20")}
+            nar_vs[name] = d
+            print(f"| {name} | {d['map@20'][1]:+.3f} [{d['map@20'][0]:+.3f}, {d['map@20'][2]:+.3f}] | "
+                  f"{d['ndcg@20'][1]:+.3f} [{d['ndcg@20'][0]:+.3f}, {d['ndcg@20'][2]:+.3f}] |")
     if args.json:
         shipped = results.get("nar")
         report = {"dataset": str(args.data), "queries": int(next(iter(results.values()))["queries"]) if results else 0,
@@ -169,8 +175,8 @@ def main() -> None:
                   "best_baseline": best,
                   "diff_vs_best_baseline": ({m: [diffs["nar"][m][0], diffs["nar"][m][1], diffs["nar"][m][2]]
                                              for m in ("map@20", "ndcg@20")} if best and "nar" in diffs else {}),
-                  "diffs": diffs,
-                  "protocol": {"folds": args.folds, "transductive": args.transductive, "seeds": seeds, "near_twin": args.near_twin,
+                  "diffs": diffs, "nar_minus": nar_vs,
+                  "protocol": {"folds": args.folds, "epochs": config.epochs, "transductive": args.transductive, "seeds": seeds, "near_twin": args.near_twin,
                                "relevance": source, "graphs": len(graphs), "twin_pairs": len(proto.twins),
                                "near_twin_pairs": proto.near_pairs, "split_units": len(units),
                                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

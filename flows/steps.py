@@ -170,15 +170,21 @@ def train(data: PathLike, ckpt: PathLike | None = None, encoder: str = "nar", *,
 def evaluate(data: PathLike, encoders: Sequence[str], *, epochs: int | None = None, seed: int = 0,
              max_nodes: int | None = None, test_fraction: float = 0.3, folds: int = 0,
              progress: bool = False) -> dict[str, Any]:
-    """The leak-free retrieval protocol (held-out families) for ``encoders``: ``{"results", "markdown"}``."""
+    """The leak-free retrieval protocol (held-out families) for ``encoders``: ``{"results", "markdown"}``.
+
+    Relevance is the catalog's (`nar.relevance.catalog_relevance`: taxonomy families, twins, kind + modality),
+    as in ``bench/retrieval_bench.py``, not the graphs' own family labels.
+    """
     from nar_model.config import EncoderConfig
     from nar_model.data import load_graphs
     from nar_model.evaluation import Method, run_protocol, table1_markdown
+    from nar.relevance import catalog_relevance
 
     graphs = load_graphs(data, max_nodes=max_nodes)
     config = EncoderConfig(seed=seed) if epochs is None else EncoderConfig(seed=seed, epochs=epochs)
+    relevance = catalog_relevance(graphs.graphs)
     results = run_protocol(graphs, [Method(e, e) for e in encoders], config, test_fraction, folds, seed,
-                           progress=progress)
+                           progress=progress, relevance=relevance)
     return {"results": results, "markdown": table1_markdown({Path(data).name: results})}
 
 

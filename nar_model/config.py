@@ -38,10 +38,14 @@ class EncoderConfig:
     max_motif_size: int = 48  # nodes per motif, at most
     end_to_end: bool = False  # let the graph-level loss also train the motif encoder
     # token encoder (the shipped nar; see encoders/nar.py)
-    token_channels: str = "op,motif"  # op = WL tokens of the op graph, motif = WL tokens of the motif graph
+    # op = WL tokens of the op graph, motif = WL tokens of the motif graph, size = WL tokens with every attribute
+    # (widths, heads), raw = op tokens of the stored graph when token_canon is on (tokens.CHANNELS)
+    token_channels: str = "op,motif,size"
     token_buckets: int = 4096  # hashed tokens per channel
     idf: bool = False  # weight tokens by inverse document frequency (fit on the graphs given to fit)
     token_attrs: bool = True  # op-graph node labels carry the size-free node attributes (kernel, stride, ...)
+    token_canon: bool = True  # read tokens from the canonical view (nar_model/canon.py: layout ops contracted, ...)
+    token_shares: str = ""  # share of the cosine per token channel, e.g. "0.45,0.45,0.1" ("" = equal)
     token_basis: str = "svd"  # svd = top singular vectors of the fit graphs' tokens | random = JL sketch
     token_epochs: int = 0  # supervised passes over the map (0: off; on held-out families it loses, docs/retrieval.md)
     token_lr: float = 1e-2
@@ -70,4 +74,4 @@ class EncoderConfig:
 
 #: Fields added after checkpoints were first written, with the value that keeps an older checkpoint's
 #: embeddings unchanged (its stored vectors stay valid): the WL channels did not exist before.
-SINCE: dict[str, Any] = {"hist_weight": 0.0}
+SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_shares": "", "token_channels": "op,motif"}

@@ -141,3 +141,4 @@ def default_relevance(graphs: Sequence[Graph],
     fam = [family_of(g) if family_of else (g.family or UNKNOWN) for g in graphs]
     kind = [f"{g.coarse or UNKNOWN}/{modality(g.task)}" for g in graphs]
     return Relevance(fam, kind, twin_pairs(graphs))
+

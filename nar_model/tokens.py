@@ -23,20 +23,26 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nar_data.schema import Graph
 
+from .canon import canonical_graph
 from .macro import macro_edges
 from .motifs import MotifVocab, Segmentation
 from .encoders._base import l2_normalize
 from .wl_hash import labelled_wl_histogram
 
+if TYPE_CHECKING:
+    from .config import EncoderConfig
+
 __all__ = ["CHANNELS", "TokenFeaturizer", "node_label"]
 
-CHANNELS = ("op", "motif")
+#: Every token channel; the default (and the training-free ``wl_motif`` row) reads the first two.
+CHANNELS = ("op", "motif", "size", "raw")
+DEFAULT_CHANNELS = ("op", "motif")
 
 
 #: Node attributes that name a design choice whatever the model's size (widths and head counts are left
@@ -76,9 +82,12 @@ class TokenFeaturizer:
     buckets: int = 4096
     op_rounds: int = 3
     motif_rounds: int = 2
-    channels: tuple[str, ...] = CHANNELS
+    size_rounds: int = 1
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
     idf: bool = True
     attrs: bool = True
+    canon: bool = False
+    shares: tuple[float, ...] | None = None
     vocab: MotifVocab | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -86,6 +95,17 @@ class TokenFeaturizer:
         unknown = set(self.channels) - set(CHANNELS)
         if unknown or not self.channels:
             raise ValueError(f"Unknown token channels {sorted(unknown)}; valid: {', '.join(CHANNELS)}")
+        if self.shares is not None and (len(self.shares) != len(self.channels) or min(self.shares) < 0
+                                        or sum(self.shares) <= 0):
+            raise ValueError(f"shares {self.shares} must be one non-negative weight per channel {self.channels}")
+
+    def _view(self, graphs: Sequence[Graph]) -> list[Graph]:
+        return [canonical_graph(g) for g in graphs] if self.canon else list(graphs)
+
+    def _scales(self) -> np.ndarray:
+        """Per-channel factor: ``sqrt(share / sum of shares)`` (equal shares without ``shares``)."""
+        w = np.asarray(self.shares if self.shares is not None else [1.0] * len(self.channels), dtype=np.float64)
+        return np.sqrt(w / w.sum())
 
     @property
     def size(self) -> int:
@@ -93,9 +113,10 @@ class TokenFeaturizer:
 
     def fit(self, graphs: Sequence[Graph], vocab: MotifVocab | None = None) -> "TokenFeaturizer":
         """Learn the motif vocabulary (unless given) and the idf of every bucket on ``graphs``."""
+        view = self._view(graphs)
         if "motif" in self.channels:
-            self.vocab = vocab or MotifVocab().fit(graphs)
-        raw = self.counts(graphs)
+            self.vocab = vocab or MotifVocab().fit(view)
+        raw = self._counts(graphs, view)
         self.weights = {}
         if self.idf:
             n = max(len(graphs), 1)
@@ -105,26 +126,36 @@ class TokenFeaturizer:
         return self
 
     def counts(self, graphs: Sequence[Graph]) -> dict[str, np.ndarray]:
-        """``{channel: (B, buckets) log1p counts}``."""
+        """``{channel: (B, buckets) log1p counts}`` (of the canonical view with ``canon``, but ``raw``)."""
+        return self._counts(graphs, self._view(graphs))
+
+    def _counts(self, graphs: Sequence[Graph], view: Sequence[Graph]) -> dict[str, np.ndarray]:
         out: dict[str, list[np.ndarray]] = {name: [] for name in self.channels}
-        segs: list[Segmentation] = self.vocab.segment(graphs) if "motif" in self.channels and graphs else []
-        for n, g in enumerate(graphs):
+        segs: list[Segmentation] = self.vocab.segment(view) if "motif" in self.channels and view else []
+        for n, g in enumerate(view):
             if "op" in self.channels:
                 labels = [node_label(g, i, self.attrs) for i in range(g.num_nodes)]
                 out["op"].append(labelled_wl_histogram(labels, g.src, g.dst, self.op_rounds, self.buckets))
+            if "raw" in self.channels:  # the op channel of the stored graph, layout ops and all
+                r = graphs[n]
+                labels = [node_label(r, i, self.attrs) for i in range(r.num_nodes)]
+                out["raw"].append(labelled_wl_histogram(labels, r.src, r.dst, self.op_rounds, self.buckets))
             if "motif" in self.channels:
                 s = segs[n]
                 msrc, mdst, _ = macro_edges(g.src, g.dst, s.seg)
                 out["motif"].append(labelled_wl_histogram([str(int(k)) for k in s.key], msrc, mdst,
                                                           self.motif_rounds, self.buckets))
+            if "size" in self.channels:  # every attribute, widths and head counts included
+                labels = [f"{g.op_name[i]}|{g.attrs[i]}" if i < len(g.attrs) else g.op_name[i]
+                          for i in range(g.num_nodes)]
+                out["size"].append(labelled_wl_histogram(labels, g.src, g.dst, self.size_rounds, self.buckets))
         return {k: (np.stack(v) if v else np.zeros((0, self.buckets), dtype=np.float32)) for k, v in out.items()}
 
     def transform(self, graphs: Sequence[Graph]) -> np.ndarray:
         """(B, size) rows: per channel ``tf * idf`` L2-normalised, channels scaled by ``1/sqrt(C)``."""
         raw = self.counts(graphs)
-        scale = 1.0 / np.sqrt(len(self.channels))
-        parts = [scale * l2_normalize(raw[c] * self.weights[c] if c in self.weights else raw[c])
-                 for c in self.channels]
+        parts = [w * l2_normalize(raw[c] * self.weights[c] if c in self.weights else raw[c])
+                 for c, w in zip(self.channels, self._scales())]
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def sparse(self, graphs: Sequence[Graph]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -149,9 +180,18 @@ class TokenFeaturizer:
         return (cat(toks, np.int64), cat(vals, np.float32), np.asarray(offsets, dtype=np.int64),
                 cat(chans, np.int64))
 
+    @classmethod
+    def from_config(cls, c: "EncoderConfig") -> "TokenFeaturizer":
+        """The featuriser an `EncoderConfig`'s ``token_*`` / ``idf`` fields describe (unfitted)."""
+        channels = tuple(n.strip() for n in c.token_channels.split(",") if n.strip())
+        shares = tuple(float(v) for v in c.token_shares.split(",")) if c.token_shares.strip() else None
+        return cls(buckets=c.token_buckets, channels=channels, idf=c.idf, attrs=c.token_attrs, canon=c.token_canon,
+                   shares=shares)
+
     def to_dict(self) -> dict[str, Any]:
         return {"buckets": self.buckets, "op_rounds": self.op_rounds, "motif_rounds": self.motif_rounds,
-                "channels": list(self.channels), "idf": self.idf, "attrs": self.attrs,
+                "channels": list(self.channels), "idf": self.idf, "attrs": self.attrs, "canon": self.canon,
+                "shares": list(self.shares) if self.shares is not None else None, "size_rounds": self.size_rounds,
                 "vocab": self.vocab.to_dict() if self.vocab else None,
                 "weights": {k: v.tolist() for k, v in self.weights.items()}}
 
@@ -159,5 +199,7 @@ class TokenFeaturizer:
     def from_dict(cls, d: dict[str, Any]) -> "TokenFeaturizer":
         return cls(buckets=int(d["buckets"]), op_rounds=int(d["op_rounds"]), motif_rounds=int(d["motif_rounds"]),
                    channels=tuple(d["channels"]), idf=bool(d["idf"]), attrs=bool(d.get("attrs", True)),
+                   canon=bool(d.get("canon", False)), size_rounds=int(d.get("size_rounds", 1)),
+                   shares=tuple(d["shares"]) if d.get("shares") is not None else None,
                    vocab=MotifVocab.from_dict(d["vocab"]) if d.get("vocab") else None,
                    weights={k: np.asarray(v, dtype=np.float32) for k, v in d["weights"].items()})

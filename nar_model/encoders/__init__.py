@@ -21,7 +21,8 @@ __all__ = ["Encoder", "EncoderConfig", "get_encoder", "list_encoders", "register
 _ENCODERS: dict[str, type[Encoder]] = {}
 _BUILTIN = {"nar": "nar_model.encoders.nar", "nar-paper": "nar_model.encoders.paper", "wl_motif": "nar_model.encoders.wl",
             "gcn": "nar_model.encoders.flat", "gat": "nar_model.encoders.flat",
-            "gin": "nar_model.encoders.flat", "wl": "nar_model.encoders.wl"}
+            "gin": "nar_model.encoders.flat", "wl": "nar_model.encoders.wl",
+            "wl_tokens": "nar_model.encoders.wl"}
 
 
 def register_encoder(name: str) -> Callable[[type[Encoder]], type[Encoder]]:

@@ -43,7 +43,11 @@ from ..train import balanced_batches, progress_bar, seed_everything
 from . import register_encoder
 from ._base import Encoder, LabelMap, l2_normalize
 
-__all__ = ["NAREncoder", "TokenNet", "token_basis"]
+__all__ = ["NAR_STATE_VERSION", "NAREncoder", "TokenNet", "token_basis"]
+
+#: Version of the `nar` token state: 2 = canonical view + size channel (nar_model/canon.py). A checkpoint of
+#: an earlier version is refused with a hint to re-train: its vectors are not comparable with today's.
+NAR_STATE_VERSION = 2
 
 
 def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np.ndarray:
@@ -86,9 +90,7 @@ class NAREncoder(Encoder):
     """Ours, as shipped: WL/motif structure tokens -> basis fit on the training graphs (+ optional map)."""
 
     def _featurizer(self) -> TokenFeaturizer:
-        c = self.config
-        channels = tuple(n.strip() for n in c.token_channels.split(",") if n.strip())
-        return TokenFeaturizer(buckets=c.token_buckets, channels=channels, idf=c.idf, attrs=c.token_attrs)
+        return TokenFeaturizer.from_config(self.config)
 
     def fit(self, graphs: GraphSet, progress: bool = False) -> "NAREncoder":
         """Motif vocabulary, idf and basis from every graph given; the map from the labelled ones."""
@@ -136,13 +138,18 @@ class NAREncoder(Encoder):
         return l2_normalize(np.concatenate(out) if out else np.zeros((0, self.config.dim), dtype=np.float32))
 
     def state(self) -> dict[str, Any]:
-        return {"kind": "tokens", "features": self.features.to_dict(), "basis": self.net.basis.clone(),
+        return {"kind": "tokens", "version": NAR_STATE_VERSION, "features": self.features.to_dict(), "basis": self.net.basis.clone(),
                 "M": self.net.M.detach().clone(), "coarse": self.coarse_map.names, "families": self.families.names}
 
     def load_state(self, state: dict[str, Any]) -> "NAREncoder":
         if state.get("kind") != "tokens":
             raise ValueError("This checkpoint holds the earlier motif -> macro-graph `nar` network (now `nar-paper`); "
-                             "re-train it with `nar train --data DIR --out CKPT` (or load it as nar-paper)")
+                             "re-train it with `nar train --data DIR --ckpt CKPT` (or load it as nar-paper)")
+        if state.get("version", 1) != NAR_STATE_VERSION:
+            raise ValueError(f"This `nar` checkpoint holds token state version {state.get('version', 1)}; this nar "
+                             f"reads version {NAR_STATE_VERSION} (canonical view + size tokens, docs/retrieval.md). "
+                             "Re-train it with `nar train --data DIR` (or rebuild the demo with `make run`) and "
+                             "re-embed with `nar embed --data DIR`")
         self.features = TokenFeaturizer.from_dict(state["features"])
         self.coarse_map, self.families = LabelMap(state["coarse"]), LabelMap(state["families"])
         self.net = TokenNet(state["basis"])

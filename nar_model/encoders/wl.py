@@ -81,3 +81,18 @@ class WLMotifEncoder(Encoder):
 
         self.features = TokenFeaturizer.from_dict(state["features"])
         return self
+
+
+@register_encoder("wl_tokens")
+class WLTokensEncoder(WLMotifEncoder):
+    """Training-free rows of the shipped `nar` tokens: the featuriser its config names, no idf, no basis.
+
+    The ablation that says what `nar`'s fitted basis adds over its own token histograms (wide rows:
+    channels x buckets dims, not for storing).
+    """
+
+    def fit(self, graphs: GraphSet, progress: bool = False) -> "WLTokensEncoder":
+        from ..tokens import TokenFeaturizer
+
+        self.features = TokenFeaturizer.from_config(self.config.replace(idf=False)).fit(graphs.graphs)
+        return self

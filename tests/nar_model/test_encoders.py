@@ -112,7 +112,7 @@ def test_nar_is_compact_exact_on_its_training_graphs_and_the_map_trains(tiny_gra
     enc = get_encoder("nar", TINY.replace(dim=64, token_epochs=0)).fit(gs)
     emb = enc.embed(gs.graphs)
     assert emb.shape == (len(gs), 64) and emb.dtype == np.float32
-    exact = TokenFeaturizer(buckets=64, idf=False).fit(gs.graphs).transform(gs.graphs)
+    exact = TokenFeaturizer.from_config(TINY.replace(idf=False)).fit(gs.graphs).transform(gs.graphs)
     # 24 graphs < 64 dims: the SVD basis spans them, so their cosines are the token cosines
     assert np.allclose(emb @ emb.T, exact @ exact.T, atol=1e-4)
     sketch = get_encoder("nar", TINY.replace(dim=512, token_epochs=0, token_basis="random")).fit(gs).embed(gs.graphs)
@@ -126,6 +126,14 @@ def test_nar_refuses_a_checkpoint_of_the_paper_network_with_a_hint(tiny_graphs):
     state = get_encoder("nar-paper", TINY.replace(epochs=1)).fit(GraphSet(tiny_graphs)).state()
     with pytest.raises(ValueError, match="nar-paper"):
         get_encoder("nar", TINY).load_state(state)
+
+
+def test_nar_refuses_a_token_checkpoint_of_an_earlier_version_with_a_hint(tiny_graphs):
+    state = get_encoder("nar", TINY.replace(token_epochs=0)).fit(GraphSet(tiny_graphs)).state()
+    assert state["version"] == 2
+    old = {k: v for k, v in state.items() if k != "version"}  # written before the canonical view
+    with pytest.raises(ValueError, match="version 1.*Re-train"):
+        get_encoder("nar", TINY).load_state(old)
 
 
 def test_token_channels_are_validated():

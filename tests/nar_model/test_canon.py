@@ -1,0 +1,111 @@
+"""The canonical retrieval view (nar_model/canon.py): one design, one graph, whichever library wrote it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nar_data.hand import hand_graph
+from nar_model.canon import canonical_graph
+from nar_model.tokens import TokenFeaturizer
+
+LIN = json.dumps({"bias": True, "in": 8, "out": 8}, separators=(",", ":"))
+ATT = '{"causal":false,"head_dim":4,"heads":2,"kv_heads":2,"mask":false}'
+
+
+def chain(ops, attrs=None, extra_edges=(), model_id="hand:g"):
+    """input -> ops[0] -> ops[1] -> ... (plus ``extra_edges``), every node shaped (1, 4, 8)."""
+    names = ["input", *ops, "output"]
+    edges = [(i, i + 1) for i in range(len(names) - 1)] + list(extra_edges)
+    return hand_graph(names, edges, model_id=model_id, shapes=[[1, 4, 8]] * len(names),
+                      attrs=["", *(attrs or [""] * len(ops)), ""])
+
+
+def signature(g):
+    return list(zip(g.op_name, g.attrs)), sorted(zip(g.src.tolist(), g.dst.tolist()))
+
+
+def test_layout_ops_are_contracted_and_the_stored_graph_is_untouched():
+    plain = chain(["linear", "scaled_dot_product_attention", "linear"], [LIN, ATT, LIN])
+    noisy = chain(["transpose", "linear", "unflatten", "view", "transpose", "contiguous",
+                   "scaled_dot_product_attention", "permute", "view", "linear", "dropout"],
+                  ["", LIN, "", "", "", "", ATT, "", "", LIN, ""])
+    before = (list(noisy.op_name), noisy.arch_id, noisy.num_nodes)
+    assert signature(canonical_graph(noisy)) == signature(canonical_graph(plain)) == signature(plain)
+    assert (list(noisy.op_name), noisy.arch_id, noisy.num_nodes) == before
+    assert canonical_graph(noisy).arch_id == noisy.arch_id  # ids are the stored graph's, never the view's
+
+
+def test_separate_q_k_v_projections_read_as_one_fused_projection():
+    # input -> norm -> {q, k, v} -> sdpa -> out: three parallel linears with one input and one consumer
+    ops = ["input", "layer_norm", "linear", "linear", "linear", "scaled_dot_product_attention", "linear", "output"]
+    edges = [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 5), (4, 5), (5, 6), (6, 7)]
+    split = hand_graph(ops, edges, attrs=["", "", LIN, LIN, LIN, ATT, LIN, ""])
+    fused = chain(["layer_norm", "linear", "scaled_dot_product_attention", "linear"], ["", LIN, ATT, LIN])
+    assert signature(canonical_graph(split)) == signature(canonical_graph(fused))
+    # a residual branch is not a parallel copy: a different consumer keeps both nodes
+    two = hand_graph(["input", "relu", "relu", "add", "output"], [(0, 1), (0, 2), (1, 3), (2, 4), (3, 4)])
+    assert canonical_graph(two).op_name.count("relu") == 2
+
+
+def test_eager_attention_reads_as_the_fused_op():
+    # q -> matmul(q, k) -> mul(scale) -> add(bias) -> softmax -> matmul(., v) -> out
+    ops = ["input", "linear", "matmul", "mul", "add", "softmax", "matmul", "linear", "output"]
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (1, 6), (6, 7), (7, 8)]
+    eager = canonical_graph(hand_graph(ops, edges, attrs=["", LIN, "", "", "", "", "", LIN, ""]))
+    assert eager.op_name == ["input", "linear", "scaled_dot_product_attention", "linear", "output"]
+    assert signature(eager)[1] == [(0, 1), (1, 2), (2, 3), (3, 4)]
+
+
+def test_pooling_synonyms_and_constants():
+    ops = ["input", "conv2d", "mean", "linear", "output"]
+    shapes = [[1, 3, 8, 8], [1, 4, 8, 8], [1, 4, 1, 1], [1, 10], [1, 10]]
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4)]
+    conv = '{"dilation":[1,1],"groups":1,"in":3,"kernel":[3,3],"out":4,"stride":[1,1]}'
+    a = canonical_graph(hand_graph(ops, edges, shapes=shapes, attrs=["", conv, "", LIN, ""]))
+    ops_b = ["input", "conv2d", "adaptive_avg_pool2d", "flatten", "linear", "output"]
+    b = canonical_graph(hand_graph(ops_b, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)],
+                                   shapes=[shapes[0], shapes[1], [1, 4, 1, 1], [1, 4], [1, 10], [1, 10]],
+                                   attrs=["", conv, '{"output":[1,1]}', "", LIN, ""]))
+    assert a.op_name == b.op_name == ["input", "conv2d", "global_avg_pool", "linear", "output"]
+    # a mean over the channels (an RMSNorm's) is not a pool
+    rms = canonical_graph(hand_graph(["input", "pow", "mean", "output"], [(0, 1), (1, 2), (2, 3)],
+                                     shapes=[[1, 5, 8], [1, 5, 8], [1, 5, 1], [1, 5, 1]]))
+    assert "mean" in rms.op_name
+    # a mask built from arange (no input reaches it) is not part of the data path
+    masked = hand_graph(["input", "arange", "ge", "linear", "scaled_dot_product_attention", "output"],
+                        [(0, 3), (1, 2), (2, 4), (3, 4), (4, 5)], attrs=["", "", "", LIN, ATT, ""])
+    assert canonical_graph(masked).op_name == ["input", "linear", "scaled_dot_product_attention", "output"]
+    # a pointwise convolution is a linear map over the channels
+    pw = '{"bias":true,"dilation":[1,1],"groups":1,"in":8,"kernel":[1,1],"out":8,"stride":[1,1]}'
+    assert canonical_graph(chain(["conv2d"], [pw])).op_name[1] == "linear"
+
+
+def test_size_tokens_tell_widths_apart_where_the_design_tokens_do_not():
+    def mlp(width, model_id):
+        lin = json.dumps({"bias": True, "in": width, "out": width}, separators=(",", ":"))
+        return chain(["linear", "gelu", "linear"], [lin, "", lin], model_id=model_id)
+
+    narrow, wide = mlp(8, "hand:narrow"), mlp(32, "hand:wide")
+    design = TokenFeaturizer(buckets=256, idf=False, channels=("op",)).fit([narrow, wide])
+    size = TokenFeaturizer(buckets=256, idf=False, channels=("size",)).fit([narrow, wide])
+    d, s = design.transform([narrow, wide]), size.transform([narrow, wide])
+    assert d[0] @ d[1] == pytest.approx(1.0)
+    assert s[0] @ s[1] < 0.5
+
+
+def test_channel_shares_weight_the_cosine():
+    a = chain(["linear", "gelu"], [LIN, ""], model_id="hand:a")
+    b = chain(["linear", "relu"], [LIN, ""], model_id="hand:b")
+    even = TokenFeaturizer(buckets=256, idf=False, channels=("op", "size")).fit([a, b]).transform([a, b])
+    lopsided = TokenFeaturizer(buckets=256, idf=False, channels=("op", "size"), shares=(3.0, 1.0)).fit([a, b])
+    x = lopsided.transform([a, b])
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-6)
+    per = [TokenFeaturizer(buckets=256, idf=False, channels=(c,)).fit([a, b]).transform([a, b]) for c in ("op", "size")]
+    cos = [p[0] @ p[1] for p in per]
+    assert even[0] @ even[1] == pytest.approx((cos[0] + cos[1]) / 2, abs=1e-5)
+    assert x[0] @ x[1] == pytest.approx(0.75 * cos[0] + 0.25 * cos[1], abs=1e-5)
+    with pytest.raises(ValueError, match="one non-negative weight per channel"):
+        TokenFeaturizer(channels=("op", "size"), shares=(1.0,))
+    back = TokenFeaturizer.from_dict(lopsided.to_dict())
+    assert np.allclose(back.transform([a, b]), x)
