@@ -23,6 +23,26 @@ def _cacheable(func: Any) -> bool:
         r.alias_info is None and str(r.type) == "Tensor" for r in schema.returns)
 
 
+#: In-place ops outside the ``pointwise`` tag whose result is ``self`` with unchanged metadata (shape, strides, dtype).
+_INPLACE_SAME_META = frozenset(("hardswish_", "hardsigmoid_", "copy_", "fill_", "zero_", "masked_fill_"))
+
+
+@functools.cache
+def _inplace_on_self(func: Any) -> bool:
+    """An in-place op that writes ``self`` only, returns it, and never changes its metadata (a pointwise op such as
+    ``sigmoid_`` / ``add_``, or ``fill_`` / ``copy_``; not ``resize_``, ``unsqueeze_``, ``set_``): called again with
+    equal arguments it passes the same checks and returns ``self`` as it is."""
+    schema = getattr(func, "_schema", None)
+    if schema is None or not schema.name.endswith("_") or len(schema.returns) != 1:
+        return False
+    ret = schema.returns[0].alias_info
+    written = [a for a in schema.arguments if a.alias_info is not None and a.alias_info.is_write]
+    if ret is None or not ret.is_write or len(written) != 1 or written[0].name != "self" or \
+            torch.Tag.inplace_view in func.tags:
+        return False
+    return torch.Tag.pointwise in func.tags or schema.name.removeprefix("aten::") in _INPLACE_SAME_META
+
+
 def _key_of(obj: Any, parts: list[Any]) -> bool:
     """Append ``obj``'s part of a cache key to ``parts``; False where it cannot be keyed."""
     kind = type(obj)
@@ -58,10 +78,21 @@ class MetaResults:
     def __init__(self) -> None:
         self.results: dict[tuple[Any, ...], tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]] = {}
         self.aliasing: set[Any] = set()  # ops seen returning a tensor that shares an input's storage
+        self.inplace: set[tuple[Any, ...]] = set()  # in-place calls (`_inplace_on_self`) seen with these arguments
 
     def run(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``func(*args, **kwargs)``, or fresh meta tensors of an equal call's results."""
         key = None
+        if torch._C._len_torch_dispatch_stack() == 0 and _inplace_on_self(func):
+            parts = [func]
+            if _key_of(args, parts) and _key_of(sorted(kwargs.items()), parts):
+                key = tuple(parts)
+                if key in self.inplace:
+                    return args[0]  # its checks passed on equal arguments; a meta tensor has no values to write
+                out = func(*args, **kwargs)
+                if out is args[0]:
+                    self.inplace.add(key)
+                return out
         if _cacheable(func) and func not in self.aliasing and torch._C._len_torch_dispatch_stack() == 0:
             parts: list[Any] = [func]
             if _key_of(args, parts) and _key_of(sorted(kwargs.items()), parts):
