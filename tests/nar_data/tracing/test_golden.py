@@ -150,4 +150,12 @@ def test_recorder_takes_tensor_indexing_inside_vmapped_mask_functions() -> None:
     padding = torch.empty(2, 5, dtype=torch.bool, device="meta")
     raw, method = capture(VmappedMask(), (padding,), methods=("dispatch",))
     assert method == "dispatch"
-    assert [canonical(op) for op in raw.ops] == ["input", "arange", "arange", "index", "output"]
+    # under the recorder's bottom dispatch mode (and ShadowValues on every transformers model) functorch detaches
+    # the vmapped inputs first: identity ops, which normalisation drops
+    from nar_data.tracing import trace_module
+    from nar_data.tracing.normalize import IDENTITY_OPS
+
+    ops = [canonical(op) for op in raw.ops]
+    assert [op for op in ops if op not in IDENTITY_OPS] == ["input", "arange", "arange", "index", "output"]
+    assert trace_module(VmappedMask(), (padding,), methods=("dispatch",)).op_name == [
+        "input", "arange", "arange", "index", "output"]
