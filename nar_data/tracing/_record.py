@@ -170,6 +170,31 @@ class _MetaResultsMode(TorchDispatchMode):
         return self.meta.run(func, args, kwargs or {})
 
 
+@contextlib.contextmanager
+def _direct_pre_dispatch(mode_type: type) -> Any:
+    """Hand ops to a PreDispatch mode of ``mode_type`` without torch's per-op argument walk.
+
+    For a mode on the PreDispatch key torch calls ``torch._library.utils.handle_dispatch_mode`` for every op, which
+    flattens the arguments with pytree only to list the types of tensors with the Python key, then calls the
+    mode's ``__torch_dispatch__``. The recorder ignores those types, so for it the walk is skipped (any other
+    mode gets the original handler).
+    """
+    from torch._library import utils
+
+    original = utils.handle_dispatch_mode
+
+    def handle(curr_mode: Any, op_overload: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(curr_mode) is mode_type:
+            return curr_mode.__torch_dispatch__(op_overload, (), args, kwargs)
+        return original(curr_mode, op_overload, *args, **kwargs)
+
+    utils.handle_dispatch_mode = handle
+    try:
+        yield
+    finally:
+        utils.handle_dispatch_mode = original
+
+
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
     import torch.fx.experimental._config as fx_config
@@ -221,6 +246,7 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
         stack.enter_context(_no_distribution_checks())
         stack.enter_context(_plain_mod_index())
         stack.enter_context(_MetaResultsMode())
+        stack.enter_context(_direct_pre_dispatch(Recorder))
         stack.enter_context(Recorder())
         out = model(*args, **kwargs)
     preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))
