@@ -16,7 +16,7 @@ __all__ = ["EncoderConfig"]
 
 @dataclass
 class EncoderConfig:
-    dim: int = 256  # embedding size used for retrieval (stored vectors: at most 512)
+    dim: int = 512  # embedding size used for retrieval (stored vectors: at most 512)
     hidden: int = 64  # GNN width
     layers: int = 3  # message-passing layers
     epochs: int = 10  # graph-level epochs (same budget for every trained encoder)
@@ -39,8 +39,9 @@ class EncoderConfig:
     end_to_end: bool = False  # let the graph-level loss also train the motif encoder
     # token encoder (the shipped nar; see encoders/nar.py)
     # op = WL tokens of the op graph, motif = WL tokens of the motif graph, size = WL tokens with every attribute
-    # (widths, heads), raw = op tokens of the stored graph when token_canon is on (tokens.CHANNELS)
-    token_channels: str = "op,motif,size"
+    # (widths, heads), raw / rmotif = op / motif tokens of the stored graph when token_canon is on (tokens.CHANNELS)
+    token_channels: str = "op,motif,size,raw"
+    token_tf: str = "binary"  # binary = token present or not | log1p = log counts (tokens.TFS)
     token_buckets: int = 4096  # hashed tokens per channel
     idf: bool = False  # weight tokens by inverse document frequency (fit on the graphs given to fit)
     token_attrs: bool = True  # op-graph node labels carry the size-free node attributes (kernel, stride, ...)
@@ -74,4 +75,5 @@ class EncoderConfig:
 
 #: Fields added after checkpoints were first written, with the value that keeps an older checkpoint's
 #: embeddings unchanged (its stored vectors stay valid): the WL channels did not exist before.
-SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_shares": "", "token_channels": "op,motif"}
+SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_shares": "", "token_channels": "op,motif",
+                         "token_tf": "log1p"}

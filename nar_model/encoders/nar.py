@@ -45,17 +45,22 @@ from ._base import Encoder, LabelMap, l2_normalize
 
 __all__ = ["NAR_STATE_VERSION", "NAREncoder", "TokenNet", "token_basis"]
 
-#: Version of the `nar` token state: 2 = canonical view + size channel (nar_model/canon.py). A checkpoint of
-#: an earlier version is refused with a hint to re-train: its vectors are not comparable with today's.
-NAR_STATE_VERSION = 2
+#: Version of the `nar` token state: 2 = canonical view + size channel (nar_model/canon.py); 3 = the token
+#: ``tf`` (binary presence) and the stored graph's motif vocabulary are part of the state. A version-2 state
+#: reads as it was written (log1p counts); a checkpoint of version 1 is refused with a hint to re-train: its
+#: vectors are not comparable with today's.
+NAR_STATE_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 
 
 def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np.ndarray:
     """(F, dim) projection of token rows ``x`` (N, F): top right singular vectors, or random Gaussian.
 
     ``svd`` is exact for ranking when the database lies in the span of ``x`` (a query's part outside it
-    scales all its cosines alike); columns beyond the rank of ``x`` are zero. ``random`` is the
-    Johnson-Lindenstrauss sketch (cosine error about ``1/sqrt(dim)``), kept as an ablation.
+    scales all its cosines alike); columns beyond the rank of ``x`` are zero. With fewer rows than columns
+    (the usual case: a few thousand graphs, 16 384 token buckets) it is computed from the (N, N) Gram matrix:
+    ``x x^T = U diag(s^2) U^T`` gives ``V = x^T U / s``, the same vectors at a fraction of a full SVD's cost.
+    ``random`` is the Johnson-Lindenstrauss sketch (cosine error about ``1/sqrt(dim)``), kept as an ablation.
     """
     if kind == "random":
         return (np.random.default_rng(seed).standard_normal((x.shape[1], dim)) / np.sqrt(dim)).astype(np.float32)
@@ -63,9 +68,17 @@ def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np
         raise ValueError(f"Unknown token_basis {kind!r}; valid: svd, random")
     out = np.zeros((x.shape[1], dim), dtype=np.float32)
     if len(x):
-        _, sv, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
-        r = min(dim, int(np.sum(sv > 1e-6 * max(sv[0], 1e-12))))
-        out[:, :r] = vt[:r].T
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape[0] <= x.shape[1]:
+            lam, u = np.linalg.eigh((x @ x.T).astype(np.float64))
+            lam, u = lam[::-1], u[:, ::-1]
+            sv = np.sqrt(np.maximum(lam, 0.0))
+            r = min(dim, int(np.sum(sv > 1e-6 * max(sv[0], 1e-12))))
+            out[:, :r] = (x.T.astype(np.float64) @ (u[:, :r] / sv[:r])).astype(np.float32)
+        else:
+            _, sv, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+            r = min(dim, int(np.sum(sv > 1e-6 * max(sv[0], 1e-12))))
+            out[:, :r] = vt[:r].T
     return out
 
 
@@ -96,9 +109,9 @@ class NAREncoder(Encoder):
         """Motif vocabulary, idf and basis from every graph given; the map from the labelled ones."""
         c = self.config
         seed_everything(c.seed)
-        self.features = self._featurizer().fit(graphs.graphs)
+        self.features = self._featurizer()
+        x = self.features.fit_transform(graphs.graphs)
         self.families, self.coarse_map = LabelMap(graphs.families), LabelMap(graphs.coarse)
-        x = self.features.transform(graphs.graphs)
         self.net = TokenNet(torch.from_numpy(token_basis(x, c.dim, c.token_basis, c.seed)))
         fam, crs = self.families(graphs.families), self.coarse_map(graphs.coarse)
         labelled = np.flatnonzero(fam >= 0)
@@ -145,7 +158,7 @@ class NAREncoder(Encoder):
         if state.get("kind") != "tokens":
             raise ValueError("This checkpoint holds the earlier motif -> macro-graph `nar` network (now `nar-paper`); "
                              "re-train it with `nar train --data DIR --ckpt CKPT` (or load it as nar-paper)")
-        if state.get("version", 1) != NAR_STATE_VERSION:
+        if state.get("version", 1) not in READABLE_VERSIONS:
             raise ValueError(f"This `nar` checkpoint holds token state version {state.get('version', 1)}; this nar "
                              f"reads version {NAR_STATE_VERSION} (canonical view + size tokens, docs/retrieval.md). "
                              "Re-train it with `nar train --data DIR` (or rebuild the demo with `make run`) and "

@@ -130,7 +130,7 @@ def test_nar_refuses_a_checkpoint_of_the_paper_network_with_a_hint(tiny_graphs):
 
 def test_nar_refuses_a_token_checkpoint_of_an_earlier_version_with_a_hint(tiny_graphs):
     state = get_encoder("nar", TINY.replace(token_epochs=0)).fit(GraphSet(tiny_graphs)).state()
-    assert state["version"] == 2
+    assert state["version"] == 3
     old = {k: v for k, v in state.items() if k != "version"}  # written before the canonical view
     with pytest.raises(ValueError, match="version 1.*Re-train"):
         get_encoder("nar", TINY).load_state(old)
@@ -141,3 +141,29 @@ def test_token_channels_are_validated():
 
     with pytest.raises(ValueError, match="valid: op, motif"):
         TokenFeaturizer(channels=("op", "bogus"))
+
+
+def test_a_version_2_token_checkpoint_still_reads_as_log_counts(tiny_graphs):
+    gs = GraphSet(tiny_graphs)
+    v2 = get_encoder("nar", TINY.replace(token_epochs=0, token_tf="log1p", token_channels="op,motif,size")).fit(gs)
+    state = v2.state()
+    state["version"] = 2
+    del state["features"]["tf"], state["features"]["raw_vocab"]  # what a version-2 checkpoint holds
+    back = get_encoder("nar", TINY).load_state(state)
+    assert back.features.tf == "log1p"
+    assert np.allclose(back.embed(gs.graphs), v2.embed(gs.graphs), atol=1e-6)
+
+
+def test_token_basis_from_the_gram_matrix_is_the_svd_basis():
+    from nar_model.encoders.nar import token_basis
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 300)) > 0.8).astype(np.float32)  # fewer rows than columns: the Gram route
+    _, _, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    e, ref = x @ token_basis(x, 16), x @ vt[:16].T
+    assert np.allclose(np.abs(e), np.abs(ref), atol=1e-4)  # the same vectors up to sign
+    wide = token_basis(x, 64)
+    assert not wide[:, 40:].any()  # columns beyond the rank are zero
+    assert np.allclose((x @ wide) @ (x @ wide).T, x @ x.T, atol=1e-3)  # a spanning basis keeps every cosine
+    tall = np.concatenate([x.T, x.T])  # more rows than columns: the plain SVD
+    assert token_basis(tall, 8).shape == (40, 8)
