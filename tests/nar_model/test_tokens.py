@@ -62,3 +62,16 @@ def test_fit_transform_equals_fit_then_transform_and_the_config_names_the_shippe
     assert np.allclose(rows, b.transform(tiny_graphs))
     assert a.channels == ("op", "motif", "size", "raw") and a.tf == "binary" and a.canon
     assert EncoderConfig.from_dict({"dim": 256}).token_tf == "log1p"  # a checkpoint from before token_tf
+
+
+def test_the_memoised_canonical_view_follows_the_graphs_content():
+    from nar_model.canon import canonical_graph
+    from nar_model.tokens import _canonical
+
+    a, b = stack(3, "hand:same", layout=True), stack(5, "hand:same", layout=True)  # one model id, two graphs
+    for g in (a, b, a.replace(family="relabelled")):
+        view = _canonical(g)
+        assert list(view.op_name) == list(canonical_graph(g).op_name)
+        assert view.src.tolist() == canonical_graph(g).src.tolist()
+    assert _canonical(a.replace(family="relabelled")) is _canonical(a)  # the bench's relabelled copies hit
+    assert len(_canonical(a).op_name) != len(_canonical(b).op_name)
