@@ -38,15 +38,18 @@ METHODS = {
     "gin": Method("gin", "gin"),
     "nar": Method("nar", "nar"),
     # ablations of the shipped encoder (canonical view: op / motif / size tokens + the stored graph's op tokens,
-    # binary presence, SVD basis fit on the graphs given to fit, 512 dims)
-    "nar/v2": Method("nar/v2", "nar", {"token_channels": "op,motif,size", "token_tf": "log1p", "dim": 256}),
+    # binary presence, shares 1 / 1 / 1.5 / 1, SVD basis of the graphs given to fit, 512 dims, neighbourhood stage)
+    "nar/no-smooth": Method("nar/no-smooth", "nar", {"token_smooth_k": 0}),
+    "nar/v2": Method("nar/v2", "nar", {"token_channels": "op,motif,size", "token_tf": "log1p", "dim": 256,
+                                       "token_shares": "", "token_smooth_k": 0}),
     "nar/log1p": Method("nar/log1p", "nar", {"token_tf": "log1p"}),
+    "nar/equal-shares": Method("nar/equal-shares", "nar", {"token_shares": ""}),
     "nar/no-raw": Method("nar/no-raw", "nar", {"token_channels": "op,motif,size"}),
     "nar/+rmotif": Method("nar/+rmotif", "nar", {"token_channels": "op,motif,size,raw,rmotif"}),
     "nar/no-canon": Method("nar/no-canon", "nar", {"token_canon": False, "token_channels": "op,motif,size"}),
     "nar/no-size": Method("nar/no-size", "nar", {"token_channels": "op,motif,raw"}),
     "nar/v1": Method("nar/v1", "nar", {"token_canon": False, "token_channels": "op,motif", "token_tf": "log1p",
-                                       "dim": 256}),
+                                       "dim": 256, "token_shares": "", "token_smooth_k": 0}),
     "nar/no-basis": Method("nar/no-basis", "wl_tokens"),
     "nar/dim256": Method("nar/dim256", "nar", {"dim": 256}),
     "nar/supervised": Method("nar/supervised", "nar", {"token_epochs": 60}),
@@ -62,7 +65,7 @@ METHODS = {
                                   {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
 }
 BASELINES = ("wl", "wl_motif")
-ABLATIONS = ("nar/v2,nar/log1p,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
+ABLATIONS = ("nar/no-smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
              "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
 DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 

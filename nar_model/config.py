@@ -46,8 +46,13 @@ class EncoderConfig:
     idf: bool = False  # weight tokens by inverse document frequency (fit on the graphs given to fit)
     token_attrs: bool = True  # op-graph node labels carry the size-free node attributes (kernel, stride, ...)
     token_canon: bool = True  # read tokens from the canonical view (nar_model/canon.py: layout ops contracted, ...)
-    token_shares: str = ""  # share of the cosine per token channel, e.g. "0.45,0.45,0.1" ("" = equal)
+    token_shares: str = "size=1.5"  # share of the cosine per channel: "" = equal, "size=1.5" = named (others 1),
+    # or one positional weight per token_channels entry (tokens.parse_shares)
     token_basis: str = "svd"  # svd = top singular vectors of the fit graphs' tokens | random = JL sketch
+    # neighbourhood stage (label-free): each vector + token_smooth_alpha x the cosine-weighted vectors of its
+    # token_smooth_k nearest fitted graphs (0 = off; encoders/nar.py)
+    token_smooth_k: int = 3
+    token_smooth_alpha: float = 0.25
     token_epochs: int = 0  # supervised passes over the map (0: off; on held-out families it loses, docs/retrieval.md)
     token_lr: float = 1e-2
     token_reg: float = 1e-3  # L2 pull of the projection towards its random start and of the token weights to 0
@@ -76,4 +81,4 @@ class EncoderConfig:
 #: Fields added after checkpoints were first written, with the value that keeps an older checkpoint's
 #: embeddings unchanged (its stored vectors stay valid): the WL channels did not exist before.
 SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_shares": "", "token_channels": "op,motif",
-                         "token_tf": "log1p"}
+                         "token_tf": "log1p", "token_smooth_k": 0}

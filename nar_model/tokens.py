@@ -43,7 +43,7 @@ from .wl_hash import labelled_wl_histogram
 if TYPE_CHECKING:
     from .config import EncoderConfig
 
-__all__ = ["CHANNELS", "TokenFeaturizer", "node_label"]
+__all__ = ["CHANNELS", "TokenFeaturizer", "node_label", "parse_shares"]
 
 #: Every token channel; the default (and the training-free ``wl_motif`` row) reads the first two.
 #: ``raw`` / ``rmotif``: the op / motif channels of the *stored* graph (layout ops and all) next to the canonical
@@ -83,6 +83,24 @@ def node_label(graph: Graph, i: int, attrs: bool = True) -> str:
         if extra:
             return f"{graph.op_name[i]}|{extra}"
     return graph.op_name[i]
+
+
+def parse_shares(spec: str, channels: Sequence[str]) -> tuple[float, ...] | None:
+    """Channel shares from a config string: ``""`` = equal; ``"size=1.5"`` = named shares, every other channel 1
+    (a named channel that is not selected is ignored, so one setting serves every channel subset); or one
+    positional weight per channel, ``"1,1,1.5,1"``."""
+    spec = spec.strip()
+    if not spec:
+        return None
+    if "=" not in spec:
+        return tuple(float(v) for v in spec.split(","))
+    named: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in CHANNELS:
+            raise ValueError(f"Unknown token channel {name.strip()!r} in shares {spec!r}; valid: {', '.join(CHANNELS)}")
+        named[name.strip()] = float(value)
+    return tuple(named.get(c, 1.0) for c in channels)
 
 
 _VIEWS: "OrderedDict[tuple, Graph]" = OrderedDict()
@@ -237,9 +255,8 @@ class TokenFeaturizer:
     def from_config(cls, c: "EncoderConfig") -> "TokenFeaturizer":
         """The featuriser an `EncoderConfig`'s ``token_*`` / ``idf`` fields describe (unfitted)."""
         channels = tuple(n.strip() for n in c.token_channels.split(",") if n.strip())
-        shares = tuple(float(v) for v in c.token_shares.split(",")) if c.token_shares.strip() else None
         return cls(buckets=c.token_buckets, channels=channels, idf=c.idf, attrs=c.token_attrs, canon=c.token_canon,
-                   shares=shares, tf=c.token_tf)
+                   shares=parse_shares(c.token_shares, channels), tf=c.token_tf)
 
     def to_dict(self) -> dict[str, Any]:
         return {"buckets": self.buckets, "op_rounds": self.op_rounds, "motif_rounds": self.motif_rounds,

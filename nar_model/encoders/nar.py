@@ -113,10 +113,19 @@ class NAREncoder(Encoder):
         x = self.features.fit_transform(graphs.graphs)
         self.families, self.coarse_map = LabelMap(graphs.families), LabelMap(graphs.coarse)
         self.net = TokenNet(torch.from_numpy(token_basis(x, c.dim, c.token_basis, c.seed)))
+        self._train_map(x, graphs, progress)
+        self.smooth = (max(int(c.token_smooth_k), 0), float(c.token_smooth_alpha))
+        self.memory = None
+        if self.smooth[0] > 0:  # the neighbourhood stage reads the fitted graphs' base vectors
+            self.memory = torch.from_numpy(self._base(x))
+        return self
+
+    def _train_map(self, x: np.ndarray, graphs: GraphSet, progress: bool) -> None:
+        c = self.config
         fam, crs = self.families(graphs.families), self.coarse_map(graphs.coarse)
         labelled = np.flatnonzero(fam >= 0)
         if c.token_epochs <= 0 or len(labelled) < 2:
-            return self
+            return
         xt, fam_t, crs_t = torch.from_numpy(x), torch.as_tensor(fam), torch.as_tensor(crs)
         opt = torch.optim.Adam(self.net.parameters(), lr=c.token_lr)
         rng = np.random.default_rng(c.seed)
@@ -137,7 +146,28 @@ class NAREncoder(Encoder):
                 self.history.append({"stage": 2, "epoch": epoch, "loss": total / max(steps, 1),
                                      "seconds": time.perf_counter() - start})
                 bar.advance(loss=total / max(steps, 1))
-        return self
+
+    @torch.no_grad()
+    def _base(self, x: np.ndarray) -> np.ndarray:
+        """(B, dim) L2-normalised ``x @ B @ M``: the vector before the neighbourhood stage."""
+        return l2_normalize(self.net(torch.from_numpy(x)).numpy())
+
+    def _smoothed(self, z: np.ndarray) -> np.ndarray:
+        """The neighbourhood stage: ``z + alpha * sum_j s_j m_j`` over the ``k`` fitted graphs ``m_j`` nearest to
+        ``z`` (cosine ``s_j > 0``; a fitted graph with ``z``'s own tokens, ``s >= 1 - 1e-6``, is ``z`` itself and
+        skipped, so a fitted graph embeds the same whether it is embedded at fit time or later)."""
+        k, alpha = getattr(self, "smooth", (0, 0.0))
+        memory = getattr(self, "memory", None)
+        if k <= 0 or memory is None or not len(memory) or not len(z):
+            return z
+        m = memory.numpy()
+        s = z @ m.T
+        masked = np.where(s >= 1 - 1e-6, -np.inf, s)
+        k = min(k, m.shape[0])
+        nn = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+        w = np.take_along_axis(masked, nn, 1)
+        w = np.where(np.isfinite(w), np.maximum(w, 0.0), 0.0).astype(np.float32)
+        return l2_normalize(z + alpha * np.einsum("bk,bkd->bd", w, m[nn]))
 
     @property
     def embedding_size(self) -> int:
@@ -147,12 +177,14 @@ class NAREncoder(Encoder):
     def embed(self, graphs: Sequence[Graph], batch_size: int = 256) -> np.ndarray:
         out = []
         for i in range(0, len(graphs), batch_size):
-            out.append(self.net(torch.from_numpy(self.features.transform(graphs[i:i + batch_size]))).numpy())
-        return l2_normalize(np.concatenate(out) if out else np.zeros((0, self.config.dim), dtype=np.float32))
+            out.append(self._smoothed(self._base(self.features.transform(graphs[i:i + batch_size]))))
+        return np.concatenate(out) if out else np.zeros((0, self.config.dim), dtype=np.float32)
 
     def state(self) -> dict[str, Any]:
         return {"kind": "tokens", "version": NAR_STATE_VERSION, "features": self.features.to_dict(), "basis": self.net.basis.clone(),
-                "M": self.net.M.detach().clone(), "coarse": self.coarse_map.names, "families": self.families.names}
+                "M": self.net.M.detach().clone(), "coarse": self.coarse_map.names, "families": self.families.names,
+                "smooth": list(getattr(self, "smooth", (0, 0.0))),
+                "memory": self.memory.clone() if getattr(self, "memory", None) is not None else None}
 
     def load_state(self, state: dict[str, Any]) -> "NAREncoder":
         if state.get("kind") != "tokens":
@@ -168,4 +200,6 @@ class NAREncoder(Encoder):
         self.net = TokenNet(state["basis"])
         with torch.no_grad():
             self.net.M.copy_(state["M"])
+        k, alpha = state.get("smooth", (0, 0.0))
+        self.smooth, self.memory = (int(k), float(alpha)), state.get("memory")
         return self

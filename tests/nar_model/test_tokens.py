@@ -75,3 +75,15 @@ def test_the_memoised_canonical_view_follows_the_graphs_content():
         assert view.src.tolist() == canonical_graph(g).src.tolist()
     assert _canonical(a.replace(family="relabelled")) is _canonical(a)  # the bench's relabelled copies hit
     assert len(_canonical(a).op_name) != len(_canonical(b).op_name)
+
+
+def test_shares_by_name_fit_any_channel_subset():
+    from nar_model.tokens import parse_shares
+
+    assert parse_shares("", ("op", "size")) is None
+    assert parse_shares("size=1.5", ("op", "motif", "size", "raw")) == (1.0, 1.0, 1.5, 1.0)
+    assert parse_shares("size=1.5", ("op", "motif")) == (1.0, 1.0)  # not selected: ignored
+    assert parse_shares("1,2", ("op", "motif")) == (1.0, 2.0)
+    with pytest.raises(ValueError, match="Unknown token channel 'sise'"):
+        parse_shares("sise=2", ("op",))
+    assert TokenFeaturizer.from_config(EncoderConfig(token_channels="op,size")).shares == (1.0, 1.5)
