@@ -1,24 +1,22 @@
-"""``nar``: structure tokens -> a basis fit on the training graphs (what ships).
+"""``nar``: structure tokens -> a basis fit on the graphs given -> a neighbourhood stage (what ships).
 
-Each graph is a bag of structure tokens (`tokens.TokenFeaturizer`): the WL subtree labels of its op
-graph (nodes labelled by op plus the size-free node attributes) and of its macro graph of BPE motifs
-(the paper's motif stage, as a vocabulary), each channel an L2-normalised ``log1p`` histogram. The
-encoder fits, on the graphs it is trained on,
+Each graph is a bag of structure tokens (`tokens.TokenFeaturizer`): the WL subtree labels of the canonical
+view's op graph (nodes labelled by op plus the size-free node attributes), of its macro graph of BPE motifs
+(the paper's motif stage, as a vocabulary), of the same op graph with every attribute (sizes), and of the
+stored graph's op graph; each channel an L2-normalised histogram of token presence. The encoder fits, on the
+graphs it is given (labels not needed),
 
-* the motif vocabulary (BPE merges, label-free),
+* the motif vocabulary (BPE merges),
 * a basis ``B`` (``dim`` columns): the top right singular vectors of their token rows (latent semantic
-  analysis over architectures), and
+  analysis over architectures, from the Gram matrix),
+* the memory of their base vectors ``normalize(x @ B @ M)`` for the neighbourhood stage: every embedded vector
+  becomes ``normalize(z + alpha * sum_j s_j m_j)`` over its ``k`` nearest memory vectors (database-side query
+  expansion; ``token_smooth_k`` / ``token_smooth_alpha``), and
 * optionally (``token_epochs > 0``) a map ``M`` (``dim x dim``, started at identity) trained with
   supervised contrastive losses on the families plus a weaker one on the coarse kind, pulled towards
-  identity by ``token_reg``.
+  identity by ``token_reg``. Off by default: on held-out families it loses (docs/retrieval.md).
 
-The stored vector is ``normalize(x @ B @ M)``: ``dim`` (default 256, <= 512) float32, no histogram
-padded in. A graph seen at fit time keeps its exact token cosines (the basis spans it); a graph of a
-family that was not (a new upload embedded with the checkpoint) is read through the structure of the
-known architectures, which on held-out families ranks its family better than the raw histograms do.
-The supervised map is off by default: on held-out families it loses to the basis alone, as the
-paper's motif -> macro-graph GNN (`encoders.paper`, ``nar-paper``) loses to the training-free
-histograms (docs/retrieval.md has the measurements).
+The stored vector is ``dim`` (default 512) float32, no histogram padded in.
 
 Shapes:
     B graphs -> tokens (B, channels * buckets) -> (B, dim)
