@@ -320,8 +320,9 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
     `nar_model.generate.macro_model.MacroTransformer`) proposes the skeletons, prompted with the task and the
     budget; without it they are drawn at random.
     """
+    from nar_model.generate.cost import macro_cost
     from nar_model.generate.evolution import two_phase_evolution
-    from nar_model.generate.skeleton import count_cost, sample_skeleton
+    from nar_model.generate.skeleton import sample_skeleton
     from nar_model.generate.zc import zc_scores
 
     max_params, max_flops = _parse_count(budget_params), _parse_count(budget_flops)
@@ -335,7 +336,7 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
         return valid[0] if valid else sample_cells(1, int(rng.integers(1 << 30)))[0]
 
     def over(macro: Macro) -> bool:
-        params, flops = count_cost(macro, input_size)
+        params, flops = macro_cost(macro, input_size)
         return bool((max_params and params > max_params) or (max_flops and flops > max_flops))
 
     def new_skeleton(rng: np.random.Generator, cell: Cell) -> tuple[Stage, ...]:
@@ -346,7 +347,7 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
             if macro_model is not None:
                 from nar_model.generate.macro_model import prompt_vector
 
-                prompt = prompt_vector(num_classes, input_size, max_params or 1e9, max_flops or 1e12)
+                prompt = prompt_vector(num_classes, input_size, max_params or 1e9, max_flops or 1e12, cell)
                 g = torch.Generator().manual_seed(int(rng.integers(1 << 30)))
                 stages = tuple(macro_model.sample(prompt, 1, generator=g)[0])
             else:
@@ -359,7 +360,7 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
     def score(macro: Macro) -> float:
         h = macro_hash(macro)
         if h not in cache:
-            params, flops = count_cost(macro, input_size)
+            params, flops = macro_cost(macro, input_size)
             entry: dict[str, Any] = {"macro": macro, "params": params, "flops": flops}
             if (max_params and params > max_params) or (max_flops and flops > max_flops):
                 entry["fitness"] = float("-inf")
