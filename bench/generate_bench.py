@@ -46,11 +46,14 @@ def section_benchmark(report: dict, root: Path, seed: int) -> None:
     fam = [nets[m]["cell_family"] for m in ids]
     skel = [nets[m]["skeleton"] for m in ids]
     specs = benchmark_specs(meta["families"], meta["skeletons"], seed=meta["seed"], **meta["spec"])
-    same_hashes = sorted(i.model_id for i in specs) == sorted(nets)
+    spec_ids = [i.model_id for i in specs]
+    # a build stopped by its time limit lists whole families only: its networks are a subset of the specs
+    same_hashes = (sorted(spec_ids) == sorted(nets)) if meta.get("complete", True) else set(nets) <= set(spec_ids)
     retrace = [trace_macro(macro_from_dict(nets[m]["macro"])).arch_id == graphs[m].arch_id for m in ids[:20]]
     t = time.perf_counter()
     figures = benchmark_retrieval(root, seed)
     out = {"networks": len(nets), "traced": len(ids), "failed": len(meta["failed"]),
+           "complete": meta.get("complete", True), "untraced": meta.get("untraced", 0),
            "trace_rate": len(ids) / max(len(nets) + len(meta["failed"]), 1),
            "min_family_group": int(min(np.unique(fam, return_counts=True)[1])),
            "min_skeleton_group": int(min(np.unique(skel, return_counts=True)[1])),
@@ -173,7 +176,7 @@ def section_macro(report: dict, args: argparse.Namespace) -> None:
     cell generator (``--load``), the budgeted search with and without it."""
     from nar_model.generate.cell import sample_cell, sample_cells
     from nar_model.generate.cost import macro_cost
-    from nar_model.generate.macro_model import (MacroConfig, prompt_vector, sample_prior_skeleton,
+    from nar_model.generate.macro_model import (MacroConfig, load_macro_model, prompt_vector, sample_prior_skeleton,
                                                 save_macro_model, train_macro_model)
     from nar_model.generate.nbgraph import sign_test
     from nar_model.generate.skeleton import Macro, Stage, build_network, count_cost, sample_skeleton
@@ -196,10 +199,14 @@ def section_macro(report: dict, args: argparse.Namespace) -> None:
     print("cost:", {k: out[k] for k in ("cost_params_equal", "cost_flops_equal", "count_cost_meta_s", "macro_cost_s")},
           flush=True)
     t = time.perf_counter()
-    model = train_macro_model(args.macro_pairs, args.seed, MacroConfig(epochs=args.macro_epochs),
-                              log=lambda e, s: print("macro epoch", e, s, flush=True) if args.verbose else None)
+    if args.load_macro:
+        model = load_macro_model(args.load_macro)
+        out["macro_loaded"] = str(args.load_macro)
+    else:
+        model = train_macro_model(args.macro_pairs, args.seed, MacroConfig(epochs=args.macro_epochs),
+                                  log=lambda e, s: print("macro epoch", e, s, flush=True) if args.verbose else None)
     out["macro_train_s"], out["macro_pairs"], out["macro_epochs"] = time.perf_counter() - t, args.macro_pairs, args.macro_epochs
-    if args.save_macro:
+    if args.save_macro and not args.load_macro:
         save_macro_model(model, args.save_macro)
     # held-out prompts: fresh cells, budgets log-uniform over a user-like range
     rng = np.random.default_rng(args.seed + 4000)
@@ -290,7 +297,8 @@ def markdown(report: dict) -> str:
                  ("same seed, same cell hashes", "yes", str(s["same_seed_same_hashes"]))]
     if "benchmark" in report:
         b = report["benchmark"]
-        rows += [("benchmark networks built and traced", "100 %", f"{100 * b['trace_rate']:.1f} % of {b['networks']}"),
+        rows += [("benchmark networks built and traced", "100 %", f"{100 * b['trace_rate']:.1f} % of {b['networks']}"
+                  + ("" if b.get("complete", True) else f" (build stopped by its time limit: {b['untraced']} not attempted)")),
                  ("smallest group (cell family / skeleton)", ">= 5", f"{b['min_family_group']} / {b['min_skeleton_group']}"),
                  ("same seed, same hashes (specs; re-trace of 20)", "yes", f"{b['same_seed_same_hashes']}; {b['retrace_same_arch_id']:.2f}"),
                  ("WL group MRR@20 (cell family)", ">= 0.5", f"{b['wl_cell_family_mrr@20']:.3f}"),
@@ -378,6 +386,7 @@ def main() -> None:
     ap.add_argument("--macro-prompts", type=int, default=500, help="macro: held-out budget prompts")
     ap.add_argument("--macro-forward", type=int, default=20, help="macro: sampled skeletons run forward")
     ap.add_argument("--save-macro", type=Path, default=None, help="macro: also write the trained transformer here")
+    ap.add_argument("--load-macro", type=Path, default=None, help="macro: evaluate this saved transformer")
     ap.add_argument("--search-seeds", type=int, default=0, help="macro: budgeted searches with/without it (needs --load)")
     ap.add_argument("--search-evals", type=int, default=40)
     ap.add_argument("--search-params", default="1M")

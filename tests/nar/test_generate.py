@@ -47,6 +47,22 @@ def test_benchmark_is_a_nar_dataset_with_groups(bench):
     assert figures["wl_cell_family_mrr@20"] == 1.0  # two families 4+ op edits apart: WL ranks a family-mate first
 
 
+@pytest.mark.slow
+def test_benchmark_stopped_by_its_time_limit_keeps_whole_families_and_resumes(bench, tmp_path):
+    root, _ = bench
+    kw = dict(families=2, skeletons=5, variants=2, max_stages=2, max_repeats=1, max_channels=16)
+    order = [i.model_id for i in benchmark_specs(**{k: v for k, v in kw.items()})]
+    graphs = {g.model_id: g for g in read_graphs(root, unique=False)}
+    write_shard(tmp_path, "graphs", [graphs[m].to_row() for m in order[:7]])  # family 0 whole, 2 of family 1
+    cut = build_benchmark(tmp_path, resume=True, limit_s=0, **kw)
+    meta = load_groups(tmp_path)
+    assert cut["traced"] == 5 and cut["untraced"] == 5 and not meta["complete"]
+    assert {n["cell_family"] for n in meta["networks"].values()} == {"cellfam-000"}
+    done = build_benchmark(tmp_path, resume=True, **kw)
+    assert done["traced"] == 10 and done["untraced"] == 0 and load_groups(tmp_path)["complete"]
+    assert len(read_graphs(tmp_path, unique=False)) == 10  # the 7 already there were not traced again
+
+
 def test_load_groups_says_how_to_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="build the benchmark"):
         load_groups(tmp_path)
