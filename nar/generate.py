@@ -468,9 +468,12 @@ def generate(near: str | None = None, data: str | os.PathLike | None = None, k: 
              generator_path: str | os.PathLike = "data/_checkpoints/hgnas.pt", train: bool = False,
              train_cells: int = 20000, train_cond: int = 1500, budget_params: str | None = None,
              budget_flops: str | None = None, evaluations: int = 60, seed: int = 0,
+             macro_path: str | os.PathLike | None = None, macro_pairs: int = 10000,
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """What ``nar generate`` does: train (or load) the cell generator, then either generate ``k`` candidates
-    near the query ``near`` or run the budgeted search.
+    near the query ``near`` or run the budgeted search. ``macro_path``: the budgeted search takes its
+    skeletons from the macro transformer there (trained on ``macro_pairs`` pairs and written when absent)
+    instead of drawing them at random.
 
     Raises:
         ValueError: neither ``near`` nor a budget was given, or the query cannot be resolved.
@@ -493,9 +496,22 @@ def generate(near: str | None = None, data: str | os.PathLike | None = None, k: 
                        "candidates": generate_near(query, gen, k=k, n=n, seed=seed, log=log)}
         out["near"]["seconds"] = time.perf_counter() - start
     if budget_params is not None or budget_flops is not None:
+        macro_model = None
+        if macro_path is not None:
+            from nar_model.generate.macro_model import load_macro_model, save_macro_model, train_macro_model
+
+            if Path(macro_path).is_file():
+                macro_model = load_macro_model(macro_path)
+            else:
+                if log:
+                    log(f"training the macro transformer ({macro_pairs} pairs) -> {macro_path}")
+                macro_model = train_macro_model(macro_pairs, seed)
+                save_macro_model(macro_model, macro_path)
         start = time.perf_counter()
         out["search"] = {"budget_params": budget_params, "budget_flops": budget_flops,
-                         "best": budget_search(gen, budget_params, budget_flops, evaluations, seed=seed, log=log)}
+                         "skeletons": str(macro_path) if macro_path is not None else "random",
+                         "best": budget_search(gen, budget_params, budget_flops, evaluations, seed=seed,
+                                               macro_model=macro_model, log=log)}
         out["search"]["seconds"] = time.perf_counter() - start
     return out
 

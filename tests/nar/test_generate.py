@@ -104,3 +104,15 @@ def test_cli_near_and_budget(tmp_path, gen_path):
     best = json.loads(r.output[r.output.index("{"):])["search"]["best"]
     assert best and all(b["params"] <= 1_000_000 and b["flops"] <= 200_000_000 for b in best)
     assert best[0]["zc_recipe"]["inputs"].startswith("gaussian")
+
+
+def test_cli_budget_search_with_the_macro_transformer(tmp_path, gen_path):
+    from flows.cli import app
+    from nar_model.generate.macro_model import MacroConfig, save_macro_model, train_macro_model
+
+    path = tmp_path / "macro.pt"
+    save_macro_model(train_macro_model(32, config=MacroConfig(width=16, layers=1, heads=2, epochs=1)), path)
+    r = CliRunner().invoke(app, ["generate", "--budget-params", "300k", "--budget-flops", "50M", "--evaluations", "3",
+                                 "--generator", str(gen_path), "--macro", str(path)])
+    assert r.exit_code == 0, r.output
+    assert f"skeletons: {path}" in r.output and "forward ok" in r.output
