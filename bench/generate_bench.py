@@ -107,9 +107,9 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     # conditioning on a query embedding: held-out query cells
     queries = held[:args.queries]
     q_emb = embed_cells(queries)
-    # every raw conditional sample counts (no re-ranking); two priors: the flow from noise, and the flow
-    # started at prior_t0 from the conditional prior over embedded training cells (the default)
-    for tag, prior in (("", "neighbours"), ("_noise", "noise")):
+    # every raw conditional sample counts (no re-ranking); two priors: the flow from noise (the default),
+    # and the flow started at prior_t0 from the conditional prior over embedded training cells
+    for tag, prior in (("", "noise"), ("_neighbours", "neighbours")):
         rows = []
         for qi, q in enumerate(q_emb):
             _, cells = gen.sample(args.per_query, condition=q, guidance=args.guidance, seed=args.seed + qi, prior=prior)
@@ -137,8 +137,8 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     for tag, by in (("", "onehot"), ("_centre", "centre")):
         fam_rows = []
         for f in range(args.families):
-            _, cells = gen.sample(args.per_family, family=f, guidance=args.guidance, seed=args.seed + 100 + f,
-                                  family_by=by)
+            _, cells = gen.sample(args.per_family, family=f, guidance=args.family_guidance or args.guidance,
+                                  seed=args.seed + 100 + f, family_by=by)
             hit = float(np.mean(gen.family_of(embed_cells(cells)) == f))
             chance = float(np.mean(uncond_fam == f))
             fam_rows.append({"family": f, "hit": hit, "chance_uncond": chance, "chance_uniform": 1 / args.families})
@@ -336,7 +336,7 @@ def markdown(report: dict) -> str:
                     f"median-minus-p90 mean {g['margin_ci' + tag][1]:+.3f} (95 % CI {g['margin_ci' + tag][0]:+.3f} to "
                     f"{g['margin_ci' + tag][2]:+.3f}), min {g['margin_min' + tag]:+.3f}; mean {g['cond_median_cos_mean' + tag]:.3f}"
                     f" vs p90 {g['uncond_p90_cos_mean' + tag]:.3f}; {100 * g['cond_new' + tag]:.0f} % of the samples new")
-                   for tag, label in (("", "flow from the conditional prior"), ("_noise", "flow from noise"))
+                   for tag, label in (("", "flow from noise"), ("_neighbours", "flow from the neighbours prior"))
                    if "queries_meeting_p90_count" + tag in g],
                  ("family-conditioned samples in their family (family flow, one-hot)", ">= 3x chance",
                   f"{100 * g['family_hit_mean']:.1f} % = {g['family_hit_over_uniform_chance']:.2f}x uniform chance "
@@ -403,6 +403,7 @@ def main() -> None:
     ap.add_argument("--per-query", type=int, default=20)
     ap.add_argument("--per-family", type=int, default=25)
     ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--family-guidance", type=float, default=None, help="guidance of the family rows (default --guidance)")
     ap.add_argument("--cost-checks", type=int, default=30, help="macro: networks costed both ways")
     ap.add_argument("--macro-pairs", type=int, default=20000, help="macro: hindsight-labelled training pairs")
     ap.add_argument("--macro-epochs", type=int, default=20)
