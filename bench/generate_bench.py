@@ -220,7 +220,8 @@ def section_macro(report: dict, args: argparse.Namespace) -> None:
     else:
         model = train_macro_model(args.macro_pairs, args.seed, MacroConfig(epochs=args.macro_epochs),
                                   log=lambda e, s: print("macro epoch", e, s, flush=True) if args.verbose else None)
-    out["macro_train_s"], out["macro_pairs"], out["macro_epochs"] = time.perf_counter() - t, args.macro_pairs, args.macro_epochs
+    out["macro_train_s"] = time.perf_counter() - t
+    out["macro_pairs"], out["macro_epochs"] = model.stats.get("n_pairs", args.macro_pairs), model.config.epochs
     if args.save_macro and not args.load_macro:
         save_macro_model(model, args.save_macro)
     # held-out prompts: fresh cells, budgets log-uniform over a user-like range
