@@ -261,7 +261,11 @@ def section_macro(report: dict, args: argparse.Namespace) -> None:
         fwd.append(bool(torch.isfinite(y).all()) and y.shape == (1, 10))
     out["macro_valid"] = 1.0
     out["macro_runs_forward"], out["macro_forward_checked"] = float(np.mean(fwd)) if fwd else 0.0, len(fwd)
-    out["macro_rows"] = rows
+    out["macro_prompts"] = len(rows)
+    # per prompt: budgets and, per method, within-budget and budget use (the stages are left out: size)
+    out["macro_rows"] = [{"budget_params": r["budget_params"], "budget_flops": r["budget_flops"],
+                          **{k: [v["within"], round(v["use"], 4)] for k, v in r.items() if isinstance(v, dict)}}
+                         for r in rows]
     print("macro:", {k: v for k, v in out.items() if k != "macro_rows"}, flush=True)
     if args.load and args.search_seeds:
         from nar.generate import CellGenerator, budget_search
@@ -356,7 +360,7 @@ def markdown(report: dict) -> str:
             lo, hi = m[f"{name}_within_ci"]
             rows.append((f"skeletons within the requested params and FLOPs budget: {label}", "transformer > random",
                          f"{100 * m[f'{name}_within']:.1f} % (95 % CI {100 * lo:.1f}-{100 * hi:.1f}) of "
-                         f"{len(m['macro_rows'])}; median budget use of those within {100 * m[f'{name}_use_median_within']:.0f} %"))
+                         f"{m['macro_prompts']}; median budget use of those within {100 * m[f'{name}_use_median_within']:.0f} %"))
         w, l = m["within_vs_default_wins_losses"]
         rows += [("prompts where only the transformer / only the search's random draw fits", "-",
                   f"{w} / {l} (sign-test p = {m['within_vs_default_sign_p']:.2g})"),
