@@ -2,11 +2,12 @@
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nar.generate import (CellGenerator, benchmark_retrieval, build_benchmark, generate, generate_near, load_groups, probe_macro,
-                          trace_macro, train_generator)
+from nar.generate import (CellGenerator, benchmark_retrieval, build_benchmark, embed_graphs, generate, generate_near,
+                          load_groups, probe_macro, trace_macro, train_generator)
 from nar_data.parquet import read_graphs, write_shard
 from nar_model.generate.cell import is_valid, sample_cells
 from nar_model.generate.benchmark import benchmark_specs
@@ -78,6 +79,13 @@ def test_generator_round_trip_and_near(gen_path):
     _, again = gen.sample(3, family=1, family_by="centre", seed=2)
     assert [c.adj for c in by_centre] == [c.adj for c in again] and all(is_valid(c) for c in by_centre)
     query = trace_macro(probe_macro(fixed[0]))
+    q = embed_graphs([query])
+    _, nb = gen.sample(4, condition=q, prior="neighbours", seed=3)
+    _, nb2 = gen.sample(4, condition=q, prior="neighbours", seed=3)
+    assert [c.adj for c in nb] == [c.adj for c in nb2] and all(is_valid(c) for c in nb)
+    gen.prior_k = 1  # bandwidth 0: every start is the embedded cell nearest the condition
+    starts = gen.prior_starts(gen.cond_vectors[2], 5, np.random.default_rng(0))
+    assert (starts == gen.cond_latents[2]).all()
     best = generate_near(query, gen, k=2, n=4)
     assert 1 <= len(best) <= 2 and best[0]["cosine"] >= best[-1]["cosine"]
     assert all(b["runs_forward"] for b in best) and best[0]["model_id"].startswith("hgnas:")
