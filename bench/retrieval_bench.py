@@ -37,13 +37,21 @@ METHODS = {
     "gat": Method("gat", "gat"),
     "gin": Method("gin", "gin"),
     "nar": Method("nar", "nar"),
-    # ablations of the shipped encoder (canonical view + op / motif / size tokens -> SVD basis, 256 dims)
-    "nar/no-canon": Method("nar/no-canon", "nar", {"token_canon": False}),
-    "nar/no-size": Method("nar/no-size", "nar", {"token_channels": "op,motif"}),
-    "nar/v1": Method("nar/v1", "nar", {"token_canon": False, "token_channels": "op,motif"}),
-    "nar/+raw": Method("nar/+raw", "nar", {"token_channels": "op,motif,size,raw", "token_shares": "1,1,1.5,0.5"}),
+    # ablations of the shipped encoder (canonical view: op / motif / size tokens + the stored graph's op tokens,
+    # binary presence, shares 1 / 1 / 1.5 / 1, SVD basis of the graphs given to fit, 512 dims, neighbourhood stage)
+    "nar/no-smooth": Method("nar/no-smooth", "nar", {"token_smooth_k": 0}),
+    "nar/v2": Method("nar/v2", "nar", {"token_channels": "op,motif,size", "token_tf": "log1p", "dim": 256,
+                                       "token_shares": "", "token_smooth_k": 0}),
+    "nar/log1p": Method("nar/log1p", "nar", {"token_tf": "log1p"}),
+    "nar/equal-shares": Method("nar/equal-shares", "nar", {"token_shares": ""}),
+    "nar/no-raw": Method("nar/no-raw", "nar", {"token_channels": "op,motif,size"}),
+    "nar/+rmotif": Method("nar/+rmotif", "nar", {"token_channels": "op,motif,size,raw,rmotif"}),
+    "nar/no-canon": Method("nar/no-canon", "nar", {"token_canon": False, "token_channels": "op,motif,size"}),
+    "nar/no-size": Method("nar/no-size", "nar", {"token_channels": "op,motif,raw"}),
+    "nar/v1": Method("nar/v1", "nar", {"token_canon": False, "token_channels": "op,motif", "token_tf": "log1p",
+                                       "dim": 256, "token_shares": "", "token_smooth_k": 0}),
     "nar/no-basis": Method("nar/no-basis", "wl_tokens"),
-    "nar/dim512": Method("nar/dim512", "nar", {"dim": 512}),
+    "nar/dim256": Method("nar/dim256", "nar", {"dim": 256}),
     "nar/supervised": Method("nar/supervised", "nar", {"token_epochs": 60}),
     "nar/supervised-family-only": Method("nar/supervised-family-only", "nar", {"token_epochs": 60, "ce_weight": 0.0}),
     "nar/random-basis": Method("nar/random-basis", "nar", {"token_basis": "random"}),
@@ -57,8 +65,8 @@ METHODS = {
                                   {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
 }
 BASELINES = ("wl", "wl_motif")
-ABLATIONS = ("nar/no-canon,nar/no-size,nar/v1,nar/+raw,nar/no-basis,nar/dim512,nar/supervised,"
-             "nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
+ABLATIONS = ("nar/no-smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
+             "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
 DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 
 
@@ -132,6 +140,12 @@ def main() -> None:
           f"{len(set(f for f in relevance.family if f != 'unknown'))} families in {len(units)} split units, "
           f"{proto.near_pairs} near-twin pairs, {len(proto.twins)} twin pairs; relevance: {source}; "
           f"{args.folds}-fold x seeds {seeds} ({time.perf_counter() - t0:.1f}s)", flush=True)
+    print("# what a fit saw: " + ("the train folds' graphs with their family labels AND every test graph without "
+                                  "labels (--transductive: label-free parts such as the motif vocabulary and the "
+                                  "basis span the whole database, as `nar build` fits on a whole dataset)"
+                                  if args.transductive else
+                                  "the train folds' graphs only (inductive: test graphs unseen until embedding)"),
+          flush=True)
     config = EncoderConfig() if args.epochs is None else EncoderConfig(epochs=args.epochs)
     results: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -176,7 +190,10 @@ def main() -> None:
                   "diff_vs_best_baseline": ({m: [diffs["nar"][m][0], diffs["nar"][m][1], diffs["nar"][m][2]]
                                              for m in ("map@20", "ndcg@20")} if best and "nar" in diffs else {}),
                   "diffs": diffs, "nar_minus": nar_vs,
-                  "protocol": {"folds": args.folds, "epochs": config.epochs, "transductive": args.transductive, "seeds": seeds, "near_twin": args.near_twin,
+                  "protocol": {"folds": args.folds, "epochs": config.epochs, "transductive": args.transductive,
+                               "fit_saw": ("train graphs labelled + test graphs unlabelled" if args.transductive
+                                           else "train graphs only"),
+                               "seeds": seeds, "near_twin": args.near_twin,
                                "relevance": source, "graphs": len(graphs), "twin_pairs": len(proto.twins),
                                "near_twin_pairs": proto.near_pairs, "split_units": len(units),
                                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

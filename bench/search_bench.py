@@ -52,8 +52,10 @@ PROBE = ("import os, sys, runpy, time; sys.argv = ['nar', *sys.argv[1:]]\n"
          "lib = os.environ.get('NAR_BENCH_PREIMPORT')\n"
          "if lib:\n    t = time.perf_counter(); __import__('torch'); __import__(lib)\n"
          "    print(f'IMPORT={time.perf_counter() - t:.3f}', file=sys.stderr)\n"
+         "def report():\n    print('TORCH=' + str('torch' in sys.modules), file=sys.stderr); sys.stderr.flush()\n"
+         "_exit = os._exit\nos._exit = lambda code: (report(), _exit(code))  # `nar search` skips teardown\n"
          "try:\n    runpy.run_module('flows.cli', run_name='__main__')\nexcept SystemExit as e:\n    code = e.code\n"
-         "print('TORCH=' + str('torch' in sys.modules), file=sys.stderr); sys.exit(code)")
+         "report(); sys.exit(code)")
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -403,18 +403,39 @@ def compare(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
         if a["digest"] != b["digest"]:
             lines.append(f"  DIFFERENT {a['model_id']}: arch_id {'same' if a['arch_id'] == b['arch_id'] else 'differs'}, "
                          f"capture {a['method']} -> {b['method']}, nodes {a['nodes']} -> {b['nodes']}")
-    lines += ["", "| source | n | old median s | new median s | old / new (medians) | median of per-model old / new "
-              "| sum old / sum new |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| source | n | old median s | new median s | old / new (medians) [95 % CI] "
+              "| median of per-model old / new [95 % CI] | sum old / sum new |", "|---|---:|---:|---:|---:|---:|---:|"]
     for source in SOURCES + ("all",):
         sel = [(a, b) for a, b in both if source in ("all", a["source"])]
         if not sel:
             continue
         ta, tb = [a["total"] for a, _ in sel], [b["total"] for _, b in sel]
         ratios = [a["total"] / b["total"] for a, b in sel]
+        lo1, hi1, lo2, hi2 = _ratio_cis(ta, tb)
         lines.append(f"| {source} | {len(sel)} | {statistics.median(ta):.3f} | {statistics.median(tb):.3f} | "
-                     f"{statistics.median(ta) / statistics.median(tb):.2f} | {statistics.median(ratios):.2f} | "
-                     f"{sum(ta) / sum(tb):.2f} |")
+                     f"{statistics.median(ta) / statistics.median(tb):.2f} [{lo1:.2f}, {hi1:.2f}] | "
+                     f"{statistics.median(ratios):.2f} [{lo2:.2f}, {hi2:.2f}] | {sum(ta) / sum(tb):.2f} |")
+    lines.append("(95 % CIs in brackets: 2 000 bootstrap resamples of the models, paired, seed 0)")
     return "\n".join(lines)
+
+
+def _ratio_cis(old: list[float], new: list[float], n: int = 2000) -> tuple[float, float, float, float]:
+    """95 % bootstrap CIs (models resampled with replacement, old and new paired) of the ratio of the medians and
+    of the median per-model ratio."""
+    import random
+
+    rng = random.Random(0)
+    idx = range(len(old))
+    of_medians, per_model = [], []
+    for _ in range(n):
+        pick = [rng.choice(idx) for _ in idx]
+        a, b = [old[i] for i in pick], [new[i] for i in pick]
+        of_medians.append(statistics.median(a) / statistics.median(b))
+        per_model.append(statistics.median(x / y for x, y in zip(a, b)))
+    lo, hi = int(0.025 * n), int(0.975 * n) - 1
+    of_medians.sort()
+    per_model.sort()
+    return of_medians[lo], of_medians[hi], per_model[lo], per_model[hi]
 
 
 def _twin_table(warm: dict[str, dict[str, Any]], twins: dict[str, str]) -> str:

@@ -16,7 +16,7 @@ __all__ = ["EncoderConfig"]
 
 @dataclass
 class EncoderConfig:
-    dim: int = 256  # embedding size used for retrieval (stored vectors: at most 512)
+    dim: int = 512  # embedding size used for retrieval (stored vectors: at most 512)
     hidden: int = 64  # GNN width
     layers: int = 3  # message-passing layers
     epochs: int = 10  # graph-level epochs (same budget for every trained encoder)
@@ -39,14 +39,20 @@ class EncoderConfig:
     end_to_end: bool = False  # let the graph-level loss also train the motif encoder
     # token encoder (the shipped nar; see encoders/nar.py)
     # op = WL tokens of the op graph, motif = WL tokens of the motif graph, size = WL tokens with every attribute
-    # (widths, heads), raw = op tokens of the stored graph when token_canon is on (tokens.CHANNELS)
-    token_channels: str = "op,motif,size"
+    # (widths, heads), raw / rmotif = op / motif tokens of the stored graph when token_canon is on (tokens.CHANNELS)
+    token_channels: str = "op,motif,size,raw"
+    token_tf: str = "binary"  # binary = token present or not | log1p = log counts (tokens.TFS)
     token_buckets: int = 4096  # hashed tokens per channel
     idf: bool = False  # weight tokens by inverse document frequency (fit on the graphs given to fit)
     token_attrs: bool = True  # op-graph node labels carry the size-free node attributes (kernel, stride, ...)
     token_canon: bool = True  # read tokens from the canonical view (nar_model/canon.py: layout ops contracted, ...)
-    token_shares: str = ""  # share of the cosine per token channel, e.g. "0.45,0.45,0.1" ("" = equal)
+    token_shares: str = "size=1.5"  # share of the cosine per channel: "" = equal, "size=1.5" = named (others 1),
+    # or one positional weight per token_channels entry (tokens.parse_shares)
     token_basis: str = "svd"  # svd = top singular vectors of the fit graphs' tokens | random = JL sketch
+    # neighbourhood stage (label-free): each vector + token_smooth_alpha x the cosine-weighted vectors of its
+    # token_smooth_k nearest fitted graphs (0 = off; encoders/nar.py)
+    token_smooth_k: int = 3
+    token_smooth_alpha: float = 0.25
     token_epochs: int = 0  # supervised passes over the map (0: off; on held-out families it loses, docs/retrieval.md)
     token_lr: float = 1e-2
     token_reg: float = 1e-3  # L2 pull of the projection towards its random start and of the token weights to 0
@@ -74,4 +80,5 @@ class EncoderConfig:
 
 #: Fields added after checkpoints were first written, with the value that keeps an older checkpoint's
 #: embeddings unchanged (its stored vectors stay valid): the WL channels did not exist before.
-SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_shares": "", "token_channels": "op,motif"}
+SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_shares": "", "token_channels": "op,motif",
+                         "token_tf": "log1p", "token_smooth_k": 0}

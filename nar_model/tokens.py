@@ -1,17 +1,21 @@
 """Structure tokens of a graph: the bag of WL subtree labels of its op graph and of its motif graph.
 
-Two channels, each a hashed ``log1p`` count vector of ``buckets`` dims:
+Channels (`CHANNELS`), each a hashed count vector of ``buckets`` dims (``log1p`` counts, or with
+``tf="binary"`` the presence of each token):
 
 * ``op``: WL labels (rounds 0..``op_rounds``, in- and out-neighbours kept apart, `wl.wl_rounds`)
   of the operator graph, nodes labelled by their op name plus the size-free part of their attributes (kernel,
   stride, dilation, norm kind, depthwise or grouped conv; `design_attrs`);
 * ``motif``: WL labels (rounds 0..``motif_rounds``) of the macro graph, one node per motif
-  occurrence labelled by its global motif id (`motifs.MotifVocab`), edges the quotient of the op DAG.
+  occurrence labelled by its global motif id (`motifs.MotifVocab`), edges the quotient of the op DAG;
+* ``size``: WL labels (rounds 0..``size_rounds``) with every attribute in the node label (widths, heads);
+* ``raw`` / ``rmotif``: the ``op`` / ``motif`` channels of the stored graph when ``canon`` reads the others
+  from the canonical view (`canon.canonical_graph`).
 
-`TokenFeaturizer` fits an inverse document frequency per bucket on training graphs (how rare a
-token is says how telling it is) and gives ``tf * idf`` rows, each channel L2-normalised and the
-channels concatenated with equal weight, so a row's inner product with another is the mean of the
-channel cosines. With ``idf=False`` the rows are the plain training-free ``wl_motif`` histograms.
+`TokenFeaturizer` optionally fits an inverse document frequency per bucket on training graphs and gives
+``tf * idf`` rows, each channel L2-normalised and the channels concatenated with equal weight (or ``shares``),
+so a row's inner product with another is the (weighted) mean of the channel cosines. With ``idf=False`` and the
+default channels the rows are the plain training-free ``wl_motif`` histograms.
 
 Shapes:
     B graphs -> (B, channels * buckets) float32
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,11 +43,16 @@ from .wl_hash import labelled_wl_histogram
 if TYPE_CHECKING:
     from .config import EncoderConfig
 
-__all__ = ["CHANNELS", "TokenFeaturizer", "node_label"]
+__all__ = ["CHANNELS", "TokenFeaturizer", "node_label", "parse_shares"]
 
 #: Every token channel; the default (and the training-free ``wl_motif`` row) reads the first two.
-CHANNELS = ("op", "motif", "size", "raw")
+#: ``raw`` / ``rmotif``: the op / motif channels of the *stored* graph (layout ops and all) next to the canonical
+#: view's, with their own motif vocabulary (``raw_vocab``).
+CHANNELS = ("op", "motif", "size", "raw", "rmotif")
 DEFAULT_CHANNELS = ("op", "motif")
+#: How a channel's counts become its row: ``log1p`` counts, or ``binary`` presence (a token is there or not, so
+#: a deeper member of a family, which repeats the same blocks more often, keeps the same row).
+TFS = ("log1p", "binary")
 
 
 #: Node attributes that name a design choice whatever the model's size (widths and head counts are left
@@ -75,6 +85,41 @@ def node_label(graph: Graph, i: int, attrs: bool = True) -> str:
     return graph.op_name[i]
 
 
+def parse_shares(spec: str, channels: Sequence[str]) -> tuple[float, ...] | None:
+    """Channel shares from a config string: ``""`` = equal; ``"size=1.5"`` = named shares, every other channel 1
+    (a named channel that is not selected is ignored, so one setting serves every channel subset); or one
+    positional weight per channel, ``"1,1,1.5,1"``."""
+    spec = spec.strip()
+    if not spec:
+        return None
+    if "=" not in spec:
+        return tuple(float(v) for v in spec.split(","))
+    named: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in CHANNELS:
+            raise ValueError(f"Unknown token channel {name.strip()!r} in shares {spec!r}; valid: {', '.join(CHANNELS)}")
+        named[name.strip()] = float(value)
+    return tuple(named.get(c, 1.0) for c in channels)
+
+
+_VIEWS: "OrderedDict[tuple, Graph]" = OrderedDict()
+_VIEWS_MAX = 8192
+
+
+def _canonical(g: Graph) -> Graph:
+    """`canonical_graph`, memoised on the graph's content (fit and embed of one dataset read each graph twice;
+    the bench's folds re-read it for every fold). Only the view's ops, attributes and edges are read here."""
+    key = (g.model_id, g.arch_id, tuple(g.op_name), tuple(g.attrs), np.asarray(g.src).tobytes(),
+           np.asarray(g.dst).tobytes(), str(g.shape))
+    view = _VIEWS.get(key)
+    if view is None:
+        view = _VIEWS[key] = canonical_graph(g)
+        if len(_VIEWS) > _VIEWS_MAX:
+            _VIEWS.popitem(last=False)
+    return view
+
+
 @dataclass
 class TokenFeaturizer:
     """Hashed WL token channels of graphs, optionally idf-weighted (fit on training graphs)."""
@@ -88,7 +133,9 @@ class TokenFeaturizer:
     attrs: bool = True
     canon: bool = False
     shares: tuple[float, ...] | None = None
+    tf: str = "log1p"
     vocab: MotifVocab | None = None
+    raw_vocab: MotifVocab | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -98,9 +145,11 @@ class TokenFeaturizer:
         if self.shares is not None and (len(self.shares) != len(self.channels) or min(self.shares) < 0
                                         or sum(self.shares) <= 0):
             raise ValueError(f"shares {self.shares} must be one non-negative weight per channel {self.channels}")
+        if self.tf not in TFS:
+            raise ValueError(f"Unknown token tf {self.tf!r}; valid: {', '.join(TFS)}")
 
     def _view(self, graphs: Sequence[Graph]) -> list[Graph]:
-        return [canonical_graph(g) for g in graphs] if self.canon else list(graphs)
+        return [_canonical(g) for g in graphs] if self.canon else list(graphs)
 
     def _scales(self) -> np.ndarray:
         """Per-channel factor: ``sqrt(share / sum of shares)`` (equal shares without ``shares``)."""
@@ -113,17 +162,27 @@ class TokenFeaturizer:
 
     def fit(self, graphs: Sequence[Graph], vocab: MotifVocab | None = None) -> "TokenFeaturizer":
         """Learn the motif vocabulary (unless given) and the idf of every bucket on ``graphs``."""
+        self._fit(graphs, self._view(graphs), vocab)
+        return self
+
+    def fit_transform(self, graphs: Sequence[Graph], vocab: MotifVocab | None = None) -> np.ndarray:
+        """`fit` then `transform` of the same graphs, the canonical views computed once."""
         view = self._view(graphs)
+        self._fit(graphs, view, vocab)
+        return self._rows(self._counts(graphs, view))
+
+    def _fit(self, graphs: Sequence[Graph], view: Sequence[Graph], vocab: MotifVocab | None) -> None:
         if "motif" in self.channels:
             self.vocab = vocab or MotifVocab().fit(view)
-        raw = self._counts(graphs, view)
+        if "rmotif" in self.channels:
+            self.raw_vocab = MotifVocab().fit(list(graphs))
         self.weights = {}
         if self.idf:
+            raw = self._counts(graphs, view)
             n = max(len(graphs), 1)
             for name, x in raw.items():
                 df = (x > 0).sum(0)
                 self.weights[name] = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-        return self
 
     def counts(self, graphs: Sequence[Graph]) -> dict[str, np.ndarray]:
         """``{channel: (B, buckets) log1p counts}`` (of the canonical view with ``canon``, but ``raw``)."""
@@ -132,6 +191,8 @@ class TokenFeaturizer:
     def _counts(self, graphs: Sequence[Graph], view: Sequence[Graph]) -> dict[str, np.ndarray]:
         out: dict[str, list[np.ndarray]] = {name: [] for name in self.channels}
         segs: list[Segmentation] = self.vocab.segment(view) if "motif" in self.channels and view else []
+        rsegs: list[Segmentation] = (self.raw_vocab.segment(list(graphs)) if "rmotif" in self.channels and view
+                                     else [])
         for n, g in enumerate(view):
             if "op" in self.channels:
                 labels = [node_label(g, i, self.attrs) for i in range(g.num_nodes)]
@@ -145,15 +206,25 @@ class TokenFeaturizer:
                 msrc, mdst, _ = macro_edges(g.src, g.dst, s.seg)
                 out["motif"].append(labelled_wl_histogram([str(int(k)) for k in s.key], msrc, mdst,
                                                           self.motif_rounds, self.buckets))
+            if "rmotif" in self.channels:  # the motif channel of the stored graph
+                r, s = graphs[n], rsegs[n]
+                msrc, mdst, _ = macro_edges(r.src, r.dst, s.seg)
+                out["rmotif"].append(labelled_wl_histogram([str(int(k)) for k in s.key], msrc, mdst,
+                                                           self.motif_rounds, self.buckets))
             if "size" in self.channels:  # every attribute, widths and head counts included
                 labels = [f"{g.op_name[i]}|{g.attrs[i]}" if i < len(g.attrs) else g.op_name[i]
                           for i in range(g.num_nodes)]
                 out["size"].append(labelled_wl_histogram(labels, g.src, g.dst, self.size_rounds, self.buckets))
-        return {k: (np.stack(v) if v else np.zeros((0, self.buckets), dtype=np.float32)) for k, v in out.items()}
+        res = {k: (np.stack(v) if v else np.zeros((0, self.buckets), dtype=np.float32)) for k, v in out.items()}
+        if self.tf == "binary":
+            res = {k: (v > 0).astype(np.float32) for k, v in res.items()}
+        return res
 
     def transform(self, graphs: Sequence[Graph]) -> np.ndarray:
         """(B, size) rows: per channel ``tf * idf`` L2-normalised, channels scaled by ``1/sqrt(C)``."""
-        raw = self.counts(graphs)
+        return self._rows(self.counts(graphs))
+
+    def _rows(self, raw: dict[str, np.ndarray]) -> np.ndarray:
         parts = [w * l2_normalize(raw[c] * self.weights[c] if c in self.weights else raw[c])
                  for c, w in zip(self.channels, self._scales())]
         return np.concatenate(parts, axis=1).astype(np.float32)
@@ -184,15 +255,15 @@ class TokenFeaturizer:
     def from_config(cls, c: "EncoderConfig") -> "TokenFeaturizer":
         """The featuriser an `EncoderConfig`'s ``token_*`` / ``idf`` fields describe (unfitted)."""
         channels = tuple(n.strip() for n in c.token_channels.split(",") if n.strip())
-        shares = tuple(float(v) for v in c.token_shares.split(",")) if c.token_shares.strip() else None
         return cls(buckets=c.token_buckets, channels=channels, idf=c.idf, attrs=c.token_attrs, canon=c.token_canon,
-                   shares=shares)
+                   shares=parse_shares(c.token_shares, channels), tf=c.token_tf)
 
     def to_dict(self) -> dict[str, Any]:
         return {"buckets": self.buckets, "op_rounds": self.op_rounds, "motif_rounds": self.motif_rounds,
                 "channels": list(self.channels), "idf": self.idf, "attrs": self.attrs, "canon": self.canon,
                 "shares": list(self.shares) if self.shares is not None else None, "size_rounds": self.size_rounds,
-                "vocab": self.vocab.to_dict() if self.vocab else None,
+                "vocab": self.vocab.to_dict() if self.vocab else None, "tf": self.tf,
+                "raw_vocab": self.raw_vocab.to_dict() if self.raw_vocab else None,
                 "weights": {k: v.tolist() for k, v in self.weights.items()}}
 
     @classmethod
@@ -201,5 +272,6 @@ class TokenFeaturizer:
                    channels=tuple(d["channels"]), idf=bool(d["idf"]), attrs=bool(d.get("attrs", True)),
                    canon=bool(d.get("canon", False)), size_rounds=int(d.get("size_rounds", 1)),
                    shares=tuple(d["shares"]) if d.get("shares") is not None else None,
-                   vocab=MotifVocab.from_dict(d["vocab"]) if d.get("vocab") else None,
+                   vocab=MotifVocab.from_dict(d["vocab"]) if d.get("vocab") else None, tf=str(d.get("tf", "log1p")),
+                   raw_vocab=MotifVocab.from_dict(d["raw_vocab"]) if d.get("raw_vocab") else None,
                    weights={k: np.asarray(v, dtype=np.float32) for k, v in d["weights"].items()})

@@ -34,13 +34,14 @@ def print_result(result: Any, explain: bool = False) -> None:
     title = (f"{q.title}: {q.num_nodes} nodes, {_num(q.num_params)} parameters, {_num(q.flops)} FLOPs"
              f"{'' if q.in_dataset else ', not in the dataset'} - vs {result.database} architectures")
     table = Table(title=title)
-    for col, justify in (("rank", "right"), ("score", "right"), ("model", "left"), ("family", "left"),
-                         ("task", "left"), ("parameters", "right"), ("FLOPs", "right"), ("", "left")):
+    marks = ["identical graph" if h.twin else (f"+{len(h.also)} same graph" if h.also else "") for h in result.hits]
+    columns = [("rank", "right"), ("score", "right"), ("model", "left"), ("family", "left"), ("task", "left"),
+               ("parameters", "right"), ("FLOPs", "right")] + ([("note", "left")] if any(marks) else [])
+    for col, justify in columns:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for h in result.hits:
-        mark = "identical graph" if h.twin else (f"+{len(h.also)} same graph" if h.also else "")
-        table.add_row(str(h.rank), f"{h.score:.3f}", h.model_id, h.family, h.task, _num(h.num_params),
-                      _num(h.flops), mark)
+    for h, mark in zip(result.hits, marks):
+        cells = [str(h.rank), f"{h.score:.3f}", h.model_id, h.family, h.task, _num(h.num_params), _num(h.flops)]
+        table.add_row(*cells, *([mark] if any(marks) else []))
     console = Console(width=160)
     console.print(table)
     if result.twins_total > len(result.twins):

@@ -61,43 +61,78 @@ _VALUE_WRITES = ("uniform_", "normal_", "zero_", "fill_", "erfinv_", "clamp_", "
                  "bernoulli_")
 
 
-@functools.cache
-def _value_writes() -> frozenset[Any]:
+#: ``torch.nn.init`` functions that only write values into their tensor (the fan-based ones need 2 dimensions).
+_INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_")
+_FAN_INIT_FUNCTIONS = ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_")
+
+
+def _value_only(t: Any) -> bool:
+    """Whether writing values into ``t`` can be skipped: a floating-point meta tensor that autograd does not watch
+    (an in-place op on a leaf that requires grad, with grad on, must still raise as it would have)."""
     import torch
 
-    return frozenset(getattr(torch.ops.aten, n) for n in _VALUE_WRITES)
+    if not isinstance(t, torch.Tensor):
+        return False
+    with torch._C.DisableTorchFunction():  # attribute reads need not pass through ``torch.device``'s function mode
+        return t.is_meta and t.is_floating_point() and not (t.requires_grad and torch.is_grad_enabled())
 
 
 @contextlib.contextmanager
 def skip_meta_init() -> Iterator[None]:
-    """Skip the kernels of weight initialisation on meta tensors while a model is built: same module, less work.
+    """Skip weight initialisation on meta tensors while a model is built: same module, less work.
 
     A meta tensor has no values, so an in-place op that only writes values into it (``uniform_``, ``normal_``,
     ``fill_`` with a number, ``mul_`` by a number; what ``nn.init`` and timm's ``trunc_normal_`` run) leaves it
-    as it was: shape, strides and dtype unchanged. Yet each runs a meta kernel (many in Python): a third to a
-    half of building a timm model. Under this context such an op on a floating-point meta tensor with no other
-    tensor operand returns the tensor at once. It is a dispatch mode, below autograd, so every check above the
-    kernel (an in-place op on a leaf that requires grad, the init functions' own argument checks) still runs.
-    Integer tensors (whose values `BuildConstants` may shadow) and other devices run as usual.
+    as it was: shape, strides and dtype unchanged. Yet each runs a meta kernel (many in Python), and each
+    ``nn.init`` call goes through ``torch.device("meta")``'s function mode: together a half or more of building a
+    timm model. Under this context such a ``Tensor`` method on a floating-point meta tensor with no other tensor
+    operand returns the tensor at once, and so do the ``torch.nn.init`` functions above (the fan-based ones only
+    for tensors of 2 or more dimensions: on fewer they raise, as before). Nothing else is touched: every other
+    op runs as usual, with no dispatch mode in the way (an earlier version of this was one, and its Python
+    handler ran for every op of the build). Integer tensors (whose values `BuildConstants` may shadow), real
+    tensors and leaves that require grad with grad enabled run as usual.
     """
     import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.nn import init
 
-    writes = _value_writes()
+    saved: list[tuple[Any, str, Any]] = []
 
-    class SkipInit(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-            kwargs = kwargs or {}
-            if func.overloadpacket in writes and args:
-                t = args[0]
-                if isinstance(t, torch.Tensor) and t.is_meta and t.is_floating_point() \
-                        and not any(isinstance(a, torch.Tensor) for a in args[1:]) \
-                        and not any(isinstance(v, torch.Tensor) for v in kwargs.values()):
-                    return t
-            return func(*args, **kwargs)
+    def patch(owner: Any, name: str, fast: Any) -> None:
+        saved.append((owner, name, owner.__dict__[name] if name in owner.__dict__ else getattr(owner, name)))
+        setattr(owner, name, fast)
 
-    with SkipInit():
+    def method(name: str) -> Any:
+        original = getattr(torch.Tensor, name)
+
+        def skip(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if _value_only(self) and not any(isinstance(a, torch.Tensor) for a in args) \
+                    and not any(isinstance(v, torch.Tensor) for v in kwargs.values()):
+                return self
+            return original(self, *args, **kwargs)
+
+        return skip
+
+    def init_function(name: str, min_dim: int) -> Any:
+        original = getattr(init, name)
+
+        def skip(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            if _value_only(tensor) and tensor.dim() >= min_dim:
+                return tensor
+            return original(tensor, *args, **kwargs)
+
+        return skip
+
+    for name in _VALUE_WRITES:
+        patch(torch.Tensor, name, method(name))
+    for name in _INIT_FUNCTIONS:
+        patch(init, name, init_function(name, 0))
+    for name in _FAN_INIT_FUNCTIONS:
+        patch(init, name, init_function(name, 2))
+    try:
         yield
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
 
 
 def needs_values(error: BaseException) -> bool:

@@ -1,4 +1,4 @@
-"""`MetaResults`: meta kernels skipped for calls whose results are known, for `ShadowValues`' meta-only ops."""
+"""`MetaResults`: meta kernels skipped for calls whose results are known (every op below the recorder)."""
 
 from __future__ import annotations
 
@@ -23,21 +23,52 @@ def _cacheable(func: Any) -> bool:
         r.alias_info is None and str(r.type) == "Tensor" for r in schema.returns)
 
 
+#: In-place ops outside the ``pointwise`` tag whose result is ``self`` with unchanged metadata (shape, strides, dtype).
+_INPLACE_SAME_META = frozenset(("hardswish_", "hardsigmoid_", "copy_", "fill_", "zero_", "masked_fill_"))
+
+
+@functools.cache
+def _inplace_on_self(func: Any) -> bool:
+    """An in-place op that writes ``self`` only, returns it, and never changes its metadata (a pointwise op such as
+    ``sigmoid_`` / ``add_``, or ``fill_`` / ``copy_``; not ``resize_``, ``unsqueeze_``, ``set_``): called again with
+    equal arguments it passes the same checks and returns ``self`` as it is."""
+    schema = getattr(func, "_schema", None)
+    if schema is None or not schema.name.endswith("_") or len(schema.returns) != 1:
+        return False
+    ret = schema.returns[0].alias_info
+    written = [a for a in schema.arguments if a.alias_info is not None and a.alias_info.is_write]
+    if ret is None or not ret.is_write or len(written) != 1 or written[0].name != "self" or \
+            torch.Tag.inplace_view in func.tags:
+        return False
+    return torch.Tag.pointwise in func.tags or schema.name.removeprefix("aten::") in _INPLACE_SAME_META
+
+
 def _key_of(obj: Any, parts: list[Any]) -> bool:
     """Append ``obj``'s part of a cache key to ``parts``; False where it cannot be keyed."""
     kind = type(obj)
     if kind is tuple or kind is list:
         parts.append(("(", len(obj)))
-        return all(_key_of(x, parts) for x in obj)
-    if isinstance(obj, torch.Tensor):
-        if not obj.is_meta or obj.layout is not torch.strided or obj.is_conj() or obj.is_neg():
-            return False  # a real tensor has values a result may depend on (a boolean mask's count)
-        parts.append((tuple(obj.shape), obj.stride(), obj.dtype, obj.storage_offset()))
+        for x in obj:  # a loop, not all(generator): this runs for every op of a forward
+            if not _key_of(x, parts):
+                return False
         return True
     if kind in _KEY_SCALARS:
         parts.append((kind, obj))
         return True
+    if isinstance(obj, torch.Tensor):
+        if not obj.is_meta or obj.layout is not torch.strided or obj.is_conj() or obj.is_neg():
+            return False  # a real tensor has values a result may depend on (a boolean mask's count)
+        parts.append((obj.shape, obj.stride(), obj.dtype, obj.storage_offset()))
+        return True
     return False
+
+
+def _call_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The cache key of ``func(*args, **kwargs)``: the op, argument metadata and scalar values; None if unkeyable."""
+    parts: list[Any] = [func]
+    if not _key_of(args, parts) or (kwargs and not _key_of(sorted(kwargs.items()), parts)):
+        return None
+    return tuple(parts)
 
 
 class MetaResults:
@@ -48,24 +79,33 @@ class MetaResults:
     second time an op is called with equal arguments (tensor shape / stride / dtype / offset, scalar values)
     it gets fresh meta tensors of the first call's output metadata instead. Only functional ops whose every
     operand is a meta tensor or a plain value qualify (a real tensor may carry values a shape depends on), and
-    only ops that returned fresh storage (``_unsafe_view`` returns a view its schema does not declare). The
-    cache lives for one forward: `ShadowValues` runs its meta-only ops through it (so the recorder, autograd
-    and the shadows still see every op). It is not a dispatch mode of its own: the mere presence of a Python
-    dispatch mode below the recorder changes some recorded edges (a factory op's output feeding the next op), and
-    models without shadows run without any.
+    only ops that returned fresh storage (``_unsafe_view`` returns a view its schema does not declare).
+    In-place ops that write ``self`` and keep its metadata (`_inplace_on_self`: ``sigmoid_``, ``add_``,
+    ``fill_``...) called again with equal arguments return ``self`` without their kernel (its checks passed on
+    equal arguments before). The cache lives for one recorded forward: the recorder's bottom dispatch mode
+    (``nar_data.tracing._record``) runs every op below autograd through it, so the recorder, autograd and
+    `ShadowValues` (above that mode) still see every op; `ShadowValues` passes its meta-only ops down to it.
     """
 
     def __init__(self) -> None:
         self.results: dict[tuple[Any, ...], tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]] = {}
         self.aliasing: set[Any] = set()  # ops seen returning a tensor that shares an input's storage
+        self.inplace: set[tuple[Any, ...]] = set()  # in-place calls (`_inplace_on_self`) seen with these arguments
 
     def run(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``func(*args, **kwargs)``, or fresh meta tensors of an equal call's results."""
         key = None
+        if torch._C._len_torch_dispatch_stack() == 0 and _inplace_on_self(func):
+            key = _call_key(func, args, kwargs)
+            if key is not None and key in self.inplace:
+                return args[0]  # its checks passed on equal arguments; a meta tensor has no values to write
+            out = func(*args, **kwargs)
+            if key is not None and out is args[0]:
+                self.inplace.add(key)
+            return out
         if _cacheable(func) and func not in self.aliasing and torch._C._len_torch_dispatch_stack() == 0:
-            parts: list[Any] = [func]
-            if _key_of(args, parts) and _key_of(sorted(kwargs.items()), parts):
-                key = tuple(parts)
+            key = _call_key(func, args, kwargs)
+            if key is not None:
                 hit = self.results.get(key)
                 if hit is not None:
                     outs = tuple(torch.empty_strided(shape, stride, dtype=dtype, device="meta")

@@ -6,11 +6,14 @@ rung of the ladder when the recorder fails.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import operator
 from typing import Any
 
 import torch
 
+from ..config import debug
 from ..vocab import INPUT, OUTPUT, canonical
 from ._flops import op_flops
 from ._record import RawGraph, tensor_leaves
@@ -27,7 +30,11 @@ def _module_of(node: torch.fx.Node) -> str:
 
 def export_graph(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Export ``model`` and convert the pre-dispatch graph: user inputs, tensor ops, one output node."""
-    ep = torch.export.export(model, args, kwargs or {}, strict=False)
+    # A failed export prints its partial FX graph (``def forward(self, arg0_1, ...``: thousands of lines for a
+    # detection model) to sys.stderr before it raises (torch/export/_trace.py, ``_log_export_wrapper``); the error
+    # itself reaches the ladder's TraceError. Kept only with NAR_DEBUG=1.
+    with contextlib.nullcontext() if debug() else contextlib.redirect_stderr(io.StringIO()):
+        ep = torch.export.export(model, args, kwargs or {}, strict=False)
     user_inputs = set(ep.graph_signature.user_inputs)
     graph = RawGraph()
     index: dict[torch.fx.Node, int] = {}

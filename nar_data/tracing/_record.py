@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ..build.meta_results import MetaResults
 from ..build.tensors import tensor_leaves
 from ..vocab import INPUT, OUTPUT, canonical
 from ._flops import counts_flops, op_flops
@@ -151,6 +152,49 @@ def _run_op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return func(*args, **kwargs)
 
 
+class _MetaResultsMode(TorchDispatchMode):
+    """The bottom Python dispatch mode of a recorded forward: every op below autograd runs through `MetaResults`.
+
+    Repeated blocks run the same ops on equal shapes; the second call gets fresh meta tensors of the first call's
+    output metadata instead of running its meta kernel again (most of them Python: `torch._refs` / prims).
+    `ShadowValues` (entered inside a transformers forward, above this mode) passes its meta-only ops down to it.
+    Having a Python mode below the recorder is also what links a factory op's output to the op that consumes it
+    (tracer 2.1; see `record`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meta = MetaResults()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        return self.meta.run(func, args, kwargs or {})
+
+
+@contextlib.contextmanager
+def _direct_pre_dispatch(mode_type: type) -> Any:
+    """Hand ops to a PreDispatch mode of ``mode_type`` without torch's per-op argument walk.
+
+    For a mode on the PreDispatch key torch calls ``torch._library.utils.handle_dispatch_mode`` for every op, which
+    flattens the arguments with pytree only to list the types of tensors with the Python key, then calls the
+    mode's ``__torch_dispatch__``. The recorder ignores those types, so for it the walk is skipped (any other
+    mode gets the original handler).
+    """
+    from torch._library import utils
+
+    original = utils.handle_dispatch_mode
+
+    def handle(curr_mode: Any, op_overload: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(curr_mode) is mode_type:
+            return curr_mode.__torch_dispatch__(op_overload, (), args, kwargs)
+        return original(curr_mode, op_overload, *args, **kwargs)
+
+    utils.handle_dispatch_mode = handle
+    try:
+        yield
+    finally:
+        utils.handle_dispatch_mode = original
+
+
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
     """Run ``model(*args, **kwargs)`` once and record its pre-dispatch ATen graph."""
     import torch.fx.experimental._config as fx_config
@@ -201,6 +245,8 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
         stack.enter_context(fx_config.patch(meta_nonzero_assume_all_nonzero=True))
         stack.enter_context(_no_distribution_checks())
         stack.enter_context(_plain_mod_index())
+        stack.enter_context(_MetaResultsMode())
+        stack.enter_context(_direct_pre_dispatch(Recorder))
         stack.enter_context(Recorder())
         out = model(*args, **kwargs)
     preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))

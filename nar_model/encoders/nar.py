@@ -1,24 +1,22 @@
-"""``nar``: structure tokens -> a basis fit on the training graphs (what ships).
+"""``nar``: structure tokens -> a basis fit on the graphs given -> a neighbourhood stage (what ships).
 
-Each graph is a bag of structure tokens (`tokens.TokenFeaturizer`): the WL subtree labels of its op
-graph (nodes labelled by op plus the size-free node attributes) and of its macro graph of BPE motifs
-(the paper's motif stage, as a vocabulary), each channel an L2-normalised ``log1p`` histogram. The
-encoder fits, on the graphs it is trained on,
+Each graph is a bag of structure tokens (`tokens.TokenFeaturizer`): the WL subtree labels of the canonical
+view's op graph (nodes labelled by op plus the size-free node attributes), of its macro graph of BPE motifs
+(the paper's motif stage, as a vocabulary), of the same op graph with every attribute (sizes), and of the
+stored graph's op graph; each channel an L2-normalised histogram of token presence. The encoder fits, on the
+graphs it is given (labels not needed),
 
-* the motif vocabulary (BPE merges, label-free),
+* the motif vocabulary (BPE merges),
 * a basis ``B`` (``dim`` columns): the top right singular vectors of their token rows (latent semantic
-  analysis over architectures), and
+  analysis over architectures, from the Gram matrix),
+* the memory of their base vectors ``normalize(x @ B @ M)`` for the neighbourhood stage: every embedded vector
+  becomes ``normalize(z + alpha * sum_j s_j m_j)`` over its ``k`` nearest memory vectors (database-side query
+  expansion; ``token_smooth_k`` / ``token_smooth_alpha``), and
 * optionally (``token_epochs > 0``) a map ``M`` (``dim x dim``, started at identity) trained with
   supervised contrastive losses on the families plus a weaker one on the coarse kind, pulled towards
-  identity by ``token_reg``.
+  identity by ``token_reg``. Off by default: on held-out families it loses (docs/retrieval.md).
 
-The stored vector is ``normalize(x @ B @ M)``: ``dim`` (default 256, <= 512) float32, no histogram
-padded in. A graph seen at fit time keeps its exact token cosines (the basis spans it); a graph of a
-family that was not (a new upload embedded with the checkpoint) is read through the structure of the
-known architectures, which on held-out families ranks its family better than the raw histograms do.
-The supervised map is off by default: on held-out families it loses to the basis alone, as the
-paper's motif -> macro-graph GNN (`encoders.paper`, ``nar-paper``) loses to the training-free
-histograms (docs/retrieval.md has the measurements).
+The stored vector is ``dim`` (default 512) float32, no histogram padded in.
 
 Shapes:
     B graphs -> tokens (B, channels * buckets) -> (B, dim)
@@ -45,17 +43,22 @@ from ._base import Encoder, LabelMap, l2_normalize
 
 __all__ = ["NAR_STATE_VERSION", "NAREncoder", "TokenNet", "token_basis"]
 
-#: Version of the `nar` token state: 2 = canonical view + size channel (nar_model/canon.py). A checkpoint of
-#: an earlier version is refused with a hint to re-train: its vectors are not comparable with today's.
-NAR_STATE_VERSION = 2
+#: Version of the `nar` token state: 2 = canonical view + size channel (nar_model/canon.py); 3 = the token
+#: ``tf`` (binary presence) and the stored graph's motif vocabulary are part of the state. A version-2 state
+#: reads as it was written (log1p counts); a checkpoint of version 1 is refused with a hint to re-train: its
+#: vectors are not comparable with today's.
+NAR_STATE_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 
 
 def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np.ndarray:
     """(F, dim) projection of token rows ``x`` (N, F): top right singular vectors, or random Gaussian.
 
     ``svd`` is exact for ranking when the database lies in the span of ``x`` (a query's part outside it
-    scales all its cosines alike); columns beyond the rank of ``x`` are zero. ``random`` is the
-    Johnson-Lindenstrauss sketch (cosine error about ``1/sqrt(dim)``), kept as an ablation.
+    scales all its cosines alike); columns beyond the rank of ``x`` are zero. With fewer rows than columns
+    (the usual case: a few thousand graphs, 16 384 token buckets) it is computed from the (N, N) Gram matrix:
+    ``x x^T = U diag(s^2) U^T`` gives ``V = x^T U / s``, the same vectors at a fraction of a full SVD's cost.
+    ``random`` is the Johnson-Lindenstrauss sketch (cosine error about ``1/sqrt(dim)``), kept as an ablation.
     """
     if kind == "random":
         return (np.random.default_rng(seed).standard_normal((x.shape[1], dim)) / np.sqrt(dim)).astype(np.float32)
@@ -63,9 +66,17 @@ def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np
         raise ValueError(f"Unknown token_basis {kind!r}; valid: svd, random")
     out = np.zeros((x.shape[1], dim), dtype=np.float32)
     if len(x):
-        _, sv, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
-        r = min(dim, int(np.sum(sv > 1e-6 * max(sv[0], 1e-12))))
-        out[:, :r] = vt[:r].T
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape[0] <= x.shape[1]:
+            lam, u = np.linalg.eigh((x @ x.T).astype(np.float64))
+            lam, u = lam[::-1], u[:, ::-1]
+            sv = np.sqrt(np.maximum(lam, 0.0))
+            r = min(dim, int(np.sum(sv > 1e-6 * max(sv[0], 1e-12))))
+            out[:, :r] = (x.T.astype(np.float64) @ (u[:, :r] / sv[:r])).astype(np.float32)
+        else:
+            _, sv, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+            r = min(dim, int(np.sum(sv > 1e-6 * max(sv[0], 1e-12))))
+            out[:, :r] = vt[:r].T
     return out
 
 
@@ -96,14 +107,23 @@ class NAREncoder(Encoder):
         """Motif vocabulary, idf and basis from every graph given; the map from the labelled ones."""
         c = self.config
         seed_everything(c.seed)
-        self.features = self._featurizer().fit(graphs.graphs)
+        self.features = self._featurizer()
+        x = self.features.fit_transform(graphs.graphs)
         self.families, self.coarse_map = LabelMap(graphs.families), LabelMap(graphs.coarse)
-        x = self.features.transform(graphs.graphs)
         self.net = TokenNet(torch.from_numpy(token_basis(x, c.dim, c.token_basis, c.seed)))
+        self._train_map(x, graphs, progress)
+        self.smooth = (max(int(c.token_smooth_k), 0), float(c.token_smooth_alpha))
+        self.memory = None
+        if self.smooth[0] > 0:  # the neighbourhood stage reads the fitted graphs' base vectors
+            self.memory = torch.from_numpy(self._base(x))
+        return self
+
+    def _train_map(self, x: np.ndarray, graphs: GraphSet, progress: bool) -> None:
+        c = self.config
         fam, crs = self.families(graphs.families), self.coarse_map(graphs.coarse)
         labelled = np.flatnonzero(fam >= 0)
         if c.token_epochs <= 0 or len(labelled) < 2:
-            return self
+            return
         xt, fam_t, crs_t = torch.from_numpy(x), torch.as_tensor(fam), torch.as_tensor(crs)
         opt = torch.optim.Adam(self.net.parameters(), lr=c.token_lr)
         rng = np.random.default_rng(c.seed)
@@ -124,7 +144,28 @@ class NAREncoder(Encoder):
                 self.history.append({"stage": 2, "epoch": epoch, "loss": total / max(steps, 1),
                                      "seconds": time.perf_counter() - start})
                 bar.advance(loss=total / max(steps, 1))
-        return self
+
+    @torch.no_grad()
+    def _base(self, x: np.ndarray) -> np.ndarray:
+        """(B, dim) L2-normalised ``x @ B @ M``: the vector before the neighbourhood stage."""
+        return l2_normalize(self.net(torch.from_numpy(x)).numpy())
+
+    def _smoothed(self, z: np.ndarray) -> np.ndarray:
+        """The neighbourhood stage: ``z + alpha * sum_j s_j m_j`` over the ``k`` fitted graphs ``m_j`` nearest to
+        ``z`` (cosine ``s_j > 0``; a fitted graph with ``z``'s own tokens, ``s >= 1 - 1e-6``, is ``z`` itself and
+        skipped, so a fitted graph embeds the same whether it is embedded at fit time or later)."""
+        k, alpha = getattr(self, "smooth", (0, 0.0))
+        memory = getattr(self, "memory", None)
+        if k <= 0 or memory is None or not len(memory) or not len(z):
+            return z
+        m = memory.numpy()
+        s = z @ m.T
+        masked = np.where(s >= 1 - 1e-6, -np.inf, s)
+        k = min(k, m.shape[0])
+        nn = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+        w = np.take_along_axis(masked, nn, 1)
+        w = np.where(np.isfinite(w), np.maximum(w, 0.0), 0.0).astype(np.float32)
+        return l2_normalize(z + alpha * np.einsum("bk,bkd->bd", w, m[nn]))
 
     @property
     def embedding_size(self) -> int:
@@ -134,18 +175,20 @@ class NAREncoder(Encoder):
     def embed(self, graphs: Sequence[Graph], batch_size: int = 256) -> np.ndarray:
         out = []
         for i in range(0, len(graphs), batch_size):
-            out.append(self.net(torch.from_numpy(self.features.transform(graphs[i:i + batch_size]))).numpy())
-        return l2_normalize(np.concatenate(out) if out else np.zeros((0, self.config.dim), dtype=np.float32))
+            out.append(self._smoothed(self._base(self.features.transform(graphs[i:i + batch_size]))))
+        return np.concatenate(out) if out else np.zeros((0, self.config.dim), dtype=np.float32)
 
     def state(self) -> dict[str, Any]:
         return {"kind": "tokens", "version": NAR_STATE_VERSION, "features": self.features.to_dict(), "basis": self.net.basis.clone(),
-                "M": self.net.M.detach().clone(), "coarse": self.coarse_map.names, "families": self.families.names}
+                "M": self.net.M.detach().clone(), "coarse": self.coarse_map.names, "families": self.families.names,
+                "smooth": list(getattr(self, "smooth", (0, 0.0))),
+                "memory": self.memory.clone() if getattr(self, "memory", None) is not None else None}
 
     def load_state(self, state: dict[str, Any]) -> "NAREncoder":
         if state.get("kind") != "tokens":
             raise ValueError("This checkpoint holds the earlier motif -> macro-graph `nar` network (now `nar-paper`); "
                              "re-train it with `nar train --data DIR --ckpt CKPT` (or load it as nar-paper)")
-        if state.get("version", 1) != NAR_STATE_VERSION:
+        if state.get("version", 1) not in READABLE_VERSIONS:
             raise ValueError(f"This `nar` checkpoint holds token state version {state.get('version', 1)}; this nar "
                              f"reads version {NAR_STATE_VERSION} (canonical view + size tokens, docs/retrieval.md). "
                              "Re-train it with `nar train --data DIR` (or rebuild the demo with `make run`) and "
@@ -155,4 +198,6 @@ class NAREncoder(Encoder):
         self.net = TokenNet(state["basis"])
         with torch.no_grad():
             self.net.M.copy_(state["M"])
+        k, alpha = state.get("smooth", (0, 0.0))
+        self.smooth, self.memory = (int(k), float(alpha)), state.get("memory")
         return self

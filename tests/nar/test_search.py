@@ -20,10 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(args: list[str], data: Path) -> subprocess.CompletedProcess:
     """``nar ARGS`` as a fresh process with NAR_DATA_DIR=data; prints whether torch got imported."""
-    code = ("import sys; sys.argv = ['nar', *sys.argv[1:]]\n"
+    code = ("import os, sys; sys.argv = ['nar', *sys.argv[1:]]\n"
+            "def report():\n    print('TORCH', 'torch' in sys.modules, file=sys.stderr); sys.stderr.flush()\n"
+            "_exit = os._exit\nos._exit = lambda code: (print('FAST_EXIT', file=sys.stderr), report(), _exit(code))\n"
             "from flows.cli import main\n"
             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-            "print('TORCH', 'torch' in sys.modules, file=sys.stderr); sys.exit(code)")
+            "report(); sys.exit(code)")
     env = {**os.environ, "NAR_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
 
@@ -32,6 +34,7 @@ def test_cli_dataset_query_needs_no_options_and_no_torch(tiny_data: Path) -> Non
     r = _cli(["search", "timm:resnet50", "-k", "2"], tiny_data)
     assert r.returncode == 0, r.stderr
     assert "TORCH False" in r.stderr
+    assert "FAST_EXIT" in r.stderr  # leaves without the interpreter's teardown, its output flushed (below)
     rows = [line for line in r.stdout.splitlines() if line.startswith("│")]
     # the twin comes first and is marked; the query itself is not a hit
     assert "torchvision:resnet50" in rows[0] and "identical graph" in rows[0]
@@ -47,7 +50,7 @@ def test_cli_dataset_query_needs_no_options_and_no_torch(tiny_data: Path) -> Non
 
 def test_cli_unknown_name_is_one_line_before_torch(tiny_data: Path) -> None:
     r = _cli(["search", "timm:not_a_model"], tiny_data)
-    assert r.returncode == 1 and "TORCH False" in r.stderr
+    assert r.returncode == 1 and "TORCH False" in r.stderr and "FAST_EXIT" in r.stderr
     assert r.stderr.startswith("Error: timm ") and "has no model 'not_a_model'" in r.stderr
     assert "Traceback" not in r.stderr and r.stdout == ""
     missing = _cli(["search", "timm:resnet50", "--data", str(tiny_data / "nope")], tiny_data)

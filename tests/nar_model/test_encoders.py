@@ -109,13 +109,14 @@ def test_nar_is_compact_exact_on_its_training_graphs_and_the_map_trains(tiny_gra
     from nar_model.tokens import TokenFeaturizer
 
     gs = GraphSet(tiny_graphs)
-    enc = get_encoder("nar", TINY.replace(dim=64, token_epochs=0)).fit(gs)
+    enc = get_encoder("nar", TINY.replace(dim=64, token_epochs=0, token_smooth_k=0)).fit(gs)
     emb = enc.embed(gs.graphs)
     assert emb.shape == (len(gs), 64) and emb.dtype == np.float32
     exact = TokenFeaturizer.from_config(TINY.replace(idf=False)).fit(gs.graphs).transform(gs.graphs)
     # 24 graphs < 64 dims: the SVD basis spans them, so their cosines are the token cosines
     assert np.allclose(emb @ emb.T, exact @ exact.T, atol=1e-4)
-    sketch = get_encoder("nar", TINY.replace(dim=512, token_epochs=0, token_basis="random")).fit(gs).embed(gs.graphs)
+    sketch = get_encoder("nar", TINY.replace(dim=512, token_epochs=0, token_basis="random",
+                                             token_smooth_k=0)).fit(gs).embed(gs.graphs)
     assert np.abs(sketch @ sketch.T - exact @ exact.T).max() < 0.25  # JL: error ~ 1/sqrt(dim)
     trained = get_encoder("nar", TINY.replace(token_epochs=20)).fit(gs)
     assert trained.history[-1]["loss"] < trained.history[0]["loss"]
@@ -130,7 +131,7 @@ def test_nar_refuses_a_checkpoint_of_the_paper_network_with_a_hint(tiny_graphs):
 
 def test_nar_refuses_a_token_checkpoint_of_an_earlier_version_with_a_hint(tiny_graphs):
     state = get_encoder("nar", TINY.replace(token_epochs=0)).fit(GraphSet(tiny_graphs)).state()
-    assert state["version"] == 2
+    assert state["version"] == 3
     old = {k: v for k, v in state.items() if k != "version"}  # written before the canonical view
     with pytest.raises(ValueError, match="version 1.*Re-train"):
         get_encoder("nar", TINY).load_state(old)
@@ -141,3 +142,47 @@ def test_token_channels_are_validated():
 
     with pytest.raises(ValueError, match="valid: op, motif"):
         TokenFeaturizer(channels=("op", "bogus"))
+
+
+def test_a_version_2_token_checkpoint_still_reads_as_log_counts(tiny_graphs):
+    gs = GraphSet(tiny_graphs)
+    v2 = get_encoder("nar", TINY.replace(token_epochs=0, token_tf="log1p", token_channels="op,motif,size")).fit(gs)
+    state = v2.state()
+    state["version"] = 2
+    del state["features"]["tf"], state["features"]["raw_vocab"]  # what a version-2 checkpoint holds
+    back = get_encoder("nar", TINY).load_state(state)
+    assert back.features.tf == "log1p"
+    assert np.allclose(back.embed(gs.graphs), v2.embed(gs.graphs), atol=1e-6)
+
+
+def test_token_basis_from_the_gram_matrix_is_the_svd_basis():
+    from nar_model.encoders.nar import token_basis
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 300)) > 0.8).astype(np.float32)  # fewer rows than columns: the Gram route
+    _, _, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    e, ref = x @ token_basis(x, 16), x @ vt[:16].T
+    assert np.allclose(np.abs(e), np.abs(ref), atol=1e-4)  # the same vectors up to sign
+    wide = token_basis(x, 64)
+    assert not wide[:, 40:].any()  # columns beyond the rank are zero
+    assert np.allclose((x @ wide) @ (x @ wide).T, x @ x.T, atol=1e-3)  # a spanning basis keeps every cosine
+    tall = np.concatenate([x.T, x.T])  # more rows than columns: the plain SVD
+    assert token_basis(tall, 8).shape == (40, 8)
+
+
+def test_the_neighbourhood_stage_adds_the_nearest_fitted_graphs_and_survives_a_checkpoint(tiny_graphs):
+    gs = GraphSet(tiny_graphs)
+    base = get_encoder("nar", TINY.replace(dim=64, token_epochs=0, token_smooth_k=0)).fit(gs).embed(gs.graphs)
+    enc = get_encoder("nar", TINY.replace(dim=64, token_epochs=0, token_smooth_k=2, token_smooth_alpha=0.5)).fit(gs)
+    emb = enc.embed(gs.graphs)
+    s = base @ base.T
+    for i in range(len(gs)):
+        others = np.where(s[i] >= 1 - 1e-6, -np.inf, s[i])  # itself (and exact copies) skipped
+        nn = np.argsort(-others, kind="stable")[:2]
+        want = base[i] + 0.5 * (np.maximum(s[i, nn], 0)[:, None] * base[nn]).sum(0)
+        assert np.allclose(emb[i], want / np.linalg.norm(want), atol=1e-4)
+    assert not np.allclose(emb, base, atol=1e-3)
+    back = get_encoder("nar", TINY).load_state(enc.state())
+    assert np.allclose(back.embed(gs.graphs), emb, atol=1e-6)
+    one = back.embed(gs.graphs[:1])  # a graph embedded alone reads the same fitted neighbours
+    assert np.allclose(one, emb[:1], atol=1e-6)

@@ -191,3 +191,55 @@ def test_meta_results_reuse_metadata_only_for_functional_meta_ops() -> None:
     assert cache.aliasing == {aten._unsafe_view.default}
     assert b is not a and (b.shape, b.stride(), b.dtype) == (a.shape, a.stride(), a.dtype) == ((3, 2), (1, 3), x.dtype)
     assert c.stride() == (2, 1) and y.device.type == "cpu" and v.shape == (6,)
+
+
+def test_meta_results_skip_a_repeated_in_place_op_only_where_it_keeps_self_as_it_is() -> None:
+    from nar_data.build.meta_results import MetaResults, _inplace_on_self
+
+    aten = torch.ops.aten
+    assert all(_inplace_on_self(op) for op in (aten.sigmoid_.default, aten.add_.Tensor, aten.fill_.Scalar,
+                                                aten.hardswish_.default, aten.copy_.default))
+    # these change self's metadata or write another operand: their kernel always runs
+    assert not any(_inplace_on_self(op) for op in (aten.unsqueeze_.default, aten.resize_.default, aten.t_.default,
+                                                    aten.add.out, aten.sigmoid.default))
+    cache = MetaResults()
+    x, y = torch.empty(2, 3, device="meta"), torch.empty(2, 3, device="meta")
+    assert cache.run(aten.sigmoid_.default, (x,), {}) is x
+    assert cache.run(aten.sigmoid_.default, (y,), {}) is y  # equal metadata: served without the kernel, self back
+    assert len(cache.inplace) == 1
+    with pytest.raises(RuntimeError):  # another shape is another key: its kernel runs and its check still fails
+        cache.run(aten.add_.Tensor, (x, torch.empty(4, 3, device="meta")), {})
+    with pytest.raises(RuntimeError):  # and fails again: a failed call is never remembered
+        cache.run(aten.add_.Tensor, (x, torch.empty(4, 3, device="meta")), {})
+    z = torch.empty(3, dtype=torch.long, device="meta")
+    cache.run(aten.fill_.Scalar, (z, 1), {})
+    assert len(cache.inplace) == 2 and z.shape == (3,) and z.dtype == torch.long
+
+
+def test_a_factory_op_feeds_the_op_that_consumes_it() -> None:
+    """Tracer 2.1: ``torch.zeros`` / ``arange`` made inside forward are linked to their consumers (2.0 left them
+    unconnected for models without shadows: the tensor a model gets from a factory function is a shallow copy of
+    the kernel's output, which only a Python dispatch mode below the recorder sees being made, as a ``detach``)."""
+    from nar_data.tracing import trace_module
+
+    class Factory(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            steps = torch.arange(x.shape[-1], device=x.device).to(x.dtype)
+            return x + torch.zeros(x.shape, device=x.device) * steps
+
+    graph = trace_module(Factory(), (torch.empty(2, 4, device="meta"),), methods=("dispatch",))
+    edges = {(graph.op_name[s], graph.op_name[d]) for s, d in zip(graph.src.tolist(), graph.dst.tolist())}
+    assert graph.op_name == ["input", "arange", "to", "zeros", "mul", "add", "output"]
+    assert {("arange", "to"), ("to", "mul"), ("zeros", "mul"), ("mul", "add"), ("input", "add")} <= edges
+
+
+def test_skip_meta_init_keeps_the_errors_of_init_calls_that_fail() -> None:
+    with torch.device("meta"), skip_meta_init():
+        with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+            nn.init.kaiming_uniform_(torch.empty(5))  # the fan-based inits need 2 dimensions, as before
+        leaf = nn.Parameter(torch.empty(3))
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            leaf.uniform_()  # an in-place write to a leaf that requires grad, with grad on: still an error
+        with torch.no_grad():
+            assert nn.init.trunc_normal_(leaf, std=0.02) is leaf and leaf.uniform_() is leaf
+    assert torch.Tensor.uniform_ is torch._C.TensorBase.uniform_  # every patch is undone

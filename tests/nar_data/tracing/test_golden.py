@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 import torch
 
+from nar_data.errors import TraceError
 from nar_data.testing import make_graph, tiny_model
 from nar_data.tracing import capture, trace_module
 from nar_data.vocab import INPUT, OUTPUT, canonical
@@ -150,4 +151,30 @@ def test_recorder_takes_tensor_indexing_inside_vmapped_mask_functions() -> None:
     padding = torch.empty(2, 5, dtype=torch.bool, device="meta")
     raw, method = capture(VmappedMask(), (padding,), methods=("dispatch",))
     assert method == "dispatch"
-    assert [canonical(op) for op in raw.ops] == ["input", "arange", "arange", "index", "output"]
+    # under the recorder's bottom dispatch mode (and ShadowValues on every transformers model) functorch detaches
+    # the vmapped inputs first: identity ops, which normalisation drops
+    from nar_data.tracing.normalize import IDENTITY_OPS
+
+    ops = [canonical(op) for op in raw.ops]
+    assert [op for op in ops if op not in IDENTITY_OPS] == ["input", "arange", "arange", "index", "output"]
+    assert trace_module(VmappedMask(), (padding,), methods=("dispatch",)).op_name == [
+        "input", "arange", "arange", "index", "output"]
+
+
+class _DataDependentBranch(torch.nn.Module):
+    """Export cannot guard on a count it does not know: it fails, printing its partial FX graph."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(x)
+        return x * 2 if x.nonzero().shape[0] > 2 else x + 1
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_a_failed_export_prints_its_partial_graph_only_with_nar_debug(debug: str, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("NAR_DEBUG", debug)
+    with pytest.raises(TraceError, match="export: "):
+        capture(_DataDependentBranch(), (torch.empty(4, device="meta"),), methods=("export",))
+    printed = capsys.readouterr()
+    assert "def forward" not in printed.out
+    assert ("def forward" in printed.err) is (debug == "1")
