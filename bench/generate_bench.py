@@ -46,11 +46,14 @@ def section_benchmark(report: dict, root: Path, seed: int) -> None:
     fam = [nets[m]["cell_family"] for m in ids]
     skel = [nets[m]["skeleton"] for m in ids]
     specs = benchmark_specs(meta["families"], meta["skeletons"], seed=meta["seed"], **meta["spec"])
-    same_hashes = sorted(i.model_id for i in specs) == sorted(nets)
+    spec_ids = [i.model_id for i in specs]
+    # a build stopped by its time limit lists whole families only: its networks are a subset of the specs
+    same_hashes = (sorted(spec_ids) == sorted(nets)) if meta.get("complete", True) else set(nets) <= set(spec_ids)
     retrace = [trace_macro(macro_from_dict(nets[m]["macro"])).arch_id == graphs[m].arch_id for m in ids[:20]]
     t = time.perf_counter()
     figures = benchmark_retrieval(root, seed)
     out = {"networks": len(nets), "traced": len(ids), "failed": len(meta["failed"]),
+           "complete": meta.get("complete", True), "untraced": meta.get("untraced", 0),
            "trace_rate": len(ids) / max(len(nets) + len(meta["failed"]), 1),
            "min_family_group": int(min(np.unique(fam, return_counts=True)[1])),
            "min_skeleton_group": int(min(np.unique(skel, return_counts=True)[1])),
@@ -66,14 +69,17 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     from nar_model.generate.cell import cell_hash, is_valid, sample_cells
     from nar_model.generate.flow import FlowConfig
     from nar_model.generate.vae import VAEConfig, reconstruction_accuracy
+    from nar_model.metrics import bootstrap_ci
 
     t0 = time.perf_counter()
     if args.load:
         from nar.generate import CellGenerator
 
         gen = CellGenerator.load(args.load)
+        gen.prior_k, gen.prior_t0 = args.prior_k, args.prior_t0
     else:
-        gen = train_generator(args.cells, args.cond, args.families, seed=args.seed,
+        gen = train_generator(args.cells, args.cond, args.families, args.pca_dims, seed=args.seed,
+                              prior_k=args.prior_k, prior_t0=args.prior_t0,
                               vae_config=VAEConfig(epochs=args.vae_epochs, batch_size=args.vae_batch, lr=args.vae_lr),
                               flow_config=FlowConfig(epochs=args.flow_epochs),
                               log=lambda m: print(m, flush=True) if args.verbose else None, embed_cache=args.embed_cache)
@@ -101,26 +107,38 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     # conditioning on a query embedding: held-out query cells
     queries = held[:args.queries]
     q_emb = embed_cells(queries)
-    rows = []
-    for qi, q in enumerate(q_emb):
-        _, cells = gen.sample(args.per_query, condition=q, guidance=args.guidance, seed=args.seed + qi)
-        cond_cos = float(np.median(embed_cells(cells) @ q))
-        un = uncond_emb @ q
-        rows.append({"cond_median_cos": cond_cos, "uncond_median_cos": float(np.median(un)),
-                     "uncond_p90_cos": float(np.percentile(un, 90))})
-    out["query_conditioning"] = rows
-    out["queries_meeting_p90"] = float(np.mean([r["cond_median_cos"] >= r["uncond_p90_cos"] for r in rows]))
-    out["cond_median_cos_mean"] = float(np.mean([r["cond_median_cos"] for r in rows]))
-    out["uncond_p90_cos_mean"] = float(np.mean([r["uncond_p90_cos"] for r in rows]))
-    print("query conditioning:", {k: out[k] for k in ("queries_meeting_p90", "cond_median_cos_mean",
-                                                      "uncond_p90_cos_mean")}, flush=True)
+    # every raw conditional sample counts (no re-ranking); two priors: the flow from noise (the default),
+    # and the flow started at prior_t0 from the conditional prior over embedded training cells
+    for tag, prior in (("", "noise"), ("_neighbours", "neighbours")):
+        rows = []
+        for qi, q in enumerate(q_emb):
+            _, cells = gen.sample(args.per_query, condition=q, guidance=args.guidance, seed=args.seed + qi, prior=prior)
+            cos = embed_cells(cells) @ q
+            un = uncond_emb @ q
+            rows.append({"cond_median_cos": float(np.median(cos)), "uncond_median_cos": float(np.median(un)),
+                         "uncond_p90_cos": float(np.percentile(un, 90)),
+                         "new": float(np.mean([cell_hash(c) not in gen.train_hashes for c in cells])),
+                         "valid": float(np.mean([is_valid(c) for c in cells]))})
+        margins = np.array([r["cond_median_cos"] - r["uncond_p90_cos"] for r in rows])
+
+        out[f"query_conditioning{tag}"] = rows
+        out[f"queries_meeting_p90{tag}"] = float(np.mean(margins >= 0))
+        out[f"queries_meeting_p90_count{tag}"] = [int((margins >= 0).sum()), len(rows)]
+        out[f"margin_ci{tag}"] = bootstrap_ci(margins)
+        out[f"margin_min{tag}"] = float(margins.min())
+        out[f"cond_median_cos_mean{tag}"] = float(np.mean([r["cond_median_cos"] for r in rows]))
+        out[f"uncond_p90_cos_mean{tag}"] = float(np.mean([r["uncond_p90_cos"] for r in rows]))
+        out[f"cond_new{tag}"] = float(np.mean([r["new"] for r in rows]))
+        print(f"query conditioning ({prior}):", {k: out[k + tag] for k in (
+            "queries_meeting_p90_count", "margin_ci", "margin_min", "cond_median_cos_mean", "uncond_p90_cos_mean",
+            "cond_new")}, flush=True)
     # conditioning on a cell family: the family flow's one-hot, and the embedding flow at the family centre
     uncond_fam = gen.family_of(uncond_emb)
     for tag, by in (("", "onehot"), ("_centre", "centre")):
         fam_rows = []
         for f in range(args.families):
-            _, cells = gen.sample(args.per_family, family=f, guidance=args.guidance, seed=args.seed + 100 + f,
-                                  family_by=by)
+            _, cells = gen.sample(args.per_family, family=f, guidance=args.family_guidance or args.guidance,
+                                  seed=args.seed + 100 + f, family_by=by)
             hit = float(np.mean(gen.family_of(embed_cells(cells)) == f))
             chance = float(np.mean(uncond_fam == f))
             fam_rows.append({"family": f, "hit": hit, "chance_uncond": chance, "chance_uniform": 1 / args.families})
@@ -158,6 +176,129 @@ def section_vae(report: dict, args: argparse.Namespace) -> None:
     print("vae:", report["vae"], flush=True)
 
 
+def _wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson 95 % interval of a share."""
+    if n == 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def section_macro(report: dict, args: argparse.Namespace) -> None:
+    """The macro transformer: analytic cost vs the built count, training on hindsight-labelled pairs, the
+    share of sampled skeletons within a requested budget (vs random skeletons), validity; and, with a saved
+    cell generator (``--load``), the budgeted search with and without it."""
+    from nar_model.generate.cell import sample_cell, sample_cells
+    from nar_model.generate.cost import macro_cost
+    from nar_model.generate.macro_model import (MacroConfig, load_macro_model, prompt_vector, sample_prior_skeleton,
+                                                save_macro_model, train_macro_model)
+    from nar_model.generate.nbgraph import sign_test
+    from nar_model.generate.skeleton import Macro, Stage, build_network, count_cost, sample_skeleton
+
+    out: dict = {}
+    # analytic cost vs count_cost (meta build + hooks) on sampled networks, and the time of each
+    rng = np.random.default_rng(args.seed + 3000)
+    cells = sample_cells(args.cost_checks, args.seed + 3000)
+    macros = [Macro((c,), tuple(sample_prior_skeleton(rng)), stem=16, head=64) for c in cells]
+    t = time.perf_counter()
+    built = [count_cost(m, 32) for m in macros]
+    t_built = (time.perf_counter() - t) / len(macros)
+    t = time.perf_counter()
+    analytic = [macro_cost(m, 32) for m in macros]
+    t_analytic = (time.perf_counter() - t) / len(macros)
+    out["cost_checks"] = len(macros)
+    out["cost_params_equal"] = float(np.mean([a[0] == b[0] for a, b in zip(analytic, built)]))
+    out["cost_flops_equal"] = float(np.mean([a[1] == b[1] for a, b in zip(analytic, built)]))
+    out["count_cost_meta_s"], out["macro_cost_s"] = t_built, t_analytic
+    print("cost:", {k: out[k] for k in ("cost_params_equal", "cost_flops_equal", "count_cost_meta_s", "macro_cost_s")},
+          flush=True)
+    t = time.perf_counter()
+    if args.load_macro:
+        model = load_macro_model(args.load_macro)
+        out["macro_loaded"] = str(args.load_macro)
+    else:
+        model = train_macro_model(args.macro_pairs, args.seed, MacroConfig(epochs=args.macro_epochs),
+                                  log=lambda e, s: print("macro epoch", e, s, flush=True) if args.verbose else None)
+    out["macro_train_s"] = time.perf_counter() - t
+    out["macro_pairs"], out["macro_epochs"] = model.stats.get("n_pairs", args.macro_pairs), model.config.epochs
+    if args.save_macro and not args.load_macro:
+        save_macro_model(model, args.save_macro)
+    # held-out prompts: fresh cells, budgets log-uniform over a user-like range
+    rng = np.random.default_rng(args.seed + 4000)
+    rows = []
+    gen = torch.Generator().manual_seed(args.seed)
+    t = time.perf_counter()
+    for i in range(args.macro_prompts):
+        cell = sample_cell(rng)
+        bp, bf = float(np.exp(rng.uniform(np.log(3e4), np.log(3e6)))), float(np.exp(rng.uniform(np.log(1e7), np.log(1e9))))
+        row = {"budget_params": bp, "budget_flops": bf}
+        for name, stages in (("transformer", model.sample(prompt_vector(10, 32, bp, bf, cell), 1, generator=gen)[0]),
+                             ("random_search_default", sample_skeleton(rng, 1, max_stages=3, max_repeats=2, max_channels=128)),
+                             ("random_prior", sample_prior_skeleton(rng))):
+            p, f = macro_cost(Macro((cell,), tuple(stages), stem=16, head=64), 32)
+            row[name] = {"params": p, "flops": f, "within": bool(p <= bp and f <= bf), "use": max(p / bp, f / bf),
+                         "stages": [[s.channels, s.stride, s.repeats] for s in stages]}
+        rows.append(row)
+    out["macro_sample_s"] = (time.perf_counter() - t) / max(len(rows), 1)
+    n = len(rows)
+    for name in ("transformer", "random_search_default", "random_prior"):
+        hits = sum(r[name]["within"] for r in rows)
+        inside = [r[name]["use"] for r in rows if r[name]["within"]]
+        out[f"{name}_within"] = hits / n
+        out[f"{name}_within_ci"] = _wilson(hits, n)
+        out[f"{name}_use_median_within"] = float(np.median(inside)) if inside else 0.0
+    # paired: prompts where the transformer fits and the default random draw does not, and vice versa
+    w = sum(r["transformer"]["within"] and not r["random_search_default"]["within"] for r in rows)
+    l = sum(r["random_search_default"]["within"] and not r["transformer"]["within"] for r in rows)
+    out["within_vs_default_wins_losses"], out["within_vs_default_sign_p"] = [w, l], sign_test(w, l)
+    # validity: every sample is a Macro (the constructor checks channels, strides, <= 20 cells); some run forward
+    fwd = []
+    for r in rows[:args.macro_forward]:
+        m = Macro((sample_cell(rng),), tuple(Stage(0, *s) for s in r["transformer"]["stages"]), stem=16, head=64)
+        with torch.no_grad():
+            y = build_network(m).eval()(torch.randn(1, 3, 32, 32))
+        fwd.append(bool(torch.isfinite(y).all()) and y.shape == (1, 10))
+    out["macro_valid"] = 1.0
+    out["macro_runs_forward"], out["macro_forward_checked"] = float(np.mean(fwd)) if fwd else 0.0, len(fwd)
+    out["macro_prompts"] = len(rows)
+    # per prompt: budgets and, per method, within-budget and budget use (the stages are left out: size)
+    out["macro_rows"] = [{"budget_params": r["budget_params"], "budget_flops": r["budget_flops"],
+                          **{k: [v["within"], round(v["use"], 4)] for k, v in r.items() if isinstance(v, dict)}}
+                         for r in rows]
+    print("macro:", {k: v for k, v in out.items() if k != "macro_rows"}, flush=True)
+    if args.load and args.search_seeds:
+        from nar.generate import CellGenerator, budget_search
+
+        cg = CellGenerator.load(args.load)
+        res = {"with": [], "without": []}
+        for sd in range(args.search_seeds):
+            for tag, mm in (("with", model), ("without", None)):
+                t = time.perf_counter()
+                best = budget_search(cg, args.search_params, args.search_flops, args.search_evals, seed=sd, macro_model=mm)
+                res[tag].append({"best_naswot": best[0]["naswot"] if best else float("-inf"), "s": time.perf_counter() - t,
+                                 "best_params": best[0]["params"] if best else None,
+                                 "best_flops": best[0]["flops"] if best else None,
+                                 "within": all(b["params"] <= _count(args.search_params) and b["flops"] <= _count(args.search_flops) for b in best)})
+            print("search seed", sd, res["with"][-1], res["without"][-1], flush=True)
+        wins = sum(a["best_naswot"] > b["best_naswot"] for a, b in zip(res["with"], res["without"]))
+        losses = sum(a["best_naswot"] < b["best_naswot"] for a, b in zip(res["with"], res["without"]))
+        out["search"] = {"params": args.search_params, "flops": args.search_flops, "evaluations": args.search_evals,
+                         "seeds": args.search_seeds, "rows": res, "wins_losses": [wins, losses], "sign_p": sign_test(wins, losses),
+                         "median_best_with": float(np.median([r["best_naswot"] for r in res["with"]])),
+                         "median_best_without": float(np.median([r["best_naswot"] for r in res["without"]])),
+                         "median_s_with": float(np.median([r["s"] for r in res["with"]])),
+                         "median_s_without": float(np.median([r["s"] for r in res["without"]]))}
+        print("search:", {k: v for k, v in out["search"].items() if k != "rows"}, flush=True)
+    report["macro"] = out
+
+
+def _count(text: str) -> int:
+    from nar.generate import _parse_count
+
+    return _parse_count(text)
+
+
 def section_nbg(report: dict, args: argparse.Namespace) -> None:
     from nar_model.generate.nbgraph import nbg_compare
 
@@ -176,7 +317,8 @@ def markdown(report: dict) -> str:
                  ("same seed, same cell hashes", "yes", str(s["same_seed_same_hashes"]))]
     if "benchmark" in report:
         b = report["benchmark"]
-        rows += [("benchmark networks built and traced", "100 %", f"{100 * b['trace_rate']:.1f} % of {b['networks']}"),
+        rows += [("benchmark networks built and traced", "100 %", f"{100 * b['trace_rate']:.1f} % of {b['networks']}"
+                  + ("" if b.get("complete", True) else f" (build stopped by its time limit: {b['untraced']} not attempted)")),
                  ("smallest group (cell family / skeleton)", ">= 5", f"{b['min_family_group']} / {b['min_skeleton_group']}"),
                  ("same seed, same hashes (specs; re-trace of 20)", "yes", f"{b['same_seed_same_hashes']}; {b['retrace_same_arch_id']:.2f}"),
                  ("WL group MRR@20 (cell family)", ">= 0.5", f"{b['wl_cell_family_mrr@20']:.3f}"),
@@ -194,8 +336,13 @@ def markdown(report: dict) -> str:
                  ("valid before / after repair", "-", f"{100 * g['valid_before_repair']:.1f} % / {100 * g['valid_after_repair']:.1f} %"),
                  ("valid and runs forward on 1x3x32x32", ">= 95 %", f"{100 * g['valid_and_runs_forward_1x3x32x32']:.1f} % of {g['uncond_samples']}"),
                  ("new (hash not in training set)", ">= 80 %", f"{100 * g['new_vs_train']:.1f} %"),
-                 ("queries whose conditional median cosine >= unconditional p90", "all",
-                  f"{100 * g['queries_meeting_p90']:.0f} % of {len(g['query_conditioning'])} (mean {g['cond_median_cos_mean']:.3f} vs p90 {g['uncond_p90_cos_mean']:.3f})"),
+                 *[(f"queries whose conditional median cosine >= unconditional p90 ({label})", "all" if not tag else "-",
+                    f"{g['queries_meeting_p90_count' + tag][0]} of {g['queries_meeting_p90_count' + tag][1]}; margin "
+                    f"median-minus-p90 mean {g['margin_ci' + tag][1]:+.3f} (95 % CI {g['margin_ci' + tag][0]:+.3f} to "
+                    f"{g['margin_ci' + tag][2]:+.3f}), min {g['margin_min' + tag]:+.3f}; mean {g['cond_median_cos_mean' + tag]:.3f}"
+                    f" vs p90 {g['uncond_p90_cos_mean' + tag]:.3f}; {100 * g['cond_new' + tag]:.0f} % of the samples new")
+                   for tag, label in (("", "flow from noise"), ("_neighbours", "flow from the neighbours prior"))
+                   if "queries_meeting_p90_count" + tag in g],
                  ("family-conditioned samples in their family (family flow, one-hot)", ">= 3x chance",
                   f"{100 * g['family_hit_mean']:.1f} % = {g['family_hit_over_uniform_chance']:.2f}x uniform chance "
                   f"({g['family_hit_over_uncond_chance']:.2f}x the unconditional share)"),
@@ -203,6 +350,29 @@ def markdown(report: dict) -> str:
                   f"{100 * g['family_hit_mean_centre']:.1f} % = {g['family_hit_over_uniform_chance_centre']:.2f}x uniform chance "
                   f"({g['family_hit_over_uncond_chance_centre']:.2f}x the unconditional share)"),
                  ("100 candidates near a query", "< 60 s", f"{g['near_100_s']:.1f} s, top-10 all run forward: {g['near_top10_run_forward']}")]
+    if "macro" in report:
+        m = report["macro"]
+        rows += [("analytic params / FLOPs equal to count_cost", "exact", f"{100 * m['cost_params_equal']:.0f} % / "
+                  f"{100 * m['cost_flops_equal']:.0f} % of {m['cost_checks']} ({1e3 * m['macro_cost_s']:.2f} ms vs "
+                  f"{m['count_cost_meta_s']:.2f} s a network)")]
+        for name, label in (("transformer", "macro transformer"), ("random_search_default", "random (the search's draw)"),
+                            ("random_prior", "random (the training prior)")):
+            lo, hi = m[f"{name}_within_ci"]
+            rows.append((f"skeletons within the requested params and FLOPs budget: {label}", "transformer > random",
+                         f"{100 * m[f'{name}_within']:.1f} % (95 % CI {100 * lo:.1f}-{100 * hi:.1f}) of "
+                         f"{m['macro_prompts']}; median budget use of those within {100 * m[f'{name}_use_median_within']:.0f} %"))
+        w, l = m["within_vs_default_wins_losses"]
+        rows += [("prompts where only the transformer / only the search's random draw fits", "-",
+                  f"{w} / {l} (sign-test p = {m['within_vs_default_sign_p']:.2g})"),
+                 ("sampled skeletons valid / run forward", "100 %",
+                  f"{100 * m['macro_valid']:.0f} % / {100 * m['macro_runs_forward']:.0f} % of {m['macro_forward_checked']}")]
+        if "search" in m:
+            sr = m["search"]
+            rows.append((f"budgeted search ({sr['params']} / {sr['flops']}, {sr['evaluations']} evaluations, "
+                         f"{sr['seeds']} seeds): best NASWOT with / without the transformer", "with > without",
+                         f"median {sr['median_best_with']:.1f} / {sr['median_best_without']:.1f}; seeds better "
+                         f"{sr['wins_losses'][0]} / {sr['wins_losses'][1]} (sign-test p = {sr['sign_p']:.2g}); "
+                         f"median {sr['median_s_with']:.1f} s / {sr['median_s_without']:.1f} s a search"))
     for r in report.get("nbg", []):
         for key in (k for k in r if k.startswith("top")):
             t = r[key]
@@ -225,6 +395,9 @@ def main() -> None:
     ap.add_argument("--cells", type=int, default=20000, help="G-VAE training cells")
     ap.add_argument("--cond", type=int, default=1500, help="cells traced and embedded to train the flows")
     ap.add_argument("--families", type=int, default=8)
+    ap.add_argument("--pca-dims", type=int, default=32, help="PCA dims of the embedding condition")
+    ap.add_argument("--prior-k", type=int, default=10, help="conditional prior: kernel bandwidth neighbour")
+    ap.add_argument("--prior-t0", type=float, default=0.5, help="conditional prior: flow start time")
     ap.add_argument("--vae-epochs", type=int, default=10)
     ap.add_argument("--vae-batch", type=int, default=128)
     ap.add_argument("--vae-lr", type=float, default=3e-3)
@@ -235,6 +408,18 @@ def main() -> None:
     ap.add_argument("--per-query", type=int, default=20)
     ap.add_argument("--per-family", type=int, default=25)
     ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--family-guidance", type=float, default=None, help="guidance of the family rows (default --guidance)")
+    ap.add_argument("--cost-checks", type=int, default=30, help="macro: networks costed both ways")
+    ap.add_argument("--macro-pairs", type=int, default=10000, help="macro: hindsight-labelled training pairs")
+    ap.add_argument("--macro-epochs", type=int, default=12)
+    ap.add_argument("--macro-prompts", type=int, default=500, help="macro: held-out budget prompts")
+    ap.add_argument("--macro-forward", type=int, default=20, help="macro: sampled skeletons run forward")
+    ap.add_argument("--save-macro", type=Path, default=None, help="macro: also write the trained transformer here")
+    ap.add_argument("--load-macro", type=Path, default=None, help="macro: evaluate this saved transformer")
+    ap.add_argument("--search-seeds", type=int, default=0, help="macro: budgeted searches with/without it (needs --load)")
+    ap.add_argument("--search-evals", type=int, default=40)
+    ap.add_argument("--search-params", default="1M")
+    ap.add_argument("--search-flops", default="200M")
     ap.add_argument("--nbg-dataset", default="cora")
     ap.add_argument("--nbg-budget", default="500,100,50", help="look-up budgets, comma-separated")
     ap.add_argument("--nbg-top", default="0.05,0.01,0.005", help="top fractions, comma-separated")
@@ -262,6 +447,8 @@ def main() -> None:
         section_vae(report, args)
     if "generator" in wanted:
         section_generator(report, args)
+    if "macro" in wanted:
+        section_macro(report, args)
     print("\n## Acceptance figures\n")
     print(markdown(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)

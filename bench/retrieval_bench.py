@@ -85,7 +85,7 @@ def hgnas_rows(n: int, root: Path, json_path: Path | None) -> dict[str, Any]:
     built: dict[str, Any] = {}
     if not (root / GROUPS_FILE).is_file():
         families = max(2, int(round(n ** 0.5 * 1.2)))
-        built = build_benchmark(root, families=families, skeletons=max(5, n // families), seed=0)
+        built = build_benchmark(root, families=families, skeletons=max(5, -(-n // families)), seed=0)
         print(f"# built {root}: {built['traced']} of {built['networks']} networks traced in {built['seconds']:.0f}s "
               f"({built['per_network_s']:.2f} s/network, load {os.getloadavg()[0]:.1f})", flush=True)
     figures = benchmark_retrieval(root)

@@ -47,37 +47,63 @@ def trace_macro(macro: Macro, input_size: int = 32, family: str = "unknown") -> 
 
 def build_benchmark(out: str | os.PathLike, families: int = 50, skeletons: int = 40, seed: int = 0,
                     input_size: int = 32, progress: Callable[[int, int], None] | None = None,
-                    **spec_kwargs: Any) -> dict[str, Any]:
+                    resume: bool = False, limit_s: float | None = None, **spec_kwargs: Any) -> dict[str, Any]:
     """Trace ``families x skeletons`` benchmark networks into the ``graphs`` table of ``out`` and write
     `GROUPS_FILE` next to it. Graphs carry ``family`` = the cell family; the skeleton label is in the side file.
 
+    ``resume``: networks already in ``out``'s graphs table are read back, not traced again (a build that was
+    stopped goes on where it was). ``limit_s``: stop tracing after this many seconds; the groups file then
+    lists the cell families traced in full (networks are traced family by family), so every group it names
+    is whole, and says how many networks were left untraced (``resume=True`` later finishes the build).
+
     Returns:
-        ``{"networks", "traced", "failed", "seconds", "per_network_s", "groups_file"}``
+        ``{"networks", "traced", "failed", "untraced", "seconds", "per_network_s", "groups_file"}``
     """
+    from nar_data.parquet import read_graphs
+
     items = benchmark_specs(families, skeletons, seed=seed, **spec_kwargs)
     out = Path(out)
+    done = ({g.model_id: g for g in read_graphs(out, unique=False)}
+            if resume and (out / "graphs").is_dir() else {})
     groups: dict[str, dict[str, Any]] = {}
     failed: list[str] = []
     start = time.perf_counter()
+    traced_now = 0
+    stopped = False
     with TableWriter(out, "graphs") as writer:
         for i, item in enumerate(items):
-            try:
-                g = trace_macro(item.macro, input_size, family=item.cell_family)
-            except Exception as e:  # noqa: BLE001 - a failure is counted and reported, the rest goes on
-                failed.append(f"{item.model_id}: {type(e).__name__}: {e}"[:300])
-                continue
-            writer.write(g)
+            g = done.get(item.model_id)
+            if g is None:
+                if limit_s is not None and time.perf_counter() - start > limit_s:
+                    stopped = True
+                    break
+                try:
+                    g = trace_macro(item.macro, input_size, family=item.cell_family)
+                except Exception as e:  # noqa: BLE001 - a failure is counted and reported, the rest goes on
+                    failed.append(f"{item.model_id}: {type(e).__name__}: {e}"[:300])
+                    continue
+                writer.write(g)
+                traced_now += 1
             groups[item.model_id] = {"arch_id": g.arch_id, "cell_family": item.cell_family,
                                      "skeleton": item.skeleton, "num_params": g.num_params, "flops": g.flops,
                                      "macro": macro_to_dict(item.macro)}
             if progress:
                 progress(i + 1, len(items))
+    if stopped:  # keep whole families only: the last one may be cut in the middle
+        size = {}
+        for item in items:
+            size[item.cell_family] = size.get(item.cell_family, 0) + 1
+        have = {}
+        for m in groups.values():
+            have[m["cell_family"]] = have.get(m["cell_family"], 0) + 1
+        groups = {k: v for k, v in groups.items() if have[v["cell_family"]] == size[v["cell_family"]]}
     seconds = time.perf_counter() - start
     meta = {"seed": seed, "families": families, "skeletons": skeletons, "input_size": input_size,
-            "spec": {k: v for k, v in spec_kwargs.items()}, "failed": failed, "networks": groups}
+            "spec": {k: v for k, v in spec_kwargs.items()}, "failed": failed, "complete": not stopped,
+            "untraced": len(items) - len(groups) - len(failed), "networks": groups}
     (out / GROUPS_FILE).write_text(json.dumps(meta))
-    return {"networks": len(items), "traced": len(groups), "failed": len(failed), "seconds": seconds,
-            "per_network_s": seconds / max(len(items), 1), "groups_file": str(out / GROUPS_FILE)}
+    return {"networks": len(items), "traced": len(groups), "failed": len(failed), "untraced": meta["untraced"],
+            "seconds": seconds, "per_network_s": seconds / max(traced_now, 1), "groups_file": str(out / GROUPS_FILE)}
 
 
 def load_groups(root: str | os.PathLike) -> dict[str, Any]:
@@ -168,15 +194,40 @@ class CellGenerator:
     centres: np.ndarray
     train_hashes: set[str]
     stats: dict[str, Any] = field(default_factory=dict)
+    #: The embedded training cells' latents (N, latent) and PCA conditions (N, dims): the conditional prior.
+    cond_latents: np.ndarray | None = None
+    cond_vectors: np.ndarray | None = None
+    prior_k: int = 10
+    prior_t0: float = 0.5
+
+    def prior_starts(self, c: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` starting latents for condition ``c`` (PCA space): embedded training cells drawn with an
+        adaptive kernel on their conditions, ``exp(-(d - d_min) / (d_k - d_min))`` over squared distances
+        ``d`` (``d_k``: the ``prior_k``-th nearest; relative to the nearest, because in 32 whitened dims all
+        squared distances are large and close to each other), a Nadaraya-Watson estimate of p(z | c) that
+        the flow then transports."""
+        d = ((self.cond_vectors - c[None]) ** 2).sum(1)
+        k = min(self.prior_k, len(d))
+        h = max(float(np.partition(d, k - 1)[k - 1] - d.min()), 1e-12)
+        w = np.exp(-(d - d.min()) / h)
+        return self.cond_latents[rng.choice(len(d), size=n, p=w / w.sum())]
 
     def sample(self, n: int, condition: np.ndarray | None = None, family: int | None = None,
-               guidance: float = 2.0, seed: int = 0, family_by: str = "onehot") -> tuple[list[Cell], list[Cell]]:
+               guidance: float = 2.0, seed: int = 0, family_by: str = "onehot",
+               prior: str = "noise") -> tuple[list[Cell], list[Cell]]:
         """``n`` cells as decoded (before repair) and after repair. ``condition``: an embedding (its PCA is
         taken); ``family``: a cluster index, conditioned through the family flow's one-hot
         (``family_by="onehot"``, the paper's form) or through the embedding flow at the family's centre
         (``"centre"``: it learns from the same PCA vectors, with no one-hot bottleneck); neither =
-        unconditional."""
+        unconditional. ``prior`` (with ``condition``): ``"noise"`` integrates the flow from pure noise at
+        time 0; ``"neighbours"`` starts it at time `prior_t0` from the conditional prior `prior_starts`
+        (measured worse on held-out queries: docs/generation.md)."""
         gen = torch.Generator().manual_seed(seed)
+        if condition is not None and family is None and prior == "neighbours" and self.cond_latents is not None:
+            c = self.pca(condition)[0]
+            starts = torch.from_numpy(self.prior_starts(c, n, np.random.default_rng(seed)))
+            z = self.flow_embed.sample(n, torch.from_numpy(c), guidance, generator=gen, start=starts, t0=self.prior_t0)
+            return self.vae.decode_cells(z, fix=False), self.vae.decode_cells(z, fix=True)
         if family is not None and family_by == "centre":
             z = self.flow_embed.sample(n, torch.from_numpy(np.asarray(self.centres[family], dtype=np.float32)),
                                        guidance, generator=gen)
@@ -199,7 +250,8 @@ class CellGenerator:
                     "flow_embed": self.flow_embed.state_dict(), "flow_family": self.flow_family.state_dict(),
                     "flow_config": asdict(self.flow_embed.config), "cond_dim": self.flow_embed.cond_dim,
                     "pca": self.pca.state(), "centres": self.centres, "train_hashes": sorted(self.train_hashes),
-                    "stats": self.stats}, path)
+                    "stats": self.stats, "cond_latents": self.cond_latents, "cond_vectors": self.cond_vectors,
+                    "prior_k": self.prior_k, "prior_t0": self.prior_t0}, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CellGenerator":
@@ -213,13 +265,15 @@ class CellGenerator:
         fe.load_state_dict(s["flow_embed"])
         ff.load_state_dict(s["flow_family"])
         return cls(vae.eval(), fe.eval(), ff.eval(), PCA(**s["pca"]), s["centres"], set(s["train_hashes"]),
-                   s["stats"])
+                   s["stats"], s.get("cond_latents"), s.get("cond_vectors"), s.get("prior_k", 10),
+                   s.get("prior_t0", 0.5))
 
 
-def train_generator(n_cells: int = 20000, n_cond: int = 1500, families: int = 8, pca_dims: int = 16,
+def train_generator(n_cells: int = 20000, n_cond: int = 3000, families: int = 8, pca_dims: int = 32,
                     seed: int = 0, vae_config: VAEConfig = VAEConfig(), flow_config: FlowConfig = FlowConfig(),
                     ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None,
-                    embed_cache: str | os.PathLike | None = None) -> CellGenerator:
+                    embed_cache: str | os.PathLike | None = None, prior_k: int = 10,
+                    prior_t0: float = 0.5) -> CellGenerator:
     """Sample ``n_cells`` cells, fit the G-VAE on them, embed ``n_cond`` of them (probe network, traced),
     fit the PCA, the k-means families and the two latent flows. ``embed_cache``: a ``.npz`` of those
     embeddings keyed by cell hash, read if present and written after embedding (tracing is the slow part)."""
@@ -259,7 +313,8 @@ def train_generator(n_cells: int = 20000, n_cond: int = 1500, families: int = 8,
     stats = {"n_cells": n_cells, "n_cond": n_cond, "families": families, "pca_dims": pca_dims, "seed": seed,
              "family_sizes": np.bincount(labels, minlength=families).tolist(), "embedder": str(ckpt or "wl"),
              "train_s": time.perf_counter() - t0}
-    return CellGenerator(vae, flow_embed, flow_family, pca, centres, {cell_hash(c) for c in cells}, stats)
+    return CellGenerator(vae, flow_embed, flow_family, pca, centres, {cell_hash(c) for c in cells}, stats,
+                         z[:n_cond].numpy(), cond.astype(np.float32), prior_k, prior_t0)
 
 
 def runs_forward(cell: Cell, input_size: int = 32) -> bool:
@@ -272,7 +327,7 @@ def runs_forward(cell: Cell, input_size: int = 32) -> bool:
         return False
 
 
-def generate_near(query: Graph, generator: CellGenerator, k: int = 10, n: int = 100, guidance: float = 2.0,
+def generate_near(query: Graph, generator: CellGenerator, k: int = 10, n: int = 100, guidance: float = 1.0,
                   ckpt: str | os.PathLike | None = None, seed: int = 0,
                   log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Sample ``n`` cells conditioned on ``query``'s embedding, repair, build, trace and embed their probe
@@ -320,8 +375,9 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
     `nar_model.generate.macro_model.MacroTransformer`) proposes the skeletons, prompted with the task and the
     budget; without it they are drawn at random.
     """
+    from nar_model.generate.cost import macro_cost
     from nar_model.generate.evolution import two_phase_evolution
-    from nar_model.generate.skeleton import count_cost, sample_skeleton
+    from nar_model.generate.skeleton import sample_skeleton
     from nar_model.generate.zc import zc_scores
 
     max_params, max_flops = _parse_count(budget_params), _parse_count(budget_flops)
@@ -335,7 +391,7 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
         return valid[0] if valid else sample_cells(1, int(rng.integers(1 << 30)))[0]
 
     def over(macro: Macro) -> bool:
-        params, flops = count_cost(macro, input_size)
+        params, flops = macro_cost(macro, input_size)
         return bool((max_params and params > max_params) or (max_flops and flops > max_flops))
 
     def new_skeleton(rng: np.random.Generator, cell: Cell) -> tuple[Stage, ...]:
@@ -346,7 +402,7 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
             if macro_model is not None:
                 from nar_model.generate.macro_model import prompt_vector
 
-                prompt = prompt_vector(num_classes, input_size, max_params or 1e9, max_flops or 1e12)
+                prompt = prompt_vector(num_classes, input_size, max_params or 1e9, max_flops or 1e12, cell)
                 g = torch.Generator().manual_seed(int(rng.integers(1 << 30)))
                 stages = tuple(macro_model.sample(prompt, 1, generator=g)[0])
             else:
@@ -359,7 +415,7 @@ def budget_search(generator: CellGenerator, budget_params: str | int | None = "1
     def score(macro: Macro) -> float:
         h = macro_hash(macro)
         if h not in cache:
-            params, flops = count_cost(macro, input_size)
+            params, flops = macro_cost(macro, input_size)
             entry: dict[str, Any] = {"macro": macro, "params": params, "flops": flops}
             if (max_params and params > max_params) or (max_flops and flops > max_flops):
                 entry["fitness"] = float("-inf")
@@ -414,11 +470,14 @@ def runs_forward_macro(macro: Macro, input_size: int = 32) -> bool:
 
 def generate(near: str | None = None, data: str | os.PathLike | None = None, k: int = 10, n: int = 100,
              generator_path: str | os.PathLike = "data/_checkpoints/hgnas.pt", train: bool = False,
-             train_cells: int = 20000, train_cond: int = 1500, budget_params: str | None = None,
+             train_cells: int = 20000, train_cond: int = 3000, budget_params: str | None = None,
              budget_flops: str | None = None, evaluations: int = 60, seed: int = 0,
+             macro_path: str | os.PathLike | None = None, macro_pairs: int = 10000,
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """What ``nar generate`` does: train (or load) the cell generator, then either generate ``k`` candidates
-    near the query ``near`` or run the budgeted search.
+    near the query ``near`` or run the budgeted search. ``macro_path``: the budgeted search takes its
+    skeletons from the macro transformer there (trained on ``macro_pairs`` pairs and written when absent)
+    instead of drawing them at random.
 
     Raises:
         ValueError: neither ``near`` nor a budget was given, or the query cannot be resolved.
@@ -441,9 +500,22 @@ def generate(near: str | None = None, data: str | os.PathLike | None = None, k: 
                        "candidates": generate_near(query, gen, k=k, n=n, seed=seed, log=log)}
         out["near"]["seconds"] = time.perf_counter() - start
     if budget_params is not None or budget_flops is not None:
+        macro_model = None
+        if macro_path is not None:
+            from nar_model.generate.macro_model import load_macro_model, save_macro_model, train_macro_model
+
+            if Path(macro_path).is_file():
+                macro_model = load_macro_model(macro_path)
+            else:
+                if log:
+                    log(f"training the macro transformer ({macro_pairs} pairs) -> {macro_path}")
+                macro_model = train_macro_model(macro_pairs, seed)
+                save_macro_model(macro_model, macro_path)
         start = time.perf_counter()
         out["search"] = {"budget_params": budget_params, "budget_flops": budget_flops,
-                         "best": budget_search(gen, budget_params, budget_flops, evaluations, seed=seed, log=log)}
+                         "skeletons": str(macro_path) if macro_path is not None else "random",
+                         "best": budget_search(gen, budget_params, budget_flops, evaluations, seed=seed,
+                                               macro_model=macro_model, log=log)}
         out["search"]["seconds"] = time.perf_counter() - start
     return out
 

@@ -59,11 +59,20 @@ class LatentFlow(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, c: torch.Tensor | None = None, guidance: float = 1.0, steps: int = 20,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` latents (in the VAE's scale); ``c`` (cond_dim,) or (n, cond_dim), ``None`` = unconditional."""
+               generator: torch.Generator | None = None, start: torch.Tensor | None = None,
+               t0: float = 0.0) -> torch.Tensor:
+        """``n`` latents (in the VAE's scale); ``c`` (cond_dim,) or (n, cond_dim), ``None`` = unconditional.
+
+        ``start`` (n, dim, VAE scale) with ``t0`` in (0, 1): begin on the straight path at time ``t0``,
+        ``z_t0 = (1 - t0) noise + t0 start`` (the point the training paths pass through), and integrate
+        from there: a conditional prior over starting points instead of pure noise."""
         from torchdiffeq import odeint
 
         z0 = torch.randn(n, self.dim, generator=generator)
+        if start is not None and t0 > 0:
+            z0 = (1 - t0) * z0 + t0 * (start.float() - self.mean) / self.std
+        else:
+            t0 = 0.0
         if c is None:
             cond, on = torch.zeros(n, self.cond_dim), torch.zeros(n, 1)
         else:
@@ -77,7 +86,7 @@ class LatentFlow(nn.Module):
                 return v_un
             return v_un + guidance * (self.velocity(z, tt, cond, on) - v_un)
 
-        grid = torch.linspace(0.0, 1.0, steps + 1)
+        grid = torch.linspace(t0, 1.0, max(2, int(round(steps * (1 - t0)))) + 1)
         z1 = odeint(field, z0, grid, method="rk4")[-1]
         return z1 * self.std + self.mean
 

@@ -2,11 +2,12 @@
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nar.generate import (CellGenerator, benchmark_retrieval, build_benchmark, generate, generate_near, load_groups, probe_macro,
-                          trace_macro, train_generator)
+from nar.generate import (CellGenerator, benchmark_retrieval, build_benchmark, embed_graphs, generate, generate_near,
+                          load_groups, probe_macro, trace_macro, train_generator)
 from nar_data.parquet import read_graphs, write_shard
 from nar_model.generate.cell import is_valid, sample_cells
 from nar_model.generate.benchmark import benchmark_specs
@@ -47,6 +48,22 @@ def test_benchmark_is_a_nar_dataset_with_groups(bench):
     assert figures["wl_cell_family_mrr@20"] == 1.0  # two families 4+ op edits apart: WL ranks a family-mate first
 
 
+@pytest.mark.slow
+def test_benchmark_stopped_by_its_time_limit_keeps_whole_families_and_resumes(bench, tmp_path):
+    root, _ = bench
+    kw = dict(families=2, skeletons=5, variants=2, max_stages=2, max_repeats=1, max_channels=16)
+    order = [i.model_id for i in benchmark_specs(**{k: v for k, v in kw.items()})]
+    graphs = {g.model_id: g for g in read_graphs(root, unique=False)}
+    write_shard(tmp_path, "graphs", [graphs[m].to_row() for m in order[:7]])  # family 0 whole, 2 of family 1
+    cut = build_benchmark(tmp_path, resume=True, limit_s=0, **kw)
+    meta = load_groups(tmp_path)
+    assert cut["traced"] == 5 and cut["untraced"] == 5 and not meta["complete"]
+    assert {n["cell_family"] for n in meta["networks"].values()} == {"cellfam-000"}
+    done = build_benchmark(tmp_path, resume=True, **kw)
+    assert done["traced"] == 10 and done["untraced"] == 0 and load_groups(tmp_path)["complete"]
+    assert len(read_graphs(tmp_path, unique=False)) == 10  # the 7 already there were not traced again
+
+
 def test_load_groups_says_how_to_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="build the benchmark"):
         load_groups(tmp_path)
@@ -62,6 +79,13 @@ def test_generator_round_trip_and_near(gen_path):
     _, again = gen.sample(3, family=1, family_by="centre", seed=2)
     assert [c.adj for c in by_centre] == [c.adj for c in again] and all(is_valid(c) for c in by_centre)
     query = trace_macro(probe_macro(fixed[0]))
+    q = embed_graphs([query])
+    _, nb = gen.sample(4, condition=q, prior="neighbours", seed=3)
+    _, nb2 = gen.sample(4, condition=q, prior="neighbours", seed=3)
+    assert [c.adj for c in nb] == [c.adj for c in nb2] and all(is_valid(c) for c in nb)
+    gen.prior_k = 1  # bandwidth 0: every start is the embedded cell nearest the condition
+    starts = gen.prior_starts(gen.cond_vectors[2], 5, np.random.default_rng(0))
+    assert (starts == gen.cond_latents[2]).all()
     best = generate_near(query, gen, k=2, n=4)
     assert 1 <= len(best) <= 2 and best[0]["cosine"] >= best[-1]["cosine"]
     assert all(b["runs_forward"] for b in best) and best[0]["model_id"].startswith("hgnas:")
@@ -88,3 +112,15 @@ def test_cli_near_and_budget(tmp_path, gen_path):
     best = json.loads(r.output[r.output.index("{"):])["search"]["best"]
     assert best and all(b["params"] <= 1_000_000 and b["flops"] <= 200_000_000 for b in best)
     assert best[0]["zc_recipe"]["inputs"].startswith("gaussian")
+
+
+def test_cli_budget_search_with_the_macro_transformer(tmp_path, gen_path):
+    from flows.cli import app
+    from nar_model.generate.macro_model import MacroConfig, save_macro_model, train_macro_model
+
+    path = tmp_path / "macro.pt"
+    save_macro_model(train_macro_model(32, config=MacroConfig(width=16, layers=1, heads=2, epochs=1)), path)
+    r = CliRunner().invoke(app, ["generate", "--budget-params", "300k", "--budget-flops", "50M", "--evaluations", "3",
+                                 "--generator", str(gen_path), "--macro", str(path)])
+    assert r.exit_code == 0, r.output
+    assert f"skeletons: {path}" in r.output and "forward ok" in r.output

@@ -95,3 +95,34 @@ def test_sign_test_is_exact_and_two_sided():
     assert sign_test(5, 5) == 1.0
     assert abs(sign_test(15, 2) - 2 * sum(__import__("math").comb(17, i) for i in range(3)) / 2 ** 17) < 1e-12
     assert sign_test(15, 2) == sign_test(2, 15) < 0.01
+
+
+def test_macro_training_pairs_are_under_their_budget_and_round_trip(tmp_path):
+    import math
+
+    from nar_model.generate.cost import macro_cost
+    from nar_model.generate.macro_model import (PROMPT_DIM, MacroConfig, cell_features, load_macro_model,
+                                                save_macro_model, train_macro_model, training_pairs)
+    from nar_model.generate.skeleton import Macro
+
+    prompts, skels, costs = training_pairs(40, seed=3, max_slack=4.0)
+    assert prompts.shape == (40, PROMPT_DIM) and len(skels) == len(costs) == 40
+    # the prompt's budgets are the network's cost times a slack in [1, 4]
+    budget_p, budget_f = 10 ** (prompts[:, 2].double() * 8), 10 ** (prompts[:, 3].double() * 10)
+    assert (budget_p >= torch.from_numpy(costs[:, 0]) * 0.999).all() and (budget_p <= torch.from_numpy(costs[:, 0]) * 4.01).all()
+    assert (budget_f >= torch.from_numpy(costs[:, 1]) * 0.999).all() and (budget_f <= torch.from_numpy(costs[:, 1]) * 4.01).all()
+    assert all(1 <= sum(s.repeats for s in st) <= 20 and st[0].stride == 1 for st in skels)
+    # a cell of six MBConv-6 nodes costs more per channel than one of skips and pools
+    from nar_model.generate.cell import OPS, Cell
+
+    adj = sample_cells(1)[0].adj
+    heavy = Cell((OPS.index("mbconv_e6"),) * 6, (5,) * 6, (True,) * 6, adj)
+    light = Cell((OPS.index("skip"),) * 6, (1,) * 6, (False,) * 6, adj)
+    assert cell_features(heavy)[0] > cell_features(light)[0] and cell_features(None) == [0.0, 0.0]
+    model = train_macro_model(16, seed=0, config=MacroConfig(width=16, layers=1, heads=2, epochs=1, batch_size=8))
+    save_macro_model(model, tmp_path / "m.pt")
+    again = load_macro_model(tmp_path / "m.pt")
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert again.sample(prompts[0], 3, generator=g()) == model.sample(prompts[0], 3, generator=g())
+    params, flops = macro_cost(Macro(tuple(sample_cells(1)), tuple(again.sample(prompts[0], 1)[0])), 32)
+    assert params > 0 and flops > 0 and math.isfinite(flops)
