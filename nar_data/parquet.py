@@ -34,7 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import SchemaError
-from .schema import METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, FailureRow, Graph, ModelRow
+from .schema import (METADATA_KEY, READABLE_SINCE, SCHEMA_VERSION, SCHEMAS, TRACER_VERSION, FailureRow, Graph, ModelRow,
+                     sortable_stamp)
 
 #: A row as a table takes it: a dict, or one of the row types of `nar_data.schema`.
 Row = dict[str, Any] | Graph | ModelRow | FailureRow
@@ -97,7 +98,7 @@ def write_shard(root: str | os.PathLike, table: str, rows: list[Row] | pa.Table,
     root = Path(root)
     (root / table).mkdir(parents=True, exist_ok=True)
     (root / TMP_DIR).mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time() % 1:.6f}"[1:].replace(".", "")
+    stamp = sortable_stamp()
     name = f"{prefix or table}-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = root / TMP_DIR / (name + f".{os.getpid()}.tmp")
     pq.write_table(data, tmp, compression="zstd")

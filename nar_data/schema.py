@@ -141,6 +141,15 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def sortable_stamp() -> str:
+    """UTC to the microsecond as ``20261203T074910123456``: shard and crawl-run names sort by it in time order.
+
+    One clock reading: the seconds and the fraction taken from two readings could straddle a second (a
+    process preempted between them), and a later shard would sort before an earlier one of the same second.
+    """
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+
+
 @dataclass
 class ModelRow:
     """One row of the ``models`` table: a registry entry or Hub repo (a model, not an architecture).

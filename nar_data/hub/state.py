@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..schema import sortable_stamp
 
 __all__ = ["CrawlState", "RepoState", "RunState", "STATE_DIR"]
 
@@ -158,7 +159,7 @@ class CrawlState:
         return RunState(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
 
     def start_run(self, query: str, params: Any) -> RunState:
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time() % 1:.6f}"[2:]
+        stamp = sortable_stamp()
         run = RunState(query, f"{stamp}-{query[:8]}", stamp, None, 0, 0, False)
         with self.transaction():
             self.save_run(run, params)

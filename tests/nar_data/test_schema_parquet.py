@@ -86,3 +86,14 @@ def test_clean_tmp_removes_leftovers_of_dead_writers(tmp_path):
     assert clean_tmp(tmp_path) == 1
     assert not any((tmp_path / ".tmp").iterdir())
     assert read_table(tmp_path, "graphs").num_rows == 0
+
+
+def test_shard_stamps_sort_in_time_order() -> None:
+    """Shard and crawl-run names sort by ``sortable_stamp``: one clock reading, so a later stamp never sorts first."""
+    import re
+
+    from nar_data.schema import sortable_stamp
+
+    stamps = [sortable_stamp() for _ in range(20000)]
+    assert all(re.fullmatch(r"\d{8}T\d{12}", s) for s in stamps[:10])
+    assert stamps == sorted(stamps)
