@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from flows import _prefect_env  # noqa: F401 - before prefect
+from nar_data.schema import sortable_stamp
 
 
 def save_run_summary(out: str | os.PathLike, flow: str, summary: dict[str, Any]) -> Path:
     """Write ``OUT/_runs/flow-<flow>-<UTC stamp>.json`` atomically (the trace pool writes ``trace-*.json`` there)."""
     runs = Path(out) / "_runs"
     runs.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = sortable_stamp() + "Z"
     path = runs / f"flow-{flow}-{stamp}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"flow": flow, "finished_at": stamp, **summary}, indent=1, default=str))

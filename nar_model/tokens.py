@@ -185,7 +185,8 @@ class TokenFeaturizer:
                 self.weights[name] = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
 
     def counts(self, graphs: Sequence[Graph]) -> dict[str, np.ndarray]:
-        """``{channel: (B, buckets) log1p counts}`` (of the canonical view with ``canon``, but ``raw``)."""
+        """``{channel: (B, buckets)}`` log1p counts, or presence with ``tf="binary"`` (of the canonical view with
+        ``canon``, but ``raw`` / ``rmotif``)."""
         return self._counts(graphs, self._view(graphs))
 
     def _counts(self, graphs: Sequence[Graph], view: Sequence[Graph]) -> dict[str, np.ndarray]:
