@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -90,12 +91,8 @@ def build_benchmark(out: str | os.PathLike, families: int = 50, skeletons: int =
             if progress:
                 progress(i + 1, len(items))
     if stopped:  # keep whole families only: the last one may be cut in the middle
-        size = {}
-        for item in items:
-            size[item.cell_family] = size.get(item.cell_family, 0) + 1
-        have = {}
-        for m in groups.values():
-            have[m["cell_family"]] = have.get(m["cell_family"], 0) + 1
+        size = Counter(item.cell_family for item in items)
+        have = Counter(m["cell_family"] for m in groups.values())
         groups = {k: v for k, v in groups.items() if have[v["cell_family"]] == size[v["cell_family"]]}
     seconds = time.perf_counter() - start
     meta = {"seed": seed, "families": families, "skeletons": skeletons, "input_size": input_size,
