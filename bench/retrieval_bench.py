@@ -37,19 +37,31 @@ METHODS = {
     "gat": Method("gat", "gat"),
     "gin": Method("gin", "gin"),
     "nar": Method("nar", "nar"),
-    # ablations of the shipped encoder (canonical view: op / motif / size tokens + the stored graph's op tokens,
-    # binary presence, shares 1 / 1 / 1.5 / 1, SVD basis of the graphs given to fit, 512 dims, neighbourhood stage)
-    "nar/no-smooth": Method("nar/no-smooth", "nar", {"token_smooth_k": 0}),
+    # ablations of the shipped encoder (v4: level-2 canonical view: op / motif / size tokens, size tokens with their
+    # depth class, + the stored graph's op tokens and the input shapes; binary presence; shares 1 / 1 / 2.5 / 1 / 0.25;
+    # SVD basis per block of channels of the graphs given to fit, 512 dims; no neighbourhood stage)
+    "nar/v3": Method("nar/v3", "nar", {"token_canon_level": 1, "token_size_depth": False,
+                                       "token_channels": "op,motif,size,raw", "token_shares": "size=1.5",
+                                       "token_blocks": "", "token_smooth_k": 3}),
+    "nar/joint-basis": Method("nar/joint-basis", "nar", {"token_blocks": ""}),
+    "nar/canon-v1": Method("nar/canon-v1", "nar", {"token_canon_level": 1}),
+    "nar/no-depth": Method("nar/no-depth", "nar", {"token_size_depth": False}),
+    "nar/no-input": Method("nar/no-input", "nar", {"token_channels": "op,motif,size,raw"}),
+    "nar/size-1.5": Method("nar/size-1.5", "nar", {"token_shares": "size=1.5,input=0.25"}),
+    "nar/+smooth": Method("nar/+smooth", "nar", {"token_smooth_k": 3}),
     "nar/v2": Method("nar/v2", "nar", {"token_channels": "op,motif,size", "token_tf": "log1p", "dim": 256,
-                                       "token_shares": "", "token_smooth_k": 0}),
+                                       "token_shares": "", "token_smooth_k": 0, "token_canon_level": 1,
+                                       "token_size_depth": False, "token_blocks": ""}),
     "nar/log1p": Method("nar/log1p", "nar", {"token_tf": "log1p"}),
     "nar/equal-shares": Method("nar/equal-shares", "nar", {"token_shares": ""}),
-    "nar/no-raw": Method("nar/no-raw", "nar", {"token_channels": "op,motif,size"}),
-    "nar/+rmotif": Method("nar/+rmotif", "nar", {"token_channels": "op,motif,size,raw,rmotif"}),
-    "nar/no-canon": Method("nar/no-canon", "nar", {"token_canon": False, "token_channels": "op,motif,size"}),
-    "nar/no-size": Method("nar/no-size", "nar", {"token_channels": "op,motif,raw"}),
+    "nar/no-raw": Method("nar/no-raw", "nar", {"token_channels": "op,motif,size,input"}),
+    "nar/+rmotif": Method("nar/+rmotif", "nar", {"token_channels": "op,motif,size,raw,input,rmotif",
+                                                 "token_blocks": "op+raw+rmotif=160,motif=64,size=256,input=32"}),
+    "nar/no-canon": Method("nar/no-canon", "nar", {"token_canon": False, "token_channels": "op,motif,size,input"}),
+    "nar/no-size": Method("nar/no-size", "nar", {"token_channels": "op,motif,raw,input"}),
     "nar/v1": Method("nar/v1", "nar", {"token_canon": False, "token_channels": "op,motif", "token_tf": "log1p",
-                                       "dim": 256, "token_shares": "", "token_smooth_k": 0}),
+                                       "dim": 256, "token_shares": "", "token_smooth_k": 0, "token_size_depth": False,
+                                       "token_blocks": ""}),
     "nar/no-basis": Method("nar/no-basis", "wl_tokens"),
     "nar/dim256": Method("nar/dim256", "nar", {"dim": 256}),
     "nar/supervised": Method("nar/supervised", "nar", {"token_epochs": 60}),
@@ -65,7 +77,7 @@ METHODS = {
                                   {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
 }
 BASELINES = ("wl", "wl_motif")
-ABLATIONS = ("nar/no-smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
+ABLATIONS = ("nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
              "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
 DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 

@@ -32,7 +32,14 @@ from nar_data.schema import Graph
 
 from .motifs import topo_order
 
-__all__ = ["LAYOUT", "SYNONYMS", "canonical_graph"]
+__all__ = ["CANON_LEVELS", "HEAD_OPS", "LAYOUT", "SHAPE_ONLY", "SYNONYMS", "canonical_graph"]
+
+#: Canonical view levels: 1 = the first view (layout contracted, constants dropped, eager attention fused,
+#: synonyms, parallel copies merged); 2 = also the library conventions measured on the library set's twins
+#: (heads and poolers dropped, shape-only mask builders dropped, padding and attention bookkeeping attributes
+#: dropped, merged copies keep their summed width, a ``cat`` of one tensor's slices contracted, NHWC / token
+#: means as global pools, the query scale folded into attention).
+CANON_LEVELS = (1, 2)
 
 #: Ops that only reshape, reorder, copy, cast, slice or pad a tensor (or are the identity at inference).
 LAYOUT = frozenset({
@@ -44,6 +51,21 @@ LAYOUT = frozenset({
 
 #: Op names that are one operation under two spellings (after `_relabel`'s shape-dependent rules).
 SYNONYMS = {"addmm": "linear"}
+#: Level 2 synonyms on top of `SYNONYMS`.
+SYNONYMS_2 = {"addmm": "linear", "amax": "max"}
+#: Ops whose output depends on their input's shape only (level 2): what they feed is a constant of the
+#: architecture (torchvision's shifted-window attention mask built with ``new_zeros`` / ``fill`` / ``eq``).
+SHAPE_ONLY = frozenset({"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "full_like",
+                        "empty_like", "zeros", "ones", "full", "empty", "arange", "eye", "linspace"})
+#: Ops of a classification head or pooler next to the output (level 2): a dense layer and the pooler's tanh.
+#: An ``XModel`` has none, an ``XForImageClassification`` / timm / torchvision model has a head of
+#: ``num_classes`` outputs, a dataset choice (docs/taxonomy.md: twins match on trunk parameters).
+HEAD_OPS = frozenset({"linear", "addmm", "tanh"})
+_HEAD_DEPTH = 2
+#: Attributes that are bookkeeping rather than design at level 2: padding (one library pads with a separate op,
+#: which the view contracts), the attention mask flag and key/value head count (an eager attention, fused by
+#: the view, carries neither).
+_DROP_ATTRS = ("padding", "mask", "kv_heads")
 _GLOBAL_POOL = "global_avg_pool"
 _ATTENTION = "scaled_dot_product_attention"
 _MATMUL = frozenset({"matmul", "bmm", "einsum", "baddbmm"})
@@ -52,26 +74,47 @@ _SCORE_OPS = frozenset({"mul", "div", "add", "sub", "masked_fill", "where", "to"
 _MAX_SCORE_OPS = 4
 
 
-def _relabel(g: Graph, i: int, preds: list[int]) -> tuple[str, str]:
+def _relabel(g: Graph, i: int, preds: list[int], level: int = 1) -> tuple[str, str]:
     """``(op_name, attrs)`` of node ``i`` in the canonical view."""
     op, attrs = g.op_name[i], g.attrs[i] if i < len(g.attrs) else ""
     d = _parse(attrs) if attrs else {}
+    if level >= 2 and d and any(k in d for k in _DROP_ATTRS):
+        d = {k: v for k, v in d.items() if k not in _DROP_ATTRS}
+        attrs = json.dumps(d, sort_keys=True, separators=(",", ":")) if d else ""
     if op.startswith("adaptive_avg_pool"):
         out = d.get("output")
         if isinstance(out, list) and out and all(o == 1 for o in out):
             return _GLOBAL_POOL, ""
     if op == "mean" and preds:
-        ins, outs = g.shape[preds[0]], g.shape[i]
+        ins, outs = list(g.shape[preds[0]]), list(g.shape[i])
         # (B, C, H, W) -> (B, C) or (B, C, 1, 1): the mean over the spatial dims
         if len(ins) >= 4 and list(outs[:2]) == list(ins[:2]) and all(o == 1 for o in outs[2:]) \
                 and any(x > 1 for x in ins[2:]):
+            return _GLOBAL_POOL, ""
+        # level 2: channels-last (B, H, W, C) -> (B, C) / (B, 1, 1, C), and tokens (B, L, C) -> (B, C)
+        if level >= 2 and len(ins) >= 3 and len(outs) >= 2 and outs[0] == ins[0] and outs[-1] == ins[-1] \
+                and any(x > 1 for x in ins[1:-1]) and all(o == 1 for o in outs[1:-1]) \
+                and (len(outs) == 2 or len(outs) == len(ins)):
             return _GLOBAL_POOL, ""
     if op.startswith("conv") and not d.get("transposed") and d.get("groups", 1) == 1 \
             and all(k == 1 for k in d.get("kernel", [0])) and all(k == 1 for k in d.get("stride", [1])):
         # a pointwise convolution is a linear map over the channels
         return "linear", json.dumps({k: d[k] for k in ("bias", "in", "out") if k in d}, sort_keys=True,
                                     separators=(",", ":"))
-    return SYNONYMS.get(op, op), attrs
+    return (SYNONYMS_2 if level >= 2 else SYNONYMS).get(op, op), attrs
+
+
+def _summed_width(attrs: list[str]) -> str:
+    """The attributes of one fused projection standing for parallel ``linear`` copies: ``out`` summed,
+    ``bias`` if any copy has one (separate q, k, v of 768 -> one qkv of 2304, as timm writes it)."""
+    ds = [_parse(a) for a in attrs]
+    if not all(isinstance(d.get("out"), int) for d in ds):
+        return attrs[0]
+    out = dict(ds[0])
+    out["out"] = sum(int(d["out"]) for d in ds)
+    if any("bias" in d for d in ds):
+        out["bias"] = any(bool(d.get("bias")) for d in ds)
+    return json.dumps(out, sort_keys=True, separators=(",", ":"))
 
 
 def _parse(attrs: str) -> dict:
@@ -101,8 +144,12 @@ class _Quotient:
 
 
 def _fuse_attention(labels: dict[int, tuple[str, str]], preds: dict[int, list[int]],
-                    succs: dict[int, set[int]], q: _Quotient) -> None:
-    """Eager attention (``matmul -> [scale / bias / mask ops] -> softmax -> matmul``) becomes one node."""
+                    succs: dict[int, set[int]], q: _Quotient, g: Graph | None = None) -> None:
+    """Eager attention (``matmul -> [scale / bias / mask ops] -> softmax -> matmul``) becomes one node.
+
+    With ``g`` (level 2) a scale of the query by a constant (a ``mul`` / ``div`` with one input, feeding only
+    the score matmul) is part of it, and the fused node carries ``heads`` and ``head_dim`` read from the
+    softmax's (B, heads, L, S) shape and the output, as a fused kernel's node does."""
     for s, (op, _) in list(labels.items()):
         if op != "softmax":
             continue
@@ -120,13 +167,51 @@ def _fuse_attention(labels: dict[int, tuple[str, str]], preds: dict[int, list[in
             path += frontier
         if first is None or len(out) != 1:
             continue
-        for m in [first, *path, s]:
+        scale = []
+        if g is not None:
+            scale = [p for p in preds.get(first, []) if labels[p][0] in ("mul", "div")
+                     and len(preds.get(p, [])) == 1 and succs.get(p, set()) == {first}]
+        for m in [first, *path, *scale, s]:
             q.union(out[0], m)
-        labels[out[0]] = (_ATTENTION, '{"causal":false}')
+        attrs: dict = {"causal": False}
+        if g is not None:
+            sm, o = list(g.shape[s]), list(g.shape[out[0]])
+            if len(sm) == 4 and len(o) == 4 and o[:3] == sm[:3]:
+                attrs.update(heads=int(sm[1]), head_dim=int(o[3]))
+        labels[out[0]] = (_ATTENTION, json.dumps(attrs, sort_keys=True, separators=(",", ":")))
 
 
-def canonical_graph(g: Graph) -> Graph:
-    """The canonical retrieval view of ``g`` (module docstring); ``g`` is not modified."""
+def _head_nodes(g: Graph, preds: list[list[int]], order: np.ndarray) -> np.ndarray:
+    """(N,) bool: the classification head / pooler next to the output (`HEAD_OPS`, at most `_HEAD_DEPTH` of
+    them on a path to an ``output`` node, layout ops in between passed through)."""
+    n = g.num_nodes
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for d in range(n):
+        for s in preds[d]:
+            succs[s].append(d)
+    head = np.zeros(n, dtype=bool)
+    depth = np.zeros(n, dtype=np.int64)  # head ops between a node and the output
+    tail = np.asarray([op == "output" for op in g.op_name], dtype=bool)
+    for i in order[::-1].tolist():
+        if tail[i] or not succs[i] or not all(tail[s] for s in succs[i]):
+            continue
+        op = g.op_name[i]
+        d = max(int(depth[s]) for s in succs[i])
+        if op in LAYOUT:
+            tail[i], depth[i] = True, d
+        elif op in HEAD_OPS and d < _HEAD_DEPTH:
+            tail[i] = head[i] = True
+            depth[i] = d + 1
+    if head.sum() * 4 > n:  # a model that is mostly dense layers keeps them
+        head[:] = False
+    return head
+
+
+def canonical_graph(g: Graph, level: int = 1) -> Graph:
+    """The canonical retrieval view of ``g`` (module docstring) at ``level`` (`CANON_LEVELS`); ``g`` is not
+    modified."""
+    if level not in CANON_LEVELS:
+        raise ValueError(f"Unknown canonical view level {level!r}; valid: {CANON_LEVELS}")
     n = g.num_nodes
     src, dst = np.asarray(g.src, dtype=np.int64), np.asarray(g.dst, dtype=np.int64)
     preds: list[list[int]] = [[] for _ in range(n)]
@@ -138,7 +223,10 @@ def canonical_graph(g: Graph) -> Graph:
     live = np.zeros(n, dtype=bool)
     has_input = any(op == "input" for op in g.op_name)
     for i in order.tolist():
-        live[i] = not has_input or g.op_name[i] == "input" or any(live[p] for p in preds[i])
+        live[i] = not has_input or g.op_name[i] == "input" or (
+            not (level >= 2 and g.op_name[i] in SHAPE_ONLY) and any(live[p] for p in preds[i]))
+    if level >= 2 and n:
+        drop |= _head_nodes(g, preds, order)
     if n and (drop | ~live).all():
         drop[:], live[:] = False, True
     # 1. contract layout ops: a node stands for itself when kept, for its predecessors' stand-ins when not
@@ -146,7 +234,10 @@ def canonical_graph(g: Graph) -> Graph:
     for i in order.tolist():
         if not live[i]:
             drop[i] = True
-        rep[i] = (i,) if not drop[i] else tuple(sorted({r for p in preds[i] for r in rep[p]}))
+        ins = tuple(sorted({r for p in preds[i] for r in rep[p]}))
+        if level >= 2 and not drop[i] and g.op_name[i] in ("cat", "stack") and len(ins) == 1:
+            drop[i] = True  # the slices of one tensor put back together (patch merging): a layout op
+        rep[i] = (i,) if not drop[i] else ins
     kept = [int(i) for i in order if not drop[i]]
     kpreds = {i: sorted({r for p in preds[i] for r in rep[p] if r != i}) for i in kept}
     ksucc: dict[int, set[int]] = defaultdict(set)
@@ -154,9 +245,9 @@ def canonical_graph(g: Graph) -> Graph:
         for s in ps:
             ksucc[s].add(d)
     # 2. synonyms; 3. eager attention as one node
-    labels = {i: _relabel(g, i, preds[i]) for i in kept}
+    labels = {i: _relabel(g, i, preds[i], level) for i in kept}
     q = _Quotient(kept)
-    _fuse_attention(labels, kpreds, ksucc, q)
+    _fuse_attention(labels, kpreds, ksucc, q, g if level >= 2 else None)
     qpreds: dict[int, set[int]] = defaultdict(set)
     qsucc: dict[int, set[int]] = defaultdict(set)
     for d in kept:
@@ -168,10 +259,17 @@ def canonical_graph(g: Graph) -> Graph:
     # 4. parallel copies: same op, same predecessors, same successors -> one node
     roots = [i for i in kept if q.find(i) == i]
     seen: dict[tuple, int] = {}
+    merged: dict[int, list[int]] = defaultdict(list)
     for i in roots:
         if qpreds[i]:
             key = (labels[i][0], tuple(sorted(qpreds[i])), tuple(sorted(qsucc[i])))
-            q.union(seen.setdefault(key, i), i)
+            first = seen.setdefault(key, i)
+            q.union(first, i)
+            merged[first].append(i)
+    if level >= 2:  # merged q / k / v projections are one fused projection: their widths add up
+        for first, copies in merged.items():
+            if len(copies) > 1 and labels[first][0] == "linear":
+                labels[first] = (labels[first][0], _summed_width([labels[c][1] for c in copies]))
     nodes = [i for i in roots if q.find(i) == i]
     new = {i: k for k, i in enumerate(nodes)}
     edges = sorted({(new[q.find(s)], new[q.find(d)]) for d in kept for s in kpreds[d] if q.find(s) != q.find(d)})

@@ -40,18 +40,23 @@ class EncoderConfig:
     # token encoder (the shipped nar; see encoders/nar.py)
     # op = WL tokens of the op graph, motif = WL tokens of the motif graph, size = WL tokens with every attribute
     # (widths, heads), raw / rmotif = op / motif tokens of the stored graph when token_canon is on (tokens.CHANNELS)
-    token_channels: str = "op,motif,size,raw"
+    token_channels: str = "op,motif,size,raw,input"
+    token_size_depth: bool = True  # size tokens carry the power of two of their count (tokens.depth_wl_histogram)
     token_tf: str = "binary"  # binary = token present or not | log1p = log counts (tokens.TFS)
     token_buckets: int = 4096  # hashed tokens per channel
     idf: bool = False  # weight tokens by inverse document frequency (fit on the graphs given to fit)
     token_attrs: bool = True  # op-graph node labels carry the size-free node attributes (kernel, stride, ...)
     token_canon: bool = True  # read tokens from the canonical view (nar_model/canon.py: layout ops contracted, ...)
-    token_shares: str = "size=1.5"  # share of the cosine per channel: "" = equal, "size=1.5" = named (others 1),
+    token_canon_level: int = 2  # 1 = the first canonical view; 2 = + heads, masks, padding, widths (canon.CANON_LEVELS)
+    token_shares: str = "size=2.5,input=0.25"  # share of the cosine per channel: "" = equal, "size=1.5" = named (others 1),
     # or one positional weight per token_channels entry (tokens.parse_shares)
     token_basis: str = "svd"  # svd = top singular vectors of the fit graphs' tokens | random = JL sketch
+    # the basis per block of channels ("op+raw=160,..." = an SVD of the op and raw columns with 160 dims, ...; the
+    # dims not given go to the first block; "" = one SVD of every channel; encoders/nar.py `block_basis`)
+    token_blocks: str = "op+raw=160,motif=64,size=256,input=32"
     # neighbourhood stage (label-free): each vector + token_smooth_alpha x the cosine-weighted vectors of its
     # token_smooth_k nearest fitted graphs (0 = off; encoders/nar.py)
-    token_smooth_k: int = 3
+    token_smooth_k: int = 0
     token_smooth_alpha: float = 0.25
     token_epochs: int = 0  # supervised passes over the map (0: off; on held-out families it loses, docs/retrieval.md)
     token_lr: float = 1e-2
@@ -80,5 +85,6 @@ class EncoderConfig:
 
 #: Fields added after checkpoints were first written, with the value that keeps an older checkpoint's
 #: embeddings unchanged (its stored vectors stay valid): the WL channels did not exist before.
-SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_shares": "", "token_channels": "op,motif",
-                         "token_tf": "log1p", "token_smooth_k": 0}
+SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_canon_level": 1, "token_size_depth": False, "token_shares": "", "token_channels": "op,motif",
+                         "token_tf": "log1p", "token_smooth_k": 0,
+                         "token_blocks": ""}

@@ -10,7 +10,13 @@ Channels (`CHANNELS`), each a hashed count vector of ``buckets`` dims (``log1p``
   occurrence labelled by its global motif id (`motifs.MotifVocab`), edges the quotient of the op DAG;
 * ``size``: WL labels (rounds 0..``size_rounds``) with every attribute in the node label (widths, heads);
 * ``raw`` / ``rmotif``: the ``op`` / ``motif`` channels of the stored graph when ``canon`` reads the others
-  from the canonical view (`canon.canonical_graph`).
+  from the canonical view (`canon.canonical_graph`);
+* ``input``: the shapes of the graph's inputs (batch dimension left out): the resolution a vision model is
+  built for (``deit_base_patch16_224`` and ``_384`` have equal tokens otherwise).
+
+With ``size_depth`` a ``size`` token is the WL label *and* the power of two its count falls in
+(``floor(log2(count))``): presence still, but a model of 18 blocks per stage no longer has the tokens of its
+family member of 6 (``swin_small`` vs ``swin_tiny``), while twins, of equal depth, keep equal tokens.
 
 `TokenFeaturizer` optionally fits an inverse document frequency per bucket on training graphs and gives
 ``tf * idf`` rows, each channel L2-normalised and the channels concatenated with equal weight (or ``shares``),
@@ -38,7 +44,7 @@ from .canon import canonical_graph
 from .macro import macro_edges
 from .motifs import MotifVocab, Segmentation
 from .encoders._base import l2_normalize
-from .wl_hash import labelled_wl_histogram
+from .wl_hash import _label_code, depth_wl_histogram, labelled_wl_histogram
 
 if TYPE_CHECKING:
     from .config import EncoderConfig
@@ -48,7 +54,7 @@ __all__ = ["CHANNELS", "TokenFeaturizer", "node_label", "parse_shares"]
 #: Every token channel; the default (and the training-free ``wl_motif`` row) reads the first two.
 #: ``raw`` / ``rmotif``: the op / motif channels of the *stored* graph (layout ops and all) next to the canonical
 #: view's, with their own motif vocabulary (``raw_vocab``).
-CHANNELS = ("op", "motif", "size", "raw", "rmotif")
+CHANNELS = ("op", "motif", "size", "raw", "rmotif", "input")
 DEFAULT_CHANNELS = ("op", "motif")
 #: How a channel's counts become its row: ``log1p`` counts, or ``binary`` presence (a token is there or not, so
 #: a deeper member of a family, which repeats the same blocks more often, keeps the same row).
@@ -107,14 +113,15 @@ _VIEWS: "OrderedDict[tuple, Graph]" = OrderedDict()
 _VIEWS_MAX = 8192
 
 
-def _canonical(g: Graph) -> Graph:
-    """`canonical_graph`, memoised on the graph's content (fit and embed of one dataset read each graph twice;
-    the bench's folds re-read it for every fold). Only the view's ops, attributes and edges are read here."""
-    key = (g.model_id, g.arch_id, tuple(g.op_name), tuple(g.attrs), np.asarray(g.src).tobytes(),
+def _canonical(g: Graph, level: int = 1) -> Graph:
+    """`canonical_graph` at ``level``, memoised on the graph's content (fit and embed of one dataset read each
+    graph twice; the bench's folds re-read it for every fold). Only the view's ops, attributes and edges are
+    read here."""
+    key = (level, g.model_id, g.arch_id, tuple(g.op_name), tuple(g.attrs), np.asarray(g.src).tobytes(),
            np.asarray(g.dst).tobytes(), str(g.shape))
     view = _VIEWS.get(key)
     if view is None:
-        view = _VIEWS[key] = canonical_graph(g)
+        view = _VIEWS[key] = canonical_graph(g, level)
         if len(_VIEWS) > _VIEWS_MAX:
             _VIEWS.popitem(last=False)
     return view
@@ -128,10 +135,12 @@ class TokenFeaturizer:
     op_rounds: int = 3
     motif_rounds: int = 2
     size_rounds: int = 1
+    size_depth: bool = False
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     idf: bool = True
     attrs: bool = True
     canon: bool = False
+    canon_level: int = 1
     shares: tuple[float, ...] | None = None
     tf: str = "log1p"
     vocab: MotifVocab | None = None
@@ -149,7 +158,7 @@ class TokenFeaturizer:
             raise ValueError(f"Unknown token tf {self.tf!r}; valid: {', '.join(TFS)}")
 
     def _view(self, graphs: Sequence[Graph]) -> list[Graph]:
-        return [_canonical(g) for g in graphs] if self.canon else list(graphs)
+        return [_canonical(g, self.canon_level) for g in graphs] if self.canon else list(graphs)
 
     def _scales(self) -> np.ndarray:
         """Per-channel factor: ``sqrt(share / sum of shares)`` (equal shares without ``shares``)."""
@@ -215,7 +224,16 @@ class TokenFeaturizer:
             if "size" in self.channels:  # every attribute, widths and head counts included
                 labels = [f"{g.op_name[i]}|{g.attrs[i]}" if i < len(g.attrs) else g.op_name[i]
                           for i in range(g.num_nodes)]
-                out["size"].append(labelled_wl_histogram(labels, g.src, g.dst, self.size_rounds, self.buckets))
+                out["size"].append(depth_wl_histogram(labels, g.src, g.dst, self.size_rounds, self.buckets)
+                                   if self.size_depth else
+                                   labelled_wl_histogram(labels, g.src, g.dst, self.size_rounds, self.buckets))
+            if "input" in self.channels:  # the input shapes, batch dimension left out
+                r = graphs[n]
+                hist = np.zeros(self.buckets, dtype=np.float32)
+                for i, op in enumerate(r.op_name):
+                    if op == "input":
+                        hist[_label_code(f"input|{list(r.shape[i])[1:]}") % self.buckets] += 1.0
+                out["input"].append(np.log1p(hist))
         res = {k: (np.stack(v) if v else np.zeros((0, self.buckets), dtype=np.float32)) for k, v in out.items()}
         if self.tf == "binary":
             res = {k: (v > 0).astype(np.float32) for k, v in res.items()}
@@ -257,12 +275,14 @@ class TokenFeaturizer:
         """The featuriser an `EncoderConfig`'s ``token_*`` / ``idf`` fields describe (unfitted)."""
         channels = tuple(n.strip() for n in c.token_channels.split(",") if n.strip())
         return cls(buckets=c.token_buckets, channels=channels, idf=c.idf, attrs=c.token_attrs, canon=c.token_canon,
-                   shares=parse_shares(c.token_shares, channels), tf=c.token_tf)
+                   canon_level=c.token_canon_level, size_depth=c.token_size_depth, shares=parse_shares(c.token_shares, channels), tf=c.token_tf)
 
     def to_dict(self) -> dict[str, Any]:
         return {"buckets": self.buckets, "op_rounds": self.op_rounds, "motif_rounds": self.motif_rounds,
                 "channels": list(self.channels), "idf": self.idf, "attrs": self.attrs, "canon": self.canon,
+                "canon_level": self.canon_level,
                 "shares": list(self.shares) if self.shares is not None else None, "size_rounds": self.size_rounds,
+                "size_depth": self.size_depth,
                 "vocab": self.vocab.to_dict() if self.vocab else None, "tf": self.tf,
                 "raw_vocab": self.raw_vocab.to_dict() if self.raw_vocab else None,
                 "weights": {k: v.tolist() for k, v in self.weights.items()}}
@@ -271,7 +291,9 @@ class TokenFeaturizer:
     def from_dict(cls, d: dict[str, Any]) -> "TokenFeaturizer":
         return cls(buckets=int(d["buckets"]), op_rounds=int(d["op_rounds"]), motif_rounds=int(d["motif_rounds"]),
                    channels=tuple(d["channels"]), idf=bool(d["idf"]), attrs=bool(d.get("attrs", True)),
-                   canon=bool(d.get("canon", False)), size_rounds=int(d.get("size_rounds", 1)),
+                   canon=bool(d.get("canon", False)),
+                   canon_level=int(d.get("canon_level", 1)), size_rounds=int(d.get("size_rounds", 1)),
+                   size_depth=bool(d.get("size_depth", False)),
                    shares=tuple(d["shares"]) if d.get("shares") is not None else None,
                    vocab=MotifVocab.from_dict(d["vocab"]) if d.get("vocab") else None, tf=str(d.get("tf", "log1p")),
                    raw_vocab=MotifVocab.from_dict(d["raw_vocab"]) if d.get("raw_vocab") else None,

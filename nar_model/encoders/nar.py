@@ -41,14 +41,16 @@ from ..train import balanced_batches, progress_bar, seed_everything
 from . import register_encoder
 from ._base import Encoder, LabelMap, l2_normalize
 
-__all__ = ["NAR_STATE_VERSION", "NAREncoder", "TokenNet", "token_basis"]
+__all__ = ["NAR_STATE_VERSION", "NAREncoder", "TokenNet", "block_basis", "parse_blocks", "token_basis"]
 
 #: Version of the `nar` token state: 2 = canonical view + size channel (nar_model/canon.py); 3 = the token
 #: ``tf`` (binary presence) and the stored graph's motif vocabulary are part of the state. A version-2 state
 #: reads as it was written (log1p counts); a checkpoint of version 1 is refused with a hint to re-train: its
 #: vectors are not comparable with today's.
-NAR_STATE_VERSION = 3
-READABLE_VERSIONS = (2, 3)
+#: 4 = the level-2 canonical view, depth-classed size tokens, the input channel and a basis per block of
+#: channels (the featuriser's and the basis' state say so; a version-3 state reads as it was written).
+NAR_STATE_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)
 
 
 def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np.ndarray:
@@ -77,6 +79,50 @@ def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np
             _, sv, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
             r = min(dim, int(np.sum(sv > 1e-6 * max(sv[0], 1e-12))))
             out[:, :r] = vt[:r].T
+    return out
+
+
+def parse_blocks(spec: str, channels: Sequence[str], dim: int) -> list[tuple[tuple[str, ...], int]]:
+    """``"op+raw=160,motif=64"`` -> ``[(("op", "raw"), 160), (("motif",), 64)]`` over the selected ``channels``.
+
+    A block none of whose channels is selected is left out; the dims not given (``dim`` minus the blocks')
+    go to the first block, and an embedding smaller than the blocks' sum keeps their proportions; every
+    selected channel must be in a block. ``""`` = one block of every channel."""
+    if not spec.strip():
+        return [(tuple(channels), dim)]
+    blocks, seen = [], set()
+    for part in spec.split(","):
+        name, _, d = part.partition("=")
+        names = tuple(c.strip() for c in name.split("+") if c.strip() in channels)
+        if names:
+            blocks.append((names, int(d)))
+            seen.update(names)
+    missing = [c for c in channels if c not in seen]
+    if missing or not blocks:
+        raise ValueError(f"token_blocks {spec!r} gives no dims to channels {missing or list(channels)}")
+    total = sum(d for _, d in blocks)
+    if total > dim:  # a smaller embedding: the same proportions
+        blocks = [(names, max(1, d * dim // total)) for names, d in blocks]
+        total = sum(d for _, d in blocks)
+        if total > dim:
+            raise ValueError(f"token_blocks {spec!r} has more blocks than the embedding's {dim} dims")
+    blocks[0] = (blocks[0][0], blocks[0][1] + dim - total)
+    return blocks
+
+
+def block_basis(x: np.ndarray, channels: Sequence[str], buckets: int, spec: str, dim: int, kind: str = "svd",
+                seed: int = 0) -> np.ndarray:
+    """(F, dim) block-diagonal basis: a `token_basis` of each block's columns of ``x`` (`parse_blocks`).
+
+    One SVD of every channel spends its dims on the directions of largest variance, the family-level ones;
+    the width-and-depth tokens that tell a twin from its family's other sizes get few. A block of its own
+    keeps them (library set: twin hit@5 .75 with one SVD, .89 with blocks; docs/results-retrieval.md)."""
+    out = np.zeros((x.shape[1], dim), dtype=np.float32)
+    col = 0
+    for names, d in parse_blocks(spec, channels, dim):
+        rows = np.concatenate([np.arange(buckets) + channels.index(c) * buckets for c in names])
+        out[np.ix_(rows, np.arange(col, col + d))] = token_basis(x[:, rows], d, kind, seed)
+        col += d
     return out
 
 
@@ -110,7 +156,9 @@ class NAREncoder(Encoder):
         self.features = self._featurizer()
         x = self.features.fit_transform(graphs.graphs)
         self.families, self.coarse_map = LabelMap(graphs.families), LabelMap(graphs.coarse)
-        self.net = TokenNet(torch.from_numpy(token_basis(x, c.dim, c.token_basis, c.seed)))
+        f = self.features
+        self.net = TokenNet(torch.from_numpy(block_basis(x, list(f.channels), f.buckets, c.token_blocks, c.dim,
+                                                         c.token_basis, c.seed)))
         self._train_map(x, graphs, progress)
         self.smooth = (max(int(c.token_smooth_k), 0), float(c.token_smooth_alpha))
         self.memory = None

@@ -109,3 +109,68 @@ def test_channel_shares_weight_the_cosine():
         TokenFeaturizer(channels=("op", "size"), shares=(1.0,))
     back = TokenFeaturizer.from_dict(lopsided.to_dict())
     assert np.allclose(back.transform([a, b]), x)
+
+
+# --- level 2: the library conventions measured on the library set's twins ---------------------------------------
+
+HEAD = json.dumps({"bias": True, "in": 8, "out": 1000}, separators=(",", ":"))
+
+
+def test_level_2_drops_the_classification_head_and_the_pooler_not_the_trunk():
+    trunk = ["linear", "relu", "linear", "relu", "linear"]
+    timm = chain([*trunk, "layer_norm", "select", "linear"], [LIN, "", LIN, "", LIN, "", "", HEAD])  # norm, cls, head
+    # transformers' XModel: the norm is an output, and so is the pooler (dense + tanh on the cls token)
+    ops = ["input", *trunk, "layer_norm", "select", "linear", "tanh", "output"]
+    edges = [(i, i + 1) for i in range(9)] + [(6, 10), (9, 10)]
+    hf = hand_graph(ops, edges, shapes=[[1, 4, 8]] * 11, attrs=["", LIN, "", LIN, "", LIN, "", "", LIN, "", ""])
+    a, b = canonical_graph(timm, 2), canonical_graph(hf, 2)
+    assert a.op_name == b.op_name == ["input", *trunk, "layer_norm", "output"]
+    assert canonical_graph(timm, 1).op_name.count("linear") == 4  # level 1 keeps it
+    mlp = chain(["linear", "linear"], [LIN, LIN])  # mostly dense layers: nothing is a head
+    assert canonical_graph(mlp, 2).op_name.count("linear") == 2
+
+
+def test_level_2_reads_padding_masks_and_split_projections_as_one_convention():
+    conv = lambda pad: json.dumps({"in": 4, "out": 4, "kernel": [3, 3], "stride": [1, 1], "padding": [pad, pad],
+                                   "groups": 1}, separators=(",", ":"))
+    folded = chain(["conv2d"], [conv(1)])
+    padded = chain(["pad", "conv2d"], ["", conv(0)])  # transformers' MobileNetV2 pads with its own op
+    assert signature(canonical_graph(folded, 2)) == signature(canonical_graph(padded, 2))
+    assert signature(canonical_graph(folded, 1)) != signature(canonical_graph(padded, 1))
+    masked = ATT.replace('"mask":false', '"mask":true')
+    assert canonical_graph(chain(["scaled_dot_product_attention"], [masked]), 2).attrs[1] == \
+        canonical_graph(chain(["scaled_dot_product_attention"], [ATT]), 2).attrs[1] == '{"causal":false,"head_dim":4,"heads":2}'
+    # separate q, k, v of 8 read as one qkv projection of 24, as timm and torchvision write it
+    ops = ["input", "layer_norm", "linear", "linear", "linear", "scaled_dot_product_attention", "relu", "output"]
+    edges = [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 5), (4, 5), (5, 6), (6, 7)]
+    split = hand_graph(ops, edges, attrs=["", "", LIN, LIN, LIN, ATT, "", ""])
+    qkv = json.dumps({"bias": True, "in": 8, "out": 24}, separators=(",", ":"))
+    fused = chain(["layer_norm", "linear", "scaled_dot_product_attention", "relu"], ["", qkv, ATT, ""])
+    assert signature(canonical_graph(split, 2)) == signature(canonical_graph(fused, 2))
+
+
+def test_level_2_drops_shape_only_mask_builders_and_cats_of_one_tensor():
+    # x -> new_zeros(x.shape) -> fill -> eq -> masked_fill(attn, mask): the mask is a constant of the architecture
+    ops = ["input", "linear", "new_zeros", "fill", "eq", "masked_fill", "relu", "output"]
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (1, 5), (4, 5), (5, 6), (6, 7)]
+    g = hand_graph(ops, edges, shapes=[[1, 4, 8]] * 8, attrs=["", LIN, "", "", "", "", "", ""])
+    assert canonical_graph(g, 2).op_name == ["input", "linear", "masked_fill", "relu", "output"]
+    assert "new_zeros" in canonical_graph(g, 1).op_name
+    # patch merging: four slices of one tensor put back together is a reshape
+    ops = ["input", "linear", "slice", "slice", "cat", "relu", "output"]
+    merged = hand_graph(ops, [(0, 1), (1, 2), (1, 3), (2, 4), (3, 4), (4, 5), (5, 6)], shapes=[[1, 4, 8]] * 7,
+                        attrs=["", LIN, "", "", "", "", ""])
+    assert canonical_graph(merged, 2).op_name == ["input", "linear", "relu", "output"]
+    with pytest.raises(ValueError, match="level"):
+        canonical_graph(merged, 3)
+
+
+def test_level_2_reads_a_channels_last_or_token_mean_as_the_global_pool():
+    for shape in ([1, 7, 7, 8], [1, 49, 8]):
+        g = hand_graph(["input", "relu", "mean", "output"], [(0, 1), (1, 2), (2, 3)],
+                       shapes=[shape, shape, [1, 8], [1, 8]])
+        assert canonical_graph(g, 2).op_name[2] == "global_avg_pool"
+        assert canonical_graph(g, 1).op_name[2] == "mean"
+    rms = hand_graph(["input", "pow", "mean", "output"], [(0, 1), (1, 2), (2, 3)],
+                     shapes=[[1, 49, 8], [1, 49, 8], [1, 49, 1], [1, 49, 1]])
+    assert canonical_graph(rms, 2).op_name[2] == "mean"  # a norm's mean over the channels is not a pool

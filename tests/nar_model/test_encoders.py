@@ -109,12 +109,15 @@ def test_nar_is_compact_exact_on_its_training_graphs_and_the_map_trains(tiny_gra
     from nar_model.tokens import TokenFeaturizer
 
     gs = GraphSet(tiny_graphs)
-    enc = get_encoder("nar", TINY.replace(dim=64, token_epochs=0, token_smooth_k=0)).fit(gs)
+    enc = get_encoder("nar", TINY.replace(dim=64, token_epochs=0, token_smooth_k=0, token_blocks="")).fit(gs)
     emb = enc.embed(gs.graphs)
     assert emb.shape == (len(gs), 64) and emb.dtype == np.float32
     exact = TokenFeaturizer.from_config(TINY.replace(idf=False)).fit(gs.graphs).transform(gs.graphs)
     # 24 graphs < 64 dims: the SVD basis spans them, so their cosines are the token cosines
     assert np.allclose(emb @ emb.T, exact @ exact.T, atol=1e-4)
+    # a basis per block of channels: exact too once every block has as many dims as the graphs span
+    blocks = get_encoder("nar", TINY.replace(dim=256, token_epochs=0, token_smooth_k=0)).fit(gs).embed(gs.graphs)
+    assert np.allclose(blocks @ blocks.T, exact @ exact.T, atol=1e-4)
     sketch = get_encoder("nar", TINY.replace(dim=512, token_epochs=0, token_basis="random",
                                              token_smooth_k=0)).fit(gs).embed(gs.graphs)
     assert np.abs(sketch @ sketch.T - exact @ exact.T).max() < 0.25  # JL: error ~ 1/sqrt(dim)
@@ -131,7 +134,7 @@ def test_nar_refuses_a_checkpoint_of_the_paper_network_with_a_hint(tiny_graphs):
 
 def test_nar_refuses_a_token_checkpoint_of_an_earlier_version_with_a_hint(tiny_graphs):
     state = get_encoder("nar", TINY.replace(token_epochs=0)).fit(GraphSet(tiny_graphs)).state()
-    assert state["version"] == 3
+    assert state["version"] == 4
     old = {k: v for k, v in state.items() if k != "version"}  # written before the canonical view
     with pytest.raises(ValueError, match="version 1.*Re-train"):
         get_encoder("nar", TINY).load_state(old)

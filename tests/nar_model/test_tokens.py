@@ -60,7 +60,8 @@ def test_fit_transform_equals_fit_then_transform_and_the_config_names_the_shippe
     rows = a.fit_transform(tiny_graphs)
     b = TokenFeaturizer.from_config(c).fit(tiny_graphs)
     assert np.allclose(rows, b.transform(tiny_graphs))
-    assert a.channels == ("op", "motif", "size", "raw") and a.tf == "binary" and a.canon
+    assert a.channels == ("op", "motif", "size", "raw", "input") and a.tf == "binary" and a.canon
+    assert a.canon_level == 2 and a.size_depth
     assert EncoderConfig.from_dict({"dim": 256}).token_tf == "log1p"  # a checkpoint from before token_tf
 
 
@@ -86,4 +87,49 @@ def test_shares_by_name_fit_any_channel_subset():
     assert parse_shares("1,2", ("op", "motif")) == (1.0, 2.0)
     with pytest.raises(ValueError, match="Unknown token channel 'sise'"):
         parse_shares("sise=2", ("op",))
-    assert TokenFeaturizer.from_config(EncoderConfig(token_channels="op,size")).shares == (1.0, 1.5)
+    assert TokenFeaturizer.from_config(EncoderConfig(token_channels="op,size")).shares == (1.0, 2.5)
+
+
+def test_depth_classed_size_tokens_tell_a_deeper_family_member_apart_and_keep_equal_graphs_equal():
+    from nar_model.wl_hash import depth_wl_histogram, labelled_wl_histogram
+
+    def blocks(n):
+        labels = ["input", *["relu"] * n, "output"]
+        edges = [(i, i + 1) for i in range(n + 1)]
+        return labels, [e[0] for e in edges], [e[1] for e in edges]
+
+    six, eighteen = blocks(6), blocks(18)
+    plain = [labelled_wl_histogram(*b, iterations=1, buckets=512) > 0 for b in (six, eighteen)]
+    deep = [depth_wl_histogram(*b, iterations=1, buckets=512) > 0 for b in (six, eighteen)]
+    assert (plain[0] == plain[1]).all()  # presence alone: 6 and 18 blocks have one token set
+    assert not (deep[0] == deep[1]).all()
+    assert (depth_wl_histogram(*six, iterations=1, buckets=512) == depth_wl_histogram(*blocks(6), iterations=1,
+                                                                                       buckets=512)).all()
+    assert (deep[0] == (depth_wl_histogram(*blocks(7), iterations=1, buckets=512) > 0)).all()  # 6, 7: one class
+
+
+def test_the_input_channel_reads_the_input_resolution(tiny_graphs):
+    g = tiny_graphs[0]
+    i = list(g.op_name).index("input")
+    other = g.replace(shape=[list(s) if k != i else [s[0], *[2 * v for v in s[1:]]] for k, s in enumerate(g.shape)])
+    f = TokenFeaturizer(channels=("op", "input"), idf=False, tf="binary").fit([g, other])
+    c = f.counts([g, other])
+    assert (c["op"][0] == c["op"][1]).all() and not (c["input"][0] == c["input"][1]).all()
+
+
+def test_a_basis_per_block_gives_each_block_its_dims():
+    from nar_model.encoders.nar import block_basis, parse_blocks
+
+    chans = ("op", "motif", "size", "raw", "input")
+    assert parse_blocks("op+raw=160,motif=64,size=256,input=32", chans, 512) == [
+        (("op", "raw"), 160), (("motif",), 64), (("size",), 256), (("input",), 32)]
+    assert parse_blocks("op+raw=160,motif=64,size=256,input=32", ("op", "size"), 512) == [
+        (("op",), 256), (("size",), 256)]  # dims not given go to the first block
+    assert sum(d for _, d in parse_blocks("op+raw=160,motif=64,size=256,input=32", chans, 64)) == 64
+    assert parse_blocks("", chans, 512) == [(chans, 512)]
+    with pytest.raises(ValueError, match="no dims"):
+        parse_blocks("op=10", ("op", "size"), 512)
+    x = np.random.default_rng(0).random((6, 4 * 5)).astype(np.float32)
+    b = block_basis(x, list(chans), 4, "op+raw=4,motif=2,size=2,input=2", 10)
+    assert b.shape == (20, 10)
+    assert not b[4:8, :4].any() and not b[:4, 4:].any()  # motif rows and op columns stay apart
