@@ -64,11 +64,20 @@ def _key_of(obj: Any, parts: list[Any]) -> bool:
 
 
 def _call_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The cache key of ``func(*args, **kwargs)``: the op, argument metadata and scalar values; None if unkeyable."""
-    parts: list[Any] = [func]
+    """The cache key of ``func(*args, **kwargs)``: the op, the default dtype (it decides a factory op's or a
+    Python scalar's result dtype), argument metadata and scalar values; None if unkeyable."""
+    parts: list[Any] = [func, torch.get_default_dtype()]
     if not _key_of(args, parts) or (kwargs and not _key_of(sorted(kwargs.items()), parts)):
         return None
     return tuple(parts)
+
+
+@functools.cache
+def _kept(func: Any) -> bool:
+    """Whether a result of ``func`` is kept from one forward to the next: torch's own ops (``aten``, ``prims``),
+    whose meta kernels are functions of the argument metadata alone. Other libraries' ops are kept for one
+    forward only (a meta implementation of theirs might read state of its own)."""
+    return getattr(func, "namespace", None) in ("aten", "prims")
 
 
 class MetaResults:
@@ -76,21 +85,37 @@ class MetaResults:
 
     A meta kernel only computes output shapes, strides and dtypes, and many run in Python (elementwise ops,
     norms, attention): most of a recorded forward. Repeated blocks run the same ops on the same shapes, so the
-    second time an op is called with equal arguments (tensor shape / stride / dtype / offset, scalar values)
-    it gets fresh meta tensors of the first call's output metadata instead. Only functional ops whose every
-    operand is a meta tensor or a plain value qualify (a real tensor may carry values a shape depends on), and
-    only ops that returned fresh storage (``_unsafe_view`` returns a view its schema does not declare).
-    In-place ops that write ``self`` and keep its metadata (`_inplace_on_self`: ``sigmoid_``, ``add_``,
-    ``fill_``...) called again with equal arguments return ``self`` without their kernel (its checks passed on
-    equal arguments before). The cache lives for one recorded forward: the recorder's bottom dispatch mode
-    (``nar_data.tracing._record``) runs every op below autograd through it, so the recorder, autograd and
-    `ShadowValues` (above that mode) still see every op; `ShadowValues` passes its meta-only ops down to it.
+    second time an op is called with equal arguments (tensor shape / stride / dtype / offset, scalar values, and
+    the default dtype) it gets fresh meta tensors of the first call's output metadata instead. Only functional
+    ops whose every operand is a meta tensor or a plain value qualify (a real tensor may carry values a shape
+    depends on), and only ops that returned fresh storage (``_unsafe_view`` returns a view its schema does not
+    declare). In-place ops that write ``self`` and keep its metadata (`_inplace_on_self`: ``sigmoid_``,
+    ``add_``, ``fill_``...) called again with equal arguments return ``self`` without their kernel (its checks
+    passed on equal arguments before). The recorder's bottom dispatch mode (``nar_data.tracing._record``) runs
+    every op below autograd through one instance per process, so the recorder, autograd and `ShadowValues`
+    (above that mode) still see every op; `ShadowValues` passes its meta-only ops down to it.
+
+    `new_forward` starts a forward: results of torch's own ops (`_kept`) stay, so the next model's equal calls
+    (the same stem, the same block widths) are served too; other libraries' ops are forgotten, and everything
+    once more than ``limit`` calls are known (a bound on memory; the pool's workers are recycled anyway).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
         self.results: dict[tuple[Any, ...], tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]] = {}
         self.aliasing: set[Any] = set()  # ops seen returning a tensor that shares an input's storage
         self.inplace: set[tuple[Any, ...]] = set()  # in-place calls (`_inplace_on_self`) seen with these arguments
+        self._forward_only: list[tuple[Any, ...]] = []  # keys of ops not `_kept`, forgotten by `new_forward`
+
+    def new_forward(self) -> None:
+        """Forget what is kept for one forward only, and everything once the cache is past its limit."""
+        for key in self._forward_only:
+            self.results.pop(key, None)
+            self.inplace.discard(key)
+        self._forward_only.clear()
+        if len(self.results) + len(self.inplace) > self.limit:
+            self.results.clear()
+            self.inplace.clear()
 
     def run(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``func(*args, **kwargs)``, or fresh meta tensors of an equal call's results."""
@@ -102,6 +127,8 @@ class MetaResults:
             out = func(*args, **kwargs)
             if key is not None and out is args[0]:
                 self.inplace.add(key)
+                if not _kept(func):
+                    self._forward_only.append(key)
             return out
         if _cacheable(func) and func not in self.aliasing and torch._C._len_torch_dispatch_stack() == 0:
             key = _call_key(func, args, kwargs)
@@ -122,4 +149,6 @@ class MetaResults:
                 self.aliasing.add(func)  # (``_unsafe_view``): its result must stay the view, never cached
                 return out
             self.results[key] = tuple((tuple(t.shape), t.stride(), t.dtype) for t in outs)
+            if not _kept(func):
+                self._forward_only.append(key)
         return out
