@@ -46,7 +46,7 @@ class RawGraph:
         first = value if isinstance(value, torch.Tensor) else next(iter(tensor_leaves(value)), None)
         self.ops.append(op)
         self.shapes.append([int(s) for s in first.shape] if first is not None else [])
-        self.dtypes.append(str(first.dtype).removeprefix("torch.") if first is not None else "")
+        self.dtypes.append(_dtype_name(first.dtype) if first is not None else "")
         self.modules.append(module)
         self.flops.append(int(flops))
         self.attrs.append(attrs)
@@ -54,6 +54,11 @@ class RawGraph:
             self.src.append(p)
             self.dst.append(idx)
         return idx
+
+
+@functools.cache
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _recorder_base() -> type:
@@ -130,11 +135,17 @@ def _plain_mod_index() -> Any:
         wrapped.mod_index = original
 
 
-@functools.cache
-def _op_info(func: Any) -> tuple[str, bool, bool]:
-    """``(str(func), counts FLOPs, has attributes)`` of an op: a function of the op alone, looked up once."""
-    name = str(func)
-    return name, counts_flops(name), canonical(name) in ATTR_OPS
+_OP_INFO: dict[int, tuple[str, bool, bool, Any]] = {}  # id(op) -> _op_info(op) + the op (keeps the id valid)
+
+
+def _op_info(func: Any) -> tuple[str, bool, bool, Any]:
+    """``(str(func), counts FLOPs, has attributes, func)`` of an op: a function of the op alone, looked up once
+    (by ``id``: an op's own ``__hash__`` is Python, and this runs for every recorded op)."""
+    info = _OP_INFO.get(id(func))
+    if info is None:
+        name = str(func)
+        info = _OP_INFO[id(func)] = (name, counts_flops(name), canonical(name) in ATTR_OPS, func)
+    return info
 
 
 def _run_op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -277,7 +288,7 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
                 return out
             ins = tensor_leaves((args, kwargs))
             preds = list(dict.fromkeys(producer[id(t)] for t in ins if id(t) in producer))
-            name, flops, attrs = _op_info(func)
+            name, flops, attrs, _ = _op_info(func)
             idx = graph.add(name, outs[0], modules.current, preds,
                             op_flops(name, [tuple(t.shape) for t in ins], tuple(outs[0].shape)) if flops else 0,
                             op_attrs(func, args, kwargs) if attrs else "")
