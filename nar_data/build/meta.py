@@ -66,15 +66,16 @@ _INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
 _FAN_INIT_FUNCTIONS = ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_")
 
 
-def _value_only(t: Any) -> bool:
+def _value_only(t: Any, watched: bool = True) -> bool:
     """Whether writing values into ``t`` can be skipped: a floating-point meta tensor that autograd does not watch
-    (an in-place op on a leaf that requires grad, with grad on, must still raise as it would have)."""
+    (an in-place op on a leaf that requires grad, with grad on, must still raise as it would have). With
+    ``watched=False`` autograd is not asked: for the ``torch.nn.init`` functions, which write under ``no_grad``."""
     import torch
 
     if not isinstance(t, torch.Tensor):
         return False
     with torch._C.DisableTorchFunction():  # attribute reads need not pass through ``torch.device``'s function mode
-        return t.is_meta and t.is_floating_point() and not (t.requires_grad and torch.is_grad_enabled())
+        return t.is_meta and t.is_floating_point() and not (watched and t.requires_grad and torch.is_grad_enabled())
 
 
 @contextlib.contextmanager
@@ -116,7 +117,8 @@ def skip_meta_init() -> Iterator[None]:
         original = getattr(init, name)
 
         def skip(tensor: Any, *args: Any, **kwargs: Any) -> Any:
-            if _value_only(tensor) and tensor.dim() >= min_dim:
+            # nn.init writes under no_grad, so a parameter (a leaf that requires grad) is skipped too
+            if _value_only(tensor, watched=False) and tensor.dim() >= min_dim:
                 return tensor
             return original(tensor, *args, **kwargs)
 

@@ -43,6 +43,10 @@ def _inplace_on_self(func: Any) -> bool:
     return torch.Tag.pointwise in func.tags or schema.name.removeprefix("aten::") in _INPLACE_SAME_META
 
 
+_SCALAR_KINDS = frozenset(_KEY_SCALARS)
+_STRIDED = torch.strided
+
+
 def _key_of(obj: Any, parts: list[Any]) -> bool:
     """Append ``obj``'s part of a cache key to ``parts``; False where it cannot be keyed."""
     kind = type(obj)
@@ -52,11 +56,11 @@ def _key_of(obj: Any, parts: list[Any]) -> bool:
             if not _key_of(x, parts):
                 return False
         return True
-    if kind in _KEY_SCALARS:
+    if kind in _SCALAR_KINDS:
         parts.append((kind, obj))
         return True
     if isinstance(obj, torch.Tensor):
-        if not obj.is_meta or obj.layout is not torch.strided or obj.is_conj() or obj.is_neg():
+        if not obj.is_meta or obj.layout is not _STRIDED or obj.is_conj() or obj.is_neg():
             return False  # a real tensor has values a result may depend on (a boolean mask's count)
         parts.append((obj.shape, obj.stride(), obj.dtype, obj.storage_offset()))
         return True
@@ -64,11 +68,35 @@ def _key_of(obj: Any, parts: list[Any]) -> bool:
 
 
 def _call_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The cache key of ``func(*args, **kwargs)``: the op, argument metadata and scalar values; None if unkeyable."""
-    parts: list[Any] = [func]
+    """The cache key of ``func(*args, **kwargs)``: the op (its ``id``: ops live as long as the process, and
+    `_facts` keeps a reference), the default dtype (it decides a factory op's or a Python scalar's result
+    dtype), argument metadata and scalar values; None if unkeyable."""
+    parts: list[Any] = [id(func), torch.get_default_dtype()]
     if not _key_of(args, parts) or (kwargs and not _key_of(sorted(kwargs.items()), parts)):
         return None
     return tuple(parts)
+
+
+@functools.cache
+def _kept(func: Any) -> bool:
+    """Whether a result of ``func`` is kept from one forward to the next: torch's own ops (``aten``, ``prims``),
+    whose meta kernels are functions of the argument metadata alone. Other libraries' ops are kept for one
+    forward only (a meta implementation of theirs might read state of its own)."""
+    return getattr(func, "namespace", None) in ("aten", "prims")
+
+
+_OTHER, _INPLACE, _FUNCTIONAL = 0, 1, 2
+_FACTS: dict[int, tuple[Any, int, bool]] = {}  # id(op) -> (op, kind, kept): one dict look-up per call
+
+
+def _facts(func: Any) -> tuple[Any, int, bool]:
+    """``(func, kind, kept)``: `_inplace_on_self` (``_INPLACE``), `_cacheable` (``_FUNCTIONAL``) or neither, and
+    `_kept`; looked up by ``id`` (an op's own ``__hash__`` is Python), with a reference that keeps the id valid."""
+    facts = _FACTS.get(id(func))
+    if facts is None:
+        kind = _INPLACE if _inplace_on_self(func) else _FUNCTIONAL if _cacheable(func) else _OTHER
+        facts = _FACTS[id(func)] = (func, kind, _kept(func))
+    return facts
 
 
 class MetaResults:
@@ -76,50 +104,75 @@ class MetaResults:
 
     A meta kernel only computes output shapes, strides and dtypes, and many run in Python (elementwise ops,
     norms, attention): most of a recorded forward. Repeated blocks run the same ops on the same shapes, so the
-    second time an op is called with equal arguments (tensor shape / stride / dtype / offset, scalar values)
-    it gets fresh meta tensors of the first call's output metadata instead. Only functional ops whose every
-    operand is a meta tensor or a plain value qualify (a real tensor may carry values a shape depends on), and
-    only ops that returned fresh storage (``_unsafe_view`` returns a view its schema does not declare).
-    In-place ops that write ``self`` and keep its metadata (`_inplace_on_self`: ``sigmoid_``, ``add_``,
-    ``fill_``...) called again with equal arguments return ``self`` without their kernel (its checks passed on
-    equal arguments before). The cache lives for one recorded forward: the recorder's bottom dispatch mode
-    (``nar_data.tracing._record``) runs every op below autograd through it, so the recorder, autograd and
-    `ShadowValues` (above that mode) still see every op; `ShadowValues` passes its meta-only ops down to it.
+    second time an op is called with equal arguments (tensor shape / stride / dtype / offset, scalar values, and
+    the default dtype) it gets fresh meta tensors of the first call's output metadata instead. Only functional
+    ops whose every operand is a meta tensor or a plain value qualify (a real tensor may carry values a shape
+    depends on), and only ops that returned fresh storage (``_unsafe_view`` returns a view its schema does not
+    declare). In-place ops that write ``self`` and keep its metadata (`_inplace_on_self`: ``sigmoid_``,
+    ``add_``, ``fill_``...) called again with equal arguments return ``self`` without their kernel (its checks
+    passed on equal arguments before). The recorder's bottom dispatch mode (``nar_data.tracing._record``) runs
+    every op below autograd through one instance per process, so the recorder, autograd and `ShadowValues`
+    (above that mode) still see every op; `ShadowValues` passes its meta-only ops down to it.
+
+    `new_forward` starts a forward: results of torch's own ops (`_kept`) stay, so the next model's equal calls
+    (the same stem, the same block widths) are served too; other libraries' ops are forgotten, and everything
+    once more than ``limit`` calls are known (a bound on memory; the pool's workers are recycled anyway).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
         self.results: dict[tuple[Any, ...], tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]] = {}
-        self.aliasing: set[Any] = set()  # ops seen returning a tensor that shares an input's storage
+        self.aliasing: dict[int, Any] = {}  # id(op) -> op, for ops seen returning a tensor sharing an input's storage
         self.inplace: set[tuple[Any, ...]] = set()  # in-place calls (`_inplace_on_self`) seen with these arguments
+        self._forward_only: list[tuple[Any, ...]] = []  # keys of ops not `_kept`, forgotten by `new_forward`
+
+    def new_forward(self) -> None:
+        """Forget what is kept for one forward only, and everything once the cache is past its limit."""
+        for key in self._forward_only:
+            self.results.pop(key, None)
+            self.inplace.discard(key)
+        self._forward_only.clear()
+        if len(self.results) + len(self.inplace) > self.limit:
+            self.results.clear()
+            self.inplace.clear()
 
     def run(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``func(*args, **kwargs)``, or fresh meta tensors of an equal call's results."""
-        key = None
-        if torch._C._len_torch_dispatch_stack() == 0 and _inplace_on_self(func):
+        facts = _FACTS.get(id(func)) or _facts(func)
+        kind = facts[1]
+        if kind == _OTHER or torch._C._len_torch_dispatch_stack():  # another mode below: it must see the op
+            return func(*args, **kwargs)
+        if kind == _INPLACE:
             key = _call_key(func, args, kwargs)
             if key is not None and key in self.inplace:
                 return args[0]  # its checks passed on equal arguments; a meta tensor has no values to write
             out = func(*args, **kwargs)
             if key is not None and out is args[0]:
                 self.inplace.add(key)
+                if not facts[2]:
+                    self._forward_only.append(key)
             return out
-        if _cacheable(func) and func not in self.aliasing and torch._C._len_torch_dispatch_stack() == 0:
-            key = _call_key(func, args, kwargs)
-            if key is not None:
-                hit = self.results.get(key)
-                if hit is not None:
-                    outs = tuple(torch.empty_strided(shape, stride, dtype=dtype, device="meta")
-                                 for shape, stride, dtype in hit)
-                    return outs[0] if len(outs) == 1 else outs
+        if id(func) in self.aliasing:
+            return func(*args, **kwargs)
+        key = _call_key(func, args, kwargs)
+        if key is None:
+            return func(*args, **kwargs)
+        hit = self.results.get(key)
+        if hit is not None:
+            if len(hit) == 1:
+                shape, stride, dtype = hit[0]
+                return torch.empty_strided(shape, stride, dtype=dtype, device="meta")
+            return tuple(torch.empty_strided(shape, stride, dtype=dtype, device="meta") for shape, stride, dtype in hit)
         out = func(*args, **kwargs)
-        if key is not None:
-            outs = out if isinstance(out, tuple) else (out,)
-            if not all(isinstance(t, torch.Tensor) and t.is_meta and t.layout is torch.strided
-                       and t.storage_offset() == 0 and not t.is_conj() and not t.is_neg() for t in outs):
-                return out
-            inputs = {t.untyped_storage()._cdata for t in tensor_leaves((args, kwargs))}
-            if any(t.untyped_storage()._cdata in inputs for t in outs):  # a view its schema does not declare
-                self.aliasing.add(func)  # (``_unsafe_view``): its result must stay the view, never cached
-                return out
-            self.results[key] = tuple((tuple(t.shape), t.stride(), t.dtype) for t in outs)
+        outs = out if isinstance(out, tuple) else (out,)
+        if not all(isinstance(t, torch.Tensor) and t.is_meta and t.layout is _STRIDED
+                   and t.storage_offset() == 0 and not t.is_conj() and not t.is_neg() for t in outs):
+            return out
+        inputs = {t.untyped_storage()._cdata for t in tensor_leaves((args, kwargs))}
+        if any(t.untyped_storage()._cdata in inputs for t in outs):  # a view its schema does not declare
+            self.aliasing[id(func)] = func  # (``_unsafe_view``): its result must stay the view, never cached
+            return out
+        self.results[key] = tuple((tuple(t.shape), t.stride(), t.dtype) for t in outs)
+        if not facts[2]:
+            self._forward_only.append(key)
         return out

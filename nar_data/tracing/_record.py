@@ -46,7 +46,7 @@ class RawGraph:
         first = value if isinstance(value, torch.Tensor) else next(iter(tensor_leaves(value)), None)
         self.ops.append(op)
         self.shapes.append([int(s) for s in first.shape] if first is not None else [])
-        self.dtypes.append(str(first.dtype).removeprefix("torch.") if first is not None else "")
+        self.dtypes.append(_dtype_name(first.dtype) if first is not None else "")
         self.modules.append(module)
         self.flops.append(int(flops))
         self.attrs.append(attrs)
@@ -54,6 +54,11 @@ class RawGraph:
             self.src.append(p)
             self.dst.append(idx)
         return idx
+
+
+@functools.cache
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _recorder_base() -> type:
@@ -130,11 +135,17 @@ def _plain_mod_index() -> Any:
         wrapped.mod_index = original
 
 
-@functools.cache
-def _op_info(func: Any) -> tuple[str, bool, bool]:
-    """``(str(func), counts FLOPs, has attributes)`` of an op: a function of the op alone, looked up once."""
-    name = str(func)
-    return name, counts_flops(name), canonical(name) in ATTR_OPS
+_OP_INFO: dict[int, tuple[str, bool, bool, Any]] = {}  # id(op) -> _op_info(op) + the op (keeps the id valid)
+
+
+def _op_info(func: Any) -> tuple[str, bool, bool, Any]:
+    """``(str(func), counts FLOPs, has attributes, func)`` of an op: a function of the op alone, looked up once
+    (by ``id``: an op's own ``__hash__`` is Python, and this runs for every recorded op)."""
+    info = _OP_INFO.get(id(func))
+    if info is None:
+        name = str(func)
+        info = _OP_INFO[id(func)] = (name, counts_flops(name), canonical(name) in ATTR_OPS, func)
+    return info
 
 
 def _run_op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -157,42 +168,94 @@ class _MetaResultsMode(TorchDispatchMode):
 
     Repeated blocks run the same ops on equal shapes; the second call gets fresh meta tensors of the first call's
     output metadata instead of running its meta kernel again (most of them Python: `torch._refs` / prims).
-    `ShadowValues` (entered inside a transformers forward, above this mode) passes its meta-only ops down to it.
-    Having a Python mode below the recorder is also what links a factory op's output to the op that consumes it
-    (tracer 2.1; see `record`).
+    The results of ``aten`` / ``prims`` ops are kept for the process (`_process_meta_results`): the next model's
+    equal calls are served too. `ShadowValues` (entered inside a transformers forward, above this mode) passes its
+    meta-only ops down to it. Having a Python mode below the recorder is also what links a factory op's output to
+    the op that consumes it (tracer 2.1; see `record`).
     """
 
-    def __init__(self) -> None:
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False  # no torch.compile wrapper around every op's handler: nothing is compiled while recording
+
+    def __init__(self, meta: MetaResults) -> None:
         super().__init__()
-        self.meta = MetaResults()
+        self.meta = meta
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         return self.meta.run(func, args, kwargs or {})
 
 
-@contextlib.contextmanager
-def _direct_pre_dispatch(mode_type: type) -> Any:
-    """Hand ops to a PreDispatch mode of ``mode_type`` without torch's per-op argument walk.
+_PROCESS_META: list[MetaResults] = []
 
-    For a mode on the PreDispatch key torch calls ``torch._library.utils.handle_dispatch_mode`` for every op, which
-    flattens the arguments with pytree only to list the types of tensors with the Python key, then calls the
-    mode's ``__torch_dispatch__``. The recorder ignores those types, so for it the walk is skipped (any other
-    mode gets the original handler).
+
+def _process_meta_results() -> MetaResults:
+    """The process's `MetaResults`, started afresh for each recorded forward (`MetaResults.new_forward`)."""
+    if not _PROCESS_META:
+        _PROCESS_META.append(MetaResults())
+    meta = _PROCESS_META[0]
+    meta.new_forward()
+    return meta
+
+
+@contextlib.contextmanager
+def _direct_pre_dispatch(recorder: TorchDispatchMode) -> Any:
+    """Hand ops to ``recorder`` (the PreDispatch mode) without torch's per-op handler machinery.
+
+    For a mode on the PreDispatch key the Python dispatcher asks ``OpOverload._get_dispatch`` for a handler on
+    every op (it is never cached), and that handler pops the mode with a context manager made per call, re-imports
+    the mode classes to set it back, and calls ``torch._library.utils.handle_dispatch_mode``, which flattens the
+    arguments with pytree only to list the types of tensors with the Python key, then calls the mode's
+    ``__torch_dispatch__``. While ``recorder`` is the only PreDispatch mode, each op gets a handler made once per op
+    that does the same state changes directly (the mode slot emptied and the PreDispatch key excluded while the
+    recorder runs, both restored after) and calls the recorder, which ignores the types. Anything else (another
+    PreDispatch mode on the stack, ``no_dispatch``) gets torch's own handler.
     """
     from torch._library import utils
+    from torch._ops import OpOverload, mode_stack_state_for_pre_dispatch
 
-    original = utils.handle_dispatch_mode
+    state = mode_stack_state_for_pre_dispatch()
+    infra = state._ModeStackStateForPreDispatch__infra_modes  # [proxy, functional] slots; None when empty
+    pre, python = torch._C.DispatchKey.PreDispatch, torch._C.DispatchKey.Python
+    set_included = torch._C._dispatch_tls_set_dispatch_key_included
+    excluded = torch._C._dispatch_tls_is_dispatch_key_excluded
+    original_get, original_handle = OpOverload._get_dispatch, utils.handle_dispatch_mode
+    dispatch = recorder.__torch_dispatch__
+    handlers: dict[Any, Any] = {}
+
+    def make(op: Any) -> Any:
+        def handler(*args: Any, **kwargs: Any) -> Any:
+            state._schema_check_mode = None  # what torch's handler does: pop the mode, the key goes off
+            set_included(pre, False)
+            try:
+                return dispatch(op, (), args, kwargs)
+            finally:
+                state._schema_check_mode = recorder
+                set_included(pre, True)
+
+        return handler
+
+    def get_dispatch(op: Any, key: Any) -> Any:
+        if key == pre and state._schema_check_mode is recorder and infra[0] is None and infra[1] is None \
+                and not excluded(python):
+            handler = handlers.get(op)
+            if handler is None:
+                handler = handlers[op] = make(op)
+            return handler
+        return original_get(op, key)
 
     def handle(curr_mode: Any, op_overload: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(curr_mode) is mode_type:
-            return curr_mode.__torch_dispatch__(op_overload, (), args, kwargs)
-        return original(curr_mode, op_overload, *args, **kwargs)
+        if curr_mode is recorder:
+            return dispatch(op_overload, (), args, kwargs)
+        return original_handle(curr_mode, op_overload, *args, **kwargs)
 
+    OpOverload._get_dispatch = get_dispatch  # type: ignore[method-assign]
     utils.handle_dispatch_mode = handle
     try:
         yield
     finally:
-        utils.handle_dispatch_mode = original
+        OpOverload._get_dispatch = original_get  # type: ignore[method-assign]
+        utils.handle_dispatch_mode = original_handle
 
 
 def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> RawGraph:
@@ -210,6 +273,10 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
     modules = _ModuleStack(model)
 
     class Recorder(_recorder_base()):  # type: ignore[misc]
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            return False  # no torch.compile wrapper around the recorder: nothing is compiled while recording
+
         def __init__(self) -> None:
             TorchDispatchMode.__init__(self, torch._C.DispatchKey.PreDispatch)
 
@@ -221,7 +288,7 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
                 return out
             ins = tensor_leaves((args, kwargs))
             preds = list(dict.fromkeys(producer[id(t)] for t in ins if id(t) in producer))
-            name, flops, attrs = _op_info(func)
+            name, flops, attrs, _ = _op_info(func)
             idx = graph.add(name, outs[0], modules.current, preds,
                             op_flops(name, [tuple(t.shape) for t in ins], tuple(outs[0].shape)) if flops else 0,
                             op_attrs(func, args, kwargs) if attrs else "")
@@ -245,9 +312,10 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
         stack.enter_context(fx_config.patch(meta_nonzero_assume_all_nonzero=True))
         stack.enter_context(_no_distribution_checks())
         stack.enter_context(_plain_mod_index())
-        stack.enter_context(_MetaResultsMode())
-        stack.enter_context(_direct_pre_dispatch(Recorder))
-        stack.enter_context(Recorder())
+        stack.enter_context(_MetaResultsMode(_process_meta_results()))
+        recorder = Recorder()
+        stack.enter_context(_direct_pre_dispatch(recorder))
+        stack.enter_context(recorder)
         out = model(*args, **kwargs)
     preds = list(dict.fromkeys(producer[id(t)] for t in tensor_leaves(out) if id(t) in producer))
     graph.add(OUTPUT, None, "", preds)
