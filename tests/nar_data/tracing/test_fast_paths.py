@@ -4,6 +4,7 @@ below the recorder, and no state carried from one model to the next."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import subprocess
 import sys
@@ -243,3 +244,122 @@ def test_skip_meta_init_keeps_the_errors_of_init_calls_that_fail() -> None:
         with torch.no_grad():
             assert nn.init.trunc_normal_(leaf, std=0.02) is leaf and leaf.uniform_() is leaf
     assert torch.Tensor.uniform_ is torch._C.TensorBase.uniform_  # every patch is undone
+
+
+def test_meta_results_keep_torch_ops_across_forwards_and_forget_the_rest() -> None:
+    """The process-wide cache: ``aten`` results stay for the next forward (`new_forward`), another library's op
+    is forgotten, and everything once the cache is past its limit."""
+    from nar_data.build.meta_results import MetaResults
+
+    aten = torch.ops.aten
+    lib = torch.library.Library("nar_test_meta", "FRAGMENT")  # a non-aten op for the test
+    lib.define("twice(Tensor x) -> Tensor")
+    lib.impl("twice", lambda x: torch.empty_like(x), "Meta")
+    twice = torch.ops.nar_test_meta.twice.default
+    cache = MetaResults(limit=3)
+    x = torch.empty(2, 3, device="meta")
+    cache.run(aten.exp.default, (x,), {})
+    cache.run(twice, (x,), {})
+    assert len(cache.results) == 2
+    cache.new_forward()
+    assert [key[0] for key in cache.results] == [id(aten.exp.default)]  # aten kept, the library's op forgotten
+    for n in range(2, 5):
+        cache.run(aten.exp.default, (torch.empty(n, device="meta"),), {})
+    cache.new_forward()  # 4 known calls > limit 3: start again
+    assert not cache.results
+
+
+def test_meta_results_key_has_the_default_dtype() -> None:
+    """An integer tensor plus a Python float is of the default dtype: a cached result must not outlive it."""
+    from nar_data.build.meta_results import MetaResults
+
+    aten = torch.ops.aten
+    cache = MetaResults()
+    ints = torch.empty(3, dtype=torch.long, device="meta")
+    assert cache.run(aten.add.Tensor, (ints, torch.tensor(1.5, device="meta")), {}).dtype == torch.float32
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert cache.run(aten.mul.Scalar, (ints, 0.5), {}).dtype == torch.float64
+        assert cache.run(aten.mul.Scalar, (ints, 0.5), {}).dtype == torch.float64  # served: same dtype
+    finally:
+        torch.set_default_dtype(default)
+    assert cache.run(aten.mul.Scalar, (ints, 0.5), {}).dtype == torch.float32  # another key, not the float64 one
+    assert len(cache.results) == 3
+
+
+def test_meta_results_run_every_op_when_another_mode_is_below() -> None:
+    """With another dispatch mode below, the cache steps aside: that mode must see every op."""
+    from nar_data.build.meta_results import MetaResults
+
+    aten = torch.ops.aten
+    cache = MetaResults()
+    x = torch.empty(2, 3, device="meta")
+    cache.run(aten.exp.default, (x,), {})
+    counted = _Count()
+    with counted:
+        cache.run(aten.exp.default, (x,), {})  # known, but the counting mode is on the stack: it runs
+        cache.run(aten.sigmoid_.default, (x,), {})
+        cache.run(aten.sigmoid_.default, (x,), {})
+    assert counted.ops["exp"] == 1 and counted.ops["sigmoid_"] == 2
+
+
+def test_a_warm_process_cache_gives_the_graphs_of_a_cold_one() -> None:
+    """The meta results a process keeps from earlier models serve the next ones (no new entry the second time)
+    and change nothing in the graph."""
+    from nar_data.fingerprint import graph_digest
+    from nar_data.tracing import _record
+
+    _record._PROCESS_META.clear()
+    cold = graph_digest(_tiny("cnn"))
+    cache = _record._PROCESS_META[0]
+    known = (len(cache.results), len(cache.inplace))
+    assert known[0] > 0
+    warm = graph_digest(_tiny("cnn"))
+    assert warm == cold and (len(cache.results), len(cache.inplace)) == known
+
+
+def test_the_direct_pre_dispatch_handler_records_what_torchs_handler_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ops reach the recorder through a handler made once per op; through torch's own per-op handler (the
+    PreDispatch mode machinery of ``torch._ops``) the graph is the same, and every patch is undone after."""
+    from torch._library import utils
+    from torch._ops import OpOverload
+
+    from nar_data.fingerprint import graph_digest
+    from nar_data.tracing import _record
+
+    get_dispatch, handle = OpOverload._get_dispatch, utils.handle_dispatch_mode
+    fast = [graph_digest(_tiny(name)) for name in ("cnn", "transformer_block")]
+    assert OpOverload._get_dispatch is get_dispatch and utils.handle_dispatch_mode is handle
+    used: list[bool] = []
+
+    @contextlib.contextmanager
+    def torchs_own(recorder: object):  # noqa: ANN202 - torch's handler, counting that it reaches the recorder
+        original = type(recorder).__torch_dispatch__
+
+        def counted(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN202
+            used.append(True)
+            return original(self, func, types, args, kwargs)
+
+        monkeypatch.setattr(type(recorder), "__torch_dispatch__", counted)
+        yield
+
+    monkeypatch.setattr(_record, "_direct_pre_dispatch", torchs_own)
+    assert [graph_digest(_tiny(name)) for name in ("cnn", "transformer_block")] == fast
+    assert used
+
+
+def test_skip_meta_init_skips_nn_init_on_parameters_without_computing_fans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nn.init writes under no_grad, so on a meta parameter it returns at once (no fan or gain computed)."""
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the init function ran")
+
+    with torch.device("meta"), skip_meta_init():
+        weight = nn.Parameter(torch.empty(4, 3))
+        monkeypatch.setattr(nn.init, "_calculate_correct_fan", never)
+        monkeypatch.setattr(nn.init, "calculate_gain", never)
+        assert nn.init.kaiming_uniform_(weight, a=5 ** 0.5) is weight
+        assert nn.init.xavier_normal_(weight) is weight and nn.init.trunc_normal_(weight, std=0.02) is weight
+        monkeypatch.undo()
+        with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+            nn.init.xavier_uniform_(nn.Parameter(torch.empty(5)))  # still needs 2 dimensions
