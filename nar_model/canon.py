@@ -52,7 +52,7 @@ LAYOUT = frozenset({
 #: Op names that are one operation under two spellings (after `_relabel`'s shape-dependent rules).
 SYNONYMS = {"addmm": "linear"}
 #: Level 2 synonyms on top of `SYNONYMS`.
-SYNONYMS_2 = {"addmm": "linear", "amax": "max"}
+SYNONYMS_2 = {**SYNONYMS, "amax": "max"}
 #: Ops whose output depends on their input's shape only (level 2): what they feed is a constant of the
 #: architecture (torchvision's shifted-window attention mask built with ``new_zeros`` / ``fill`` / ``eq``).
 SHAPE_ONLY = frozenset({"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "full_like",

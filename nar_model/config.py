@@ -85,6 +85,6 @@ class EncoderConfig:
 
 #: Fields added after checkpoints were first written, with the value that keeps an older checkpoint's
 #: embeddings unchanged (its stored vectors stay valid): the WL channels did not exist before.
-SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_canon_level": 1, "token_size_depth": False, "token_shares": "", "token_channels": "op,motif",
-                         "token_tf": "log1p", "token_smooth_k": 0,
+SINCE: dict[str, Any] = {"hist_weight": 0.0, "token_canon": False, "token_canon_level": 1, "token_size_depth": False,
+                         "token_shares": "", "token_channels": "op,motif", "token_tf": "log1p", "token_smooth_k": 0,
                          "token_blocks": ""}

@@ -275,7 +275,8 @@ class TokenFeaturizer:
         """The featuriser an `EncoderConfig`'s ``token_*`` / ``idf`` fields describe (unfitted)."""
         channels = tuple(n.strip() for n in c.token_channels.split(",") if n.strip())
         return cls(buckets=c.token_buckets, channels=channels, idf=c.idf, attrs=c.token_attrs, canon=c.token_canon,
-                   canon_level=c.token_canon_level, size_depth=c.token_size_depth, shares=parse_shares(c.token_shares, channels), tf=c.token_tf)
+                   canon_level=c.token_canon_level, size_depth=c.token_size_depth,
+                   shares=parse_shares(c.token_shares, channels), tf=c.token_tf)
 
     def to_dict(self) -> dict[str, Any]:
         return {"buckets": self.buckets, "op_rounds": self.op_rounds, "motif_rounds": self.motif_rounds,

@@ -135,17 +135,17 @@ def _plain_mod_index() -> Any:
         wrapped.mod_index = original
 
 
-_OP_INFO: dict[int, tuple[str, bool, bool, Any]] = {}  # id(op) -> _op_info(op) + the op (keeps the id valid)
+_OP_INFO: dict[int, tuple[tuple[str, bool, bool], Any]] = {}  # id(op) -> (_op_info(op), op: keeps the id valid)
 
 
-def _op_info(func: Any) -> tuple[str, bool, bool, Any]:
-    """``(str(func), counts FLOPs, has attributes, func)`` of an op: a function of the op alone, looked up once
+def _op_info(func: Any) -> tuple[str, bool, bool]:
+    """``(str(func), counts FLOPs, has attributes)`` of an op: a function of the op alone, looked up once
     (by ``id``: an op's own ``__hash__`` is Python, and this runs for every recorded op)."""
-    info = _OP_INFO.get(id(func))
-    if info is None:
+    entry = _OP_INFO.get(id(func))
+    if entry is None:
         name = str(func)
-        info = _OP_INFO[id(func)] = (name, counts_flops(name), canonical(name) in ATTR_OPS, func)
-    return info
+        entry = _OP_INFO[id(func)] = ((name, counts_flops(name), canonical(name) in ATTR_OPS), func)
+    return entry[0]
 
 
 def _run_op(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -288,7 +288,7 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
                 return out
             ins = tensor_leaves((args, kwargs))
             preds = list(dict.fromkeys(producer[id(t)] for t in ins if id(t) in producer))
-            name, flops, attrs, _ = _op_info(func)
+            name, flops, attrs = _op_info(func)
             idx = graph.add(name, outs[0], modules.current, preds,
                             op_flops(name, [tuple(t.shape) for t in ins], tuple(outs[0].shape)) if flops else 0,
                             op_attrs(func, args, kwargs) if attrs else "")
