@@ -288,13 +288,13 @@ def write_embed_cache(path: str | os.PathLike, cache: dict[str, np.ndarray]) -> 
     np.savez(path, _hashes=np.array(list(cache)), _emb=np.stack(list(cache.values())))
 
 
-def train_generator(n_cells: int = 20000, n_cond: int = 8000, families: int = 8, pca_dims: int = 32,
-                    seed: int = 0, vae_config: VAEConfig = VAEConfig(cond_weight=1.0),
-                    flow_config: FlowConfig = FlowConfig(hidden=512, epochs=80),
+def train_generator(n_cells: int = 20000, n_cond: int = 3000, families: int = 8, pca_dims: int = 32,
+                    seed: int = 0, vae_config: VAEConfig = VAEConfig(),
+                    flow_config: FlowConfig = FlowConfig(),
                     family_flow_config: FlowConfig = FlowConfig(),
                     ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None,
                     embed_cache: str | os.PathLike | None = None, prior_k: int = 10,
-                    prior_t0: float = 0.5, near_guidance: float = 3.0, near_temperature: float = 1.0) -> CellGenerator:
+                    prior_t0: float = 0.5, near_guidance: float = 1.0, near_temperature: float = 1.0) -> CellGenerator:
     """Sample ``n_cells`` cells, embed ``n_cond`` of them (probe network, traced), fit the PCA and the
     k-means families, fit the G-VAE (with ``vae_config.cond_weight > 0`` its latent is shaped by the PCA
     conditions, `VAEConfig`), then the two latent flows (embedding: ``flow_config``; family:
