@@ -196,6 +196,10 @@ class CellGenerator:
     cond_vectors: np.ndarray | None = None
     prior_k: int = 10
     prior_t0: float = 0.5
+    #: What `generate_near` samples with unless told otherwise (classifier-free guidance weight, and the
+    #: temperature of the flow's starting noise); chosen on held-out queries (docs/generation.md).
+    near_guidance: float = 1.0
+    near_temperature: float = 1.0
 
     def prior_starts(self, c: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` starting latents for condition ``c`` (PCA space): embedded training cells drawn with an
@@ -211,14 +215,15 @@ class CellGenerator:
 
     def sample(self, n: int, condition: np.ndarray | None = None, family: int | None = None,
                guidance: float = 2.0, seed: int = 0, family_by: str = "onehot",
-               prior: str = "noise") -> tuple[list[Cell], list[Cell]]:
+               prior: str = "noise", temperature: float = 1.0) -> tuple[list[Cell], list[Cell]]:
         """``n`` cells as decoded (before repair) and after repair. ``condition``: an embedding (its PCA is
         taken); ``family``: a cluster index, conditioned through the family flow's one-hot
         (``family_by="onehot"``, the paper's form) or through the embedding flow at the family's centre
         (``"centre"``: it learns from the same PCA vectors, with no one-hot bottleneck); neither =
         unconditional. ``prior`` (with ``condition``): ``"noise"`` integrates the flow from pure noise at
         time 0; ``"neighbours"`` starts it at time `prior_t0` from the conditional prior `prior_starts`
-        (measured worse on held-out queries: docs/generation.md)."""
+        (measured worse on held-out queries: docs/generation.md). ``temperature`` scales the flow's starting
+        noise (`LatentFlow.sample`) of conditional samples; unconditional ones always start at 1."""
         gen = torch.Generator().manual_seed(seed)
         if condition is not None and family is None and prior == "neighbours" and self.cond_latents is not None:
             c = self.pca(condition)[0]
@@ -233,7 +238,8 @@ class CellGenerator:
             c[family] = 1.0
             z = self.flow_family.sample(n, c, guidance, generator=gen)
         elif condition is not None:
-            z = self.flow_embed.sample(n, torch.from_numpy(self.pca(condition)[0]), guidance, generator=gen)
+            z = self.flow_embed.sample(n, torch.from_numpy(self.pca(condition)[0]), guidance, generator=gen,
+                                       temperature=temperature)
         else:
             z = self.flow_embed.sample(n, None, generator=gen)
         return self.vae.decode_cells(z, fix=False), self.vae.decode_cells(z, fix=True)
@@ -246,6 +252,8 @@ class CellGenerator:
         torch.save({"vae": self.vae.state_dict(), "vae_config": asdict(self.vae.config),
                     "flow_embed": self.flow_embed.state_dict(), "flow_family": self.flow_family.state_dict(),
                     "flow_config": asdict(self.flow_embed.config), "cond_dim": self.flow_embed.cond_dim,
+                    "flow_family_config": asdict(self.flow_family.config),
+                    "near_guidance": self.near_guidance, "near_temperature": self.near_temperature,
                     "pca": self.pca.state(), "centres": self.centres, "train_hashes": sorted(self.train_hashes),
                     "stats": self.stats, "cond_latents": self.cond_latents, "cond_vectors": self.cond_vectors,
                     "prior_k": self.prior_k, "prior_t0": self.prior_t0}, path)
@@ -258,60 +266,84 @@ class CellGenerator:
         vae = GVAE(VAEConfig(**s["vae_config"]))
         vae.load_state_dict(s["vae"])
         fc = FlowConfig(**s["flow_config"])
-        fe, ff = LatentFlow(vae.config.latent, s["cond_dim"], fc), LatentFlow(vae.config.latent, len(s["centres"]), fc)
+        ffc = FlowConfig(**s.get("flow_family_config", s["flow_config"]))
+        fe, ff = LatentFlow(vae.config.latent, s["cond_dim"], fc), LatentFlow(vae.config.latent, len(s["centres"]), ffc)
         fe.load_state_dict(s["flow_embed"])
         ff.load_state_dict(s["flow_family"])
         return cls(vae.eval(), fe.eval(), ff.eval(), PCA(**s["pca"]), s["centres"], set(s["train_hashes"]),
                    s["stats"], s.get("cond_latents"), s.get("cond_vectors"), s.get("prior_k", 10),
-                   s.get("prior_t0", 0.5))
+                   s.get("prior_t0", 0.5), s.get("near_guidance", 1.0), s.get("near_temperature", 1.0))
+
+
+def read_embed_cache(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """cell hash -> embedding from an ``.npz`` cache: one matrix ``_emb`` with its ``_hashes`` (written by
+    `write_embed_cache`), or the older form with one array per hash."""
+    f = np.load(path)
+    if "_hashes" in f.files:
+        return dict(zip(f["_hashes"].tolist(), f["_emb"]))
+    return {k: f[k] for k in f.files}
+
+
+def write_embed_cache(path: str | os.PathLike, cache: dict[str, np.ndarray]) -> None:
+    np.savez(path, _hashes=np.array(list(cache)), _emb=np.stack(list(cache.values())))
 
 
 def train_generator(n_cells: int = 20000, n_cond: int = 3000, families: int = 8, pca_dims: int = 32,
-                    seed: int = 0, vae_config: VAEConfig = VAEConfig(), flow_config: FlowConfig = FlowConfig(),
+                    seed: int = 0, vae_config: VAEConfig = VAEConfig(),
+                    flow_config: FlowConfig = FlowConfig(),
+                    family_flow_config: FlowConfig = FlowConfig(),
                     ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None,
                     embed_cache: str | os.PathLike | None = None, prior_k: int = 10,
-                    prior_t0: float = 0.5) -> CellGenerator:
-    """Sample ``n_cells`` cells, fit the G-VAE on them, embed ``n_cond`` of them (probe network, traced),
-    fit the PCA, the k-means families and the two latent flows. ``embed_cache``: a ``.npz`` of those
-    embeddings keyed by cell hash, read if present and written after embedding (tracing is the slow part)."""
+                    prior_t0: float = 0.5, near_guidance: float = 1.0, near_temperature: float = 1.0) -> CellGenerator:
+    """Sample ``n_cells`` cells, embed ``n_cond`` of them (probe network, traced), fit the PCA and the
+    k-means families, fit the G-VAE (with ``vae_config.cond_weight > 0`` its latent is shaped by the PCA
+    conditions, `VAEConfig`), then the two latent flows (embedding: ``flow_config``; family:
+    ``family_flow_config``). ``embed_cache``: a ``.npz`` of those embeddings keyed by cell hash
+    (`read_embed_cache`), read if present and written after embedding (tracing is the slow part).
+    ``near_guidance`` / ``near_temperature``: what `generate_near` samples with unless told otherwise."""
     say = log or (lambda _m: None)
     t0 = time.perf_counter()
     cells = sample_cells(n_cells, seed)
     say(f"sampled {len(cells)} cells in {time.perf_counter() - t0:.1f}s")
-    vae = fit_vae(cells, replace(vae_config, seed=seed),
-                  log=lambda e, s: say(f"vae epoch {e}: rec {s['rec']:.3f} kl {s['kl']:.2f}"))
     t1 = time.perf_counter()
     cond_cells = cells[:n_cond]
     hashes = [cell_hash(c) for c in cond_cells]
     cache = Path(embed_cache) if embed_cache else None
-    known_emb = dict(np.load(cache)) if cache and cache.is_file() else {}
+    known_emb = read_embed_cache(cache) if cache and cache.is_file() else {}
     if all(h in known_emb for h in hashes):
         emb = np.stack([known_emb[h] for h in hashes])
     else:
         emb = embed_cells(cond_cells, ckpt, log)
         if cache:
-            np.savez(cache, **dict(zip(hashes, emb)))
+            known_emb.update(zip(hashes, emb))
+            write_embed_cache(cache, known_emb)
     say(f"traced and embedded {len(cond_cells)} probe networks in {time.perf_counter() - t1:.1f}s")
     pca = PCA.fit(emb, pca_dims)
     cond = pca(emb)
     centres, labels = kmeans(cond, families, seed)
-    # The flows train on every cell (the unconditional field) and on the embedded ones' conditions.
-    z = vae.embed_cells(cells)
     known = torch.zeros(len(cells))
     known[:n_cond] = 1.0
     full = torch.zeros(len(cells), cond.shape[1])
     full[:n_cond] = torch.from_numpy(cond)
+    shaped = vae_config.cond_weight > 0
+    vae = fit_vae(cells, replace(vae_config, seed=seed, cond_dim=cond.shape[1] if shaped else 0),
+                  log=lambda e, s: say(f"vae epoch {e}: rec {s['rec']:.3f} kl {s['kl']:.2f}"
+                                       + (f" cond {s['cond']:.2f}" if "cond" in s else "")),
+                  cond=full if shaped else None, known=known)
+    # The flows train on every cell (the unconditional field) and on the embedded ones' conditions.
+    z = vae.embed_cells(cells)
     flow_embed = fit_flow(z, full, replace(flow_config, seed=seed), known=known,
                           log=lambda e, s: say(f"flow(embedding) epoch {e}: {s['fm']:.4f}") if e % 10 == 0 else None)
     onehot = torch.zeros(len(cells), families)
     onehot[:n_cond] = torch.nn.functional.one_hot(torch.from_numpy(labels), families).float()
-    flow_family = fit_flow(z, onehot, replace(flow_config, seed=seed), known=known,
+    flow_family = fit_flow(z, onehot, replace(family_flow_config, seed=seed), known=known,
                            log=lambda e, s: say(f"flow(family) epoch {e}: {s['fm']:.4f}") if e % 10 == 0 else None)
     stats = {"n_cells": n_cells, "n_cond": n_cond, "families": families, "pca_dims": pca_dims, "seed": seed,
              "family_sizes": np.bincount(labels, minlength=families).tolist(), "embedder": str(ckpt or "wl"),
              "train_s": time.perf_counter() - t0}
     return CellGenerator(vae, flow_embed, flow_family, pca, centres, {cell_hash(c) for c in cells}, stats,
-                         z[:n_cond].numpy(), cond.astype(np.float32), prior_k, prior_t0)
+                         z[:n_cond].numpy(), cond.astype(np.float32), prior_k, prior_t0, near_guidance,
+                         near_temperature)
 
 
 def runs_forward(cell: Cell, input_size: int = 32) -> bool:
@@ -324,13 +356,16 @@ def runs_forward(cell: Cell, input_size: int = 32) -> bool:
         return False
 
 
-def generate_near(query: Graph, generator: CellGenerator, k: int = 10, n: int = 100, guidance: float = 1.0,
+def generate_near(query: Graph, generator: CellGenerator, k: int = 10, n: int = 100, guidance: float | None = None,
                   ckpt: str | os.PathLike | None = None, seed: int = 0,
-                  log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+                  log: Callable[[str], None] | None = None, temperature: float | None = None) -> list[dict[str, Any]]:
     """Sample ``n`` cells conditioned on ``query``'s embedding, repair, build, trace and embed their probe
-    networks, and return the ``k`` closest to the query (cosine), each checked to run forward."""
+    networks, and return the ``k`` closest to the query (cosine), each checked to run forward.
+    ``guidance`` / ``temperature``: default the generator's `near_guidance` / `near_temperature`."""
     q = embed_graphs([query], ckpt)
-    _, cells = generator.sample(n, condition=q, guidance=guidance, seed=seed)
+    guidance = generator.near_guidance if guidance is None else guidance
+    temperature = generator.near_temperature if temperature is None else temperature
+    _, cells = generator.sample(n, condition=q, guidance=guidance, seed=seed, temperature=temperature)
     unique = list({cell_hash(c): c for c in cells if is_valid(c)}.values())
     graphs = trace_probes(unique, log)
     scores = embed_graphs(graphs, ckpt) @ q[0]

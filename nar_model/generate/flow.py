@@ -60,15 +60,19 @@ class LatentFlow(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, c: torch.Tensor | None = None, guidance: float = 1.0, steps: int = 20,
                generator: torch.Generator | None = None, start: torch.Tensor | None = None,
-               t0: float = 0.0) -> torch.Tensor:
+               t0: float = 0.0, temperature: float = 1.0) -> torch.Tensor:
         """``n`` latents (in the VAE's scale); ``c`` (cond_dim,) or (n, cond_dim), ``None`` = unconditional.
+
+        ``temperature`` scales the starting noise, ``z_0 ~ N(0, temperature^2 I)`` (the reduced-temperature
+        sampling of Glow / BigGAN's truncation, for a flow): below 1 the samples gather towards the middle of
+        the (conditional) distribution, at some cost in diversity.
 
         ``start`` (n, dim, VAE scale) with ``t0`` in (0, 1): begin on the straight path at time ``t0``,
         ``z_t0 = (1 - t0) noise + t0 start`` (the point the training paths pass through), and integrate
         from there: a conditional prior over starting points instead of pure noise."""
         from torchdiffeq import odeint
 
-        z0 = torch.randn(n, self.dim, generator=generator)
+        z0 = temperature * torch.randn(n, self.dim, generator=generator)
         if start is not None and t0 > 0:
             z0 = (1 - t0) * z0 + t0 * (start.float() - self.mean) / self.std
         else:

@@ -34,6 +34,12 @@ class VAEConfig:
     batch_size: int = 128
     lr: float = 3e-3
     seed: int = 0
+    #: Latent shaping: a linear head reads a condition vector (``cond_dim`` numbers, e.g. the PCA of a cell's
+    #: retrieval embedding) off the latent mean, trained with weight ``cond_weight`` on the cells that have
+    #: one, so cells with similar conditions get nearby latents (the paper pre-trains its G-VAE on a metric
+    #: space of graphs in the same spirit). 0 = a plain VAE.
+    cond_dim: int = 0
+    cond_weight: float = 0.0
 
 
 def cells_to_tensors(cells: Sequence[Cell]) -> dict[str, torch.Tensor]:
@@ -66,6 +72,7 @@ class GVAE(nn.Module):
                                      nn.Linear(2 * h, len(_TRIU[0])))
         self.dec_x = nn.Sequential(nn.Linear(z, 2 * h), nn.ReLU(), nn.Linear(2 * h, 2 * h), nn.ReLU(),
                                    nn.Linear(2 * h, OP_NODES * (len(OPS) + len(KERNELS) + 1)))
+        self.cond_head = nn.Linear(z, config.cond_dim) if config.cond_dim else None
 
     def encode(self, adj: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, logvar), each (B, latent)."""
@@ -94,7 +101,15 @@ class GVAE(nn.Module):
                + nn.functional.cross_entropy(out["kernels"].flatten(0, 1), batch["kernels"].flatten(), reduction="sum")
                + bce(out["se"], batch["se"], reduction="sum")) / len(mu)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1).mean()
-        return rec + self.config.beta * kl, {"rec": float(rec.detach()), "kl": float(kl.detach())}
+        total = rec + self.config.beta * kl
+        stats = {"rec": float(rec.detach()), "kl": float(kl.detach())}
+        if self.cond_head is not None and "cond" in batch:
+            known = batch["known"]
+            err = (self.cond_head(mu) - batch["cond"]).pow(2).sum(-1)
+            cond = (err * known).sum() / known.sum().clamp_min(1.0)
+            total = total + self.config.cond_weight * cond
+            stats["cond"] = float(cond.detach())
+        return total, stats
 
     @torch.no_grad()
     def embed_cells(self, cells: Sequence[Cell]) -> torch.Tensor:
@@ -117,11 +132,17 @@ class GVAE(nn.Module):
         return cells
 
 
-def fit_vae(cells: Sequence[Cell], config: VAEConfig = VAEConfig(), log: callable | None = None) -> GVAE:
-    """Train a `GVAE` on ``cells`` with Adam; ``log(epoch, stats)`` after each epoch."""
+def fit_vae(cells: Sequence[Cell], config: VAEConfig = VAEConfig(), log: callable | None = None,
+            cond: torch.Tensor | None = None, known: torch.Tensor | None = None) -> GVAE:
+    """Train a `GVAE` on ``cells`` with Adam; ``log(epoch, stats)`` after each epoch. With
+    ``config.cond_dim``: ``cond`` (N, cond_dim) are the cells' condition vectors and ``known`` (N,) marks the
+    rows that have one (the latent-shaping term of `VAEConfig`)."""
     torch.manual_seed(config.seed)
     model = GVAE(config)
     data = cells_to_tensors(cells)
+    if config.cond_dim and cond is not None:
+        data["cond"] = cond.float()
+        data["known"] = torch.ones(len(cells)) if known is None else known.float()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(config.epochs, 1))
     gen = torch.Generator().manual_seed(config.seed)
@@ -129,15 +150,15 @@ def fit_vae(cells: Sequence[Cell], config: VAEConfig = VAEConfig(), log: callabl
     for epoch in range(config.epochs):
         model.train()
         perm = torch.randperm(n, generator=gen)
-        tot = {"rec": 0.0, "kl": 0.0}
+        tot: dict[str, float] = {}
         for i in range(0, n, config.batch_size):
             idx = perm[i:i + config.batch_size]
             loss, stats = model.loss({k: v[idx] for k, v in data.items()})
             opt.zero_grad()
             loss.backward()
             opt.step()
-            for k in tot:
-                tot[k] += stats[k] * len(idx) / n
+            for k, v in stats.items():
+                tot[k] = tot.get(k, 0.0) + v * len(idx) / n
         sched.step()
         if log:
             log(epoch, tot)

@@ -126,3 +126,42 @@ def test_macro_training_pairs_are_under_their_budget_and_round_trip(tmp_path):
     assert again.sample(prompts[0], 3, generator=g()) == model.sample(prompts[0], 3, generator=g())
     params, flops = macro_cost(Macro(tuple(sample_cells(1)), tuple(again.sample(prompts[0], 1)[0])), 32)
     assert params > 0 and flops > 0 and math.isfinite(flops)
+
+
+def test_flow_temperature_zero_starts_every_sample_at_the_same_point():
+    z = torch.randn(64, 4)
+    flow = fit_flow(z, torch.randn(64, 2), FlowConfig(hidden=16, epochs=1, batch_size=32))
+    cold = flow.sample(3, torch.zeros(2), steps=2, temperature=0.0, generator=torch.Generator().manual_seed(0))
+    warm = flow.sample(3, torch.zeros(2), steps=2, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(cold[0], cold[1]) and torch.allclose(cold[1], cold[2])
+    assert not torch.allclose(warm[0], warm[1])
+
+
+def test_pca_randomized_top_axes_match_the_exact_svd_and_whitening_is_optional():
+    from nar_model.generate.descriptors import _top_svd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 200)) * np.r_[[10.0, 6.0, 3.0, 1.5, 0.7], np.full(195, 0.05)]
+    _, s, vt = _top_svd(x, 5)
+    _, s_exact, vt_exact = np.linalg.svd(x, full_matrices=False)
+    assert np.allclose(s, s_exact[:5], rtol=1e-6)
+    assert np.allclose(np.abs((vt * vt_exact[:5]).sum(1)), 1.0, atol=1e-6)
+    plain = PCA.fit(x, 5, whiten=False)(x)
+    assert plain[:, 0].std() > 2 * plain[:, 4].std()  # relative variances kept
+    assert abs(float(PCA.fit(x, 5)(x)[:, 4].std()) - 1) < 0.05  # whitened: unit variance per axis
+
+
+def test_vae_latent_shaping_head_learns_the_condition():
+    cells = sample_cells(64, seed=2)
+    cond = torch.randn(64, 3)
+    known = torch.zeros(64)
+    known[:32] = 1
+    config = VAEConfig(hidden=16, latent=8, epochs=1, batch_size=16, cond_dim=3, cond_weight=1.0)
+    vae = GVAE(config)
+    t = cells_to_tensors(cells)
+    _, stats = vae.loss({**{k: v[:16] for k, v in t.items()}, "cond": cond[:16], "known": known[:16]})
+    assert "cond" in stats and stats["cond"] > 0
+    plain = fit_vae(cells, VAEConfig(hidden=16, latent=8, epochs=1, batch_size=16))
+    assert plain.cond_head is None
+    shaped = fit_vae(cells, config, cond=cond, known=known)
+    assert shaped.cond_head is not None and shaped.cond_head(shaped.embed_cells(cells[:2])).shape == (2, 3)
