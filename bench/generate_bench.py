@@ -379,7 +379,15 @@ def markdown(report: dict) -> str:
             target = "evolution > random" if (key == "top0.05" and r["budget"] == 500) else "-"
             rows.append((f"NAS-Bench-Graph {r['dataset']}, {r['budget']} look-ups, {key[3:]} top: evolution vs random "
                          f"hits / {r['seeds']} (random expected)", target,
-                         f"{t['evolution_hits']} vs {t['random_hits']} ({t['random_expected']:.1f})"))
+                         f"{t['evolution_hits']} vs {t['random_hits']} ({t['random_expected']:.1f}); discordant seeds "
+                         f"{t['discordant_evolution_random'][0]} / {t['discordant_evolution_random'][1]} "
+                         f"(McNemar exact p = {t['mcnemar_exact_p']:.3f})"))
+        d = r["regret_diff_random_minus_evolution"]
+        rows.append((f"NAS-Bench-Graph {r['dataset']}, {r['budget']} look-ups: median regret (best validation accuracy "
+                     "minus the best found, points), evolution / random; paired mean difference random - evolution "
+                     "(95 % bootstrap CI)", "-",
+                     f"{r['evolution_regret_median']:.3f} / {r['random_regret_median']:.3f}; "
+                     f"{d['mean']:+.3f} ({d['ci95'][0]:+.3f} to {d['ci95'][1]:+.3f})"))
         rows.append((f"NAS-Bench-Graph {r['dataset']}, {r['budget']} look-ups: median top fraction of the best found, "
                      "evolution / random; seeds where evolution / random is better (sign-test p)", "-",
                      f"{100 * r['evolution_top_fraction_median']:.2f} % / {100 * r['random_top_fraction_median']:.2f} %; "
@@ -421,7 +429,7 @@ def main() -> None:
     ap.add_argument("--search-params", default="1M")
     ap.add_argument("--search-flops", default="200M")
     ap.add_argument("--nbg-dataset", default="cora")
-    ap.add_argument("--nbg-budget", default="500,100,50", help="look-up budgets, comma-separated")
+    ap.add_argument("--nbg-budget", default="500,200,100", help="look-up budgets, comma-separated")
     ap.add_argument("--nbg-top", default="0.05,0.01,0.005", help="top fractions, comma-separated")
     ap.add_argument("--nbg-seeds", type=int, default=20)
     ap.add_argument("--load", type=Path, default=None, help="evaluate this saved generator instead of training one")
