@@ -80,8 +80,10 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     else:
         gen = train_generator(args.cells, args.cond, args.families, args.pca_dims, seed=args.seed,
                               prior_k=args.prior_k, prior_t0=args.prior_t0,
-                              vae_config=VAEConfig(epochs=args.vae_epochs, batch_size=args.vae_batch, lr=args.vae_lr),
-                              flow_config=FlowConfig(epochs=args.flow_epochs),
+                              vae_config=VAEConfig(epochs=args.vae_epochs, batch_size=args.vae_batch, lr=args.vae_lr,
+                                                   cond_weight=args.shape),
+                              flow_config=FlowConfig(epochs=args.flow_epochs, hidden=args.flow_hidden),
+                              pca_whiten=not args.no_whiten, near_guidance=args.guidance,
                               log=lambda m: print(m, flush=True) if args.verbose else None, embed_cache=args.embed_cache)
     if args.save and not args.load:
         gen.save(args.save)
@@ -410,6 +412,9 @@ def main() -> None:
     ap.add_argument("--vae-batch", type=int, default=128)
     ap.add_argument("--vae-lr", type=float, default=3e-3)
     ap.add_argument("--flow-epochs", type=int, default=40)
+    ap.add_argument("--flow-hidden", type=int, default=256, help="width of the embedding flow")
+    ap.add_argument("--shape", type=float, default=0.0, help="latent shaping weight (VAEConfig.cond_weight)")
+    ap.add_argument("--no-whiten", action="store_true", help="PCA condition not whitened (one scale for all axes)")
     ap.add_argument("--heldout", type=int, default=1000)
     ap.add_argument("--uncond", type=int, default=1000)
     ap.add_argument("--queries", type=int, default=10)

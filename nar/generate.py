@@ -294,13 +294,15 @@ def train_generator(n_cells: int = 20000, n_cond: int = 3000, families: int = 8,
                     family_flow_config: FlowConfig = FlowConfig(),
                     ckpt: str | os.PathLike | None = None, log: Callable[[str], None] | None = None,
                     embed_cache: str | os.PathLike | None = None, prior_k: int = 10,
-                    prior_t0: float = 0.5, near_guidance: float = 1.0, near_temperature: float = 1.0) -> CellGenerator:
+                    prior_t0: float = 0.5, near_guidance: float = 1.0, near_temperature: float = 1.0,
+                    pca_whiten: bool = True) -> CellGenerator:
     """Sample ``n_cells`` cells, embed ``n_cond`` of them (probe network, traced), fit the PCA and the
     k-means families, fit the G-VAE (with ``vae_config.cond_weight > 0`` its latent is shaped by the PCA
     conditions, `VAEConfig`), then the two latent flows (embedding: ``flow_config``; family:
     ``family_flow_config``). ``embed_cache``: a ``.npz`` of those embeddings keyed by cell hash
     (`read_embed_cache`), read if present and written after embedding (tracing is the slow part).
-    ``near_guidance`` / ``near_temperature``: what `generate_near` samples with unless told otherwise."""
+    ``near_guidance`` / ``near_temperature``: what `generate_near` samples with unless told otherwise.
+    ``pca_whiten``: scale each PCA axis to unit variance (else one scale for all, `PCA.fit`)."""
     say = log or (lambda _m: None)
     t0 = time.perf_counter()
     cells = sample_cells(n_cells, seed)
@@ -318,7 +320,7 @@ def train_generator(n_cells: int = 20000, n_cond: int = 3000, families: int = 8,
             known_emb.update(zip(hashes, emb))
             write_embed_cache(cache, known_emb)
     say(f"traced and embedded {len(cond_cells)} probe networks in {time.perf_counter() - t1:.1f}s")
-    pca = PCA.fit(emb, pca_dims)
+    pca = PCA.fit(emb, pca_dims, whiten=pca_whiten)
     cond = pca(emb)
     centres, labels = kmeans(cond, families, seed)
     known = torch.zeros(len(cells))
