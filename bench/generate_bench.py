@@ -77,6 +77,7 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
 
         gen = CellGenerator.load(args.load)
         gen.prior_k, gen.prior_t0 = args.prior_k, args.prior_t0
+        gen.near_guidance, gen.near_temperature = args.guidance, args.temperature
     else:
         gen = train_generator(args.cells, args.cond, args.families, args.pca_dims, seed=args.seed,
                               prior_k=args.prior_k, prior_t0=args.prior_t0,
@@ -84,6 +85,7 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
                                                    cond_weight=args.shape),
                               flow_config=FlowConfig(epochs=args.flow_epochs, hidden=args.flow_hidden),
                               pca_whiten=not args.no_whiten, near_guidance=args.guidance,
+                              near_temperature=args.temperature,
                               log=lambda m: print(m, flush=True) if args.verbose else None, embed_cache=args.embed_cache)
     if args.save and not args.load:
         gen.save(args.save)
@@ -114,7 +116,8 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     for tag, prior in (("", "noise"), ("_neighbours", "neighbours")):
         rows = []
         for qi, q in enumerate(q_emb):
-            _, cells = gen.sample(args.per_query, condition=q, guidance=args.guidance, seed=args.seed + qi, prior=prior)
+            _, cells = gen.sample(args.per_query, condition=q, guidance=args.guidance, seed=args.seed + qi, prior=prior,
+                                  temperature=args.temperature)
             cos = embed_cells(cells) @ q
             un = uncond_emb @ q
             rows.append({"cond_median_cos": float(np.median(cos)), "uncond_median_cos": float(np.median(un)),
@@ -154,7 +157,7 @@ def section_generator(report: dict, args: argparse.Namespace) -> None:
     # 100 candidates near a query, timed end to end (sample, decode, repair, build, trace, embed, check)
     query_graph = trace_macro(probe_macro(queries[0]))
     t = time.perf_counter()
-    best = generate_near(query_graph, gen, k=10, n=100, guidance=args.guidance)
+    best = generate_near(query_graph, gen, k=10, n=100, guidance=args.guidance, temperature=args.temperature)
     out["near_100_s"] = time.perf_counter() - t
     out["near_top10_cos"] = [round(b["cosine"], 4) for b in best]
     out["near_top10_run_forward"] = all(b["runs_forward"] for b in best)
@@ -414,6 +417,7 @@ def main() -> None:
     ap.add_argument("--flow-epochs", type=int, default=40)
     ap.add_argument("--flow-hidden", type=int, default=256, help="width of the embedding flow")
     ap.add_argument("--shape", type=float, default=0.0, help="latent shaping weight (VAEConfig.cond_weight)")
+    ap.add_argument("--temperature", type=float, default=1.0, help="starting-noise temperature of the query rows")
     ap.add_argument("--no-whiten", action="store_true", help="PCA condition not whitened (one scale for all axes)")
     ap.add_argument("--heldout", type=int, default=1000)
     ap.add_argument("--uncond", type=int, default=1000)
