@@ -24,7 +24,7 @@ def generate(
                                             "written here when absent).")] = Path("data/_checkpoints/hgnas.pt"),
     train: Annotated[bool, typer.Option("--train", help="(Re)train the cell generator first.")] = False,
     train_cells: Annotated[int, typer.Option("--train-cells", help="G-VAE training cells.")] = 20000,
-    train_cond: Annotated[int, typer.Option("--train-cond", help="Cells traced and embedded for the flows.")] = 3000,
+    train_cond: Annotated[int, typer.Option("--train-cond", help="Cells traced and embedded for the flows.")] = 8000,
     budget_params: Annotated[str | None, typer.Option("--budget-params", help="Parameter budget, e.g. 1M.")] = None,
     budget_flops: Annotated[str | None, typer.Option("--budget-flops", help="FLOPs budget, e.g. 200M.")] = None,
     evaluations: Annotated[int, typer.Option("--evaluations", help="ZC evaluations of the budgeted search.")] = 60,
