@@ -42,7 +42,7 @@ TRACE_WORKERS = int(os.environ.get("NAR_TRACE_WORKERS", "1"))
 #: Per-worker resident-memory limit, bytes.
 TRACE_MEMORY_LIMIT = int(float(os.environ.get("NAR_TRACE_MEMORY_GB", "3")) * 2**30)
 #: ``PYTHONHASHSEED`` of the tracing workers, so that a model whose code iterates a set of strings (Gemma 3-style
-#: layer types, BigBird) traces to the same graph in every run; empty: the workers inherit the caller's.
+#: layer types) traces to the same graph in every run; empty: the workers inherit the caller's.
 TRACE_HASH_SEED = os.environ.get("NAR_TRACE_HASH_SEED", "0")
 #: Recycle a worker after this many models, to bound leaks across models.
 WORKER_MAX_TASKS = int(os.environ.get("NAR_WORKER_MAX_TASKS", "200"))
