@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CACHE_DIR", "DEFAULT_DATA_DIR", "TRACE_MEMORY_LIMIT", "TRACE_TIMEOUT_S", "TRACE_WORKERS",
-           "WORKER_MAX_TASKS", "DEBUG", "debug", "env_flag"]
+__all__ = ["CACHE_DIR", "DEFAULT_DATA_DIR", "TRACE_HASH_SEED", "TRACE_MEMORY_LIMIT", "TRACE_TIMEOUT_S",
+           "TRACE_WORKERS", "WORKER_MAX_TASKS", "DEBUG", "debug", "env_flag"]
 
 #: Values of a flag that mean "off"; any other value means "on".
 _FALSE = ("", "0", "false", "no", "off")
@@ -41,6 +41,9 @@ TRACE_TIMEOUT_S = float(os.environ.get("NAR_TRACE_TIMEOUT", "120"))
 TRACE_WORKERS = int(os.environ.get("NAR_TRACE_WORKERS", "1"))
 #: Per-worker resident-memory limit, bytes.
 TRACE_MEMORY_LIMIT = int(float(os.environ.get("NAR_TRACE_MEMORY_GB", "3")) * 2**30)
+#: ``PYTHONHASHSEED`` of the tracing workers, so that a model whose code iterates a set of strings (Gemma 3-style
+#: layer types) traces to the same graph in every run; empty: the workers inherit the caller's.
+TRACE_HASH_SEED = os.environ.get("NAR_TRACE_HASH_SEED", "0")
 #: Recycle a worker after this many models, to bound leaks across models.
 WORKER_MAX_TASKS = int(os.environ.get("NAR_WORKER_MAX_TASKS", "200"))
 #: `debug` at import (for code that reads it once; `debug()` sees later changes).

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS
+from .config import TRACE_HASH_SEED, TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS
 from .pool import PRELOAD, Outcome, TracePool
 from .schema import TRACER_VERSION, FailureRow, ModelRow, utc_now
 from .sources import ModelRef
@@ -39,6 +39,7 @@ class RunSummary:
     traced: int = 0
     failed: int = 0
     seconds: float = 0.0
+    hash_seed: str = ""  # PYTHONHASHSEED of the tracing workers ("" = inherited from the caller)
     failures: dict[str, int] = field(default_factory=dict)  # "stage/error_class" -> count
     per_model: list[dict[str, Any]] = field(default_factory=list)  # model_id, ok, seconds, peak_rss, nodes
 
@@ -108,7 +109,7 @@ def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, worker
                      methods: Sequence[str] | None = None, rows_per_shard: int = 200, flush_seconds: float = 30.0,
                      preload: Sequence[str] = PRELOAD,
                      progress: Callable[[str, ModelRef, Outcome | None], None] | None = None,
-                     exclusive: bool = True) -> RunSummary:
+                     exclusive: bool = True, hash_seed: str = TRACE_HASH_SEED) -> RunSummary:
     """Trace ``refs`` into the dataset at ``out``, resuming whatever an earlier run wrote.
 
     ``exclusive``: hold the dataset's writer lock (``out/.lock``) for the run, so a second trace into the same
@@ -117,6 +118,9 @@ def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, worker
 
     ``progress(event, ref, outcome)`` is called with event ``"skip"`` (already there), ``"reuse"`` (new model,
     known config hash) or ``"done"`` (traced or failed) for every ref.
+
+    ``hash_seed``: ``PYTHONHASHSEED`` of the workers (``NAR_TRACE_HASH_SEED``, default ``0``; ``""``: the
+    caller's), recorded in the run summary.
     """
     from .parquet import clean_tmp
 
@@ -127,7 +131,9 @@ def trace_to_dataset(refs: Iterable[ModelRef], out: str | os.PathLike, *, worker
         run = _Run(out, retry_failed, rows_per_shard, flush_seconds, progress)
         start = time.perf_counter()
         try:
-            with TracePool(workers, timeout_s, memory_limit, max_tasks, methods, preload) as pool:
+            with TracePool(workers, timeout_s, memory_limit, max_tasks, methods, preload,
+                           hash_seed=hash_seed) as pool:
+                run.summary.hash_seed = pool.hash_seed or os.environ.get("PYTHONHASHSEED", "")
                 for o in pool.imap(run.to_trace(refs)):
                     run.record(o)
         finally:

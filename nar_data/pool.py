@@ -12,6 +12,7 @@ Writing the outcomes into a dataset is `nar_data.dataset.trace_to_dataset`'s job
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing as mp
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .config import TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS, debug
+from .config import TRACE_HASH_SEED, TRACE_MEMORY_LIMIT, TRACE_TIMEOUT_S, WORKER_MAX_TASKS, debug
 from .errors import WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
 from .schema import MESSAGE_LIMIT, Graph
 from .sources import ModelRef
@@ -105,8 +106,14 @@ def peak_rss() -> int:
     return 0
 
 
-def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str]) -> None:
+def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str], hash_seed: str = "") -> None:
     import signal
+
+    if hash_seed and os.environ.get("PYTHONHASHSEED") != hash_seed:
+        # The hash seed is fixed when an interpreter starts: a fork server started earlier with another seed
+        # (or start_method="fork") cannot give this worker the pinned one. Refuse rather than trace unpinned.
+        raise RuntimeError(f"tracing worker runs with PYTHONHASHSEED={os.environ.get('PYTHONHASHSEED')!r}, "
+                           f"not the pinned {hash_seed!r} (a fork server started earlier with another seed?)")
 
     # Ctrl-C reaches the whole process group; the parent stops the workers, so a model being traced is
     # never recorded as a crash by an interrupt (a re-run would then skip its config as failed).
@@ -143,11 +150,30 @@ def _worker_main(conn: Connection, methods: Sequence[str], preload: Sequence[str
         conn.send(result)
 
 
+@contextlib.contextmanager
+def _hash_seed(seed: str) -> Iterator[None]:
+    """``PYTHONHASHSEED=seed`` in this process's environment while a worker (or the fork server) starts."""
+    if not seed:
+        yield
+        return
+    old = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = seed
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = old
+
+
 class _Worker:
-    def __init__(self, ctx: Any, methods: Sequence[str], preload: Sequence[str]) -> None:
+    def __init__(self, ctx: Any, methods: Sequence[str], preload: Sequence[str], hash_seed: str = "") -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, tuple(methods), tuple(preload)), daemon=True)
-        self.process.start()
+        self.process = ctx.Process(target=_worker_main, args=(child, tuple(methods), tuple(preload), hash_seed),
+                                   daemon=True)
+        with _hash_seed(hash_seed):
+            self.process.start()
         child.close()
         self.ready = False
         self.ref: ModelRef | None = None
@@ -192,7 +218,8 @@ class TracePool:
 
     def __init__(self, workers: int = 1, timeout_s: float = TRACE_TIMEOUT_S, memory_limit: int = TRACE_MEMORY_LIMIT,
                  max_tasks: int = WORKER_MAX_TASKS, methods: Sequence[str] | None = None,
-                 preload: Sequence[str] = PRELOAD, start_method: str = "forkserver") -> None:
+                 preload: Sequence[str] = PRELOAD, start_method: str = "forkserver",
+                 hash_seed: str = TRACE_HASH_SEED) -> None:
         from .tracing import METHODS
 
         if workers < 1:
@@ -200,6 +227,9 @@ class TracePool:
         self.workers, self.timeout_s, self.memory_limit, self.max_tasks = workers, timeout_s, memory_limit, max_tasks
         self.methods = tuple(methods or METHODS)
         self.preload = tuple(preload)
+        #: ``PYTHONHASHSEED`` of every worker ("" = the caller's): set iterations in model code (Gemma 3-style
+        #: layer types) then give the same graph in every run.
+        self.hash_seed = str(hash_seed)
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
             # The fork server imports torch & co. and traces a tiny model once; every worker (and every
@@ -220,7 +250,7 @@ class TracePool:
         self._pool = []
 
     def _spawn(self) -> _Worker:
-        w = _Worker(self._ctx, self.methods, self.preload)
+        w = _Worker(self._ctx, self.methods, self.preload, self.hash_seed)
         self._pool.append(w)
         return w
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # a ref is only read: the schema sits below the sources that 
 #: Bump on any change of a field below, and add a CHANGELOG.md entry.
 SCHEMA_VERSION = 2
 #: Bump when the capture or normalisation changes what a traced graph looks like.
-TRACER_VERSION = "2.1"
+TRACER_VERSION = "2.2"
 #: The oldest schema version of each table that this nar still reads: a table whose layout did not change at a
 #: bump stays readable (version 2 added ``Graph.attrs``, so only ``graphs`` shards of version 1 need a re-trace).
 READABLE_SINCE = {"models": 1, "graphs": 2, "failures": 1, "embeddings": 1}

@@ -3,7 +3,8 @@
 The ``testing`` source builds CPU-millisecond models (an MLP, a small CNN, a 2-layer transformer
 block, a branch + residual) and misbehaving ones that exercise the tracing pool's failure paths:
 ``raise`` (exception in forward), ``sleep`` (hangs past any timeout), ``oom`` (allocates real memory
-until the pool's limit stops it) and ``segfault`` (kills its own process).
+until the pool's limit stops it) and ``segfault`` (kills its own process). ``setorder`` runs its branches in the
+order of a Python set of strings, as Gemma 3-style models do, so its graph depends on ``PYTHONHASHSEED``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ..sources import Built, ModelRef, Source, register_source
 __all__ = ["TINY_MODELS", "BAD_MODELS", "TestingSource", "hand_graph", "make_graph", "tiny_model"]
 
 BAD_MODELS = ("raise", "sleep", "oom", "segfault")
+#: Branch names of ``setorder``: eight, so that two hash seeds almost surely iterate them in another order.
+SET_ORDER_KINDS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "softsign", "mish")
 
 
 def make_graph(name: str = "mlp", **fields: Any) -> Graph:
@@ -67,6 +70,26 @@ class _Misbehave:
             return Bad()
 
 
+def _set_order_model() -> Any:
+    """``setorder``: one activation branch per name, built and run in the order of a set of the names."""
+    import torch
+    from torch import nn
+
+    class SetOrder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            kinds = set(SET_ORDER_KINDS)  # iteration order follows the interpreter's hash seed
+            self.branches = nn.ModuleDict({k: nn.Sequential(nn.Linear(4, 4), getattr(nn, {
+                "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU", "silu": "SiLU", "elu": "ELU",
+                "softsign": "Softsign", "mish": "Mish"}[k])()) for k in kinds})
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([b(x) for b in self.branches.values()], dim=-1)
+
+    with torch.device("meta"):
+        return SetOrder()
+
+
 @register_source("testing")
 class TestingSource(Source):
     """Tiny and misbehaving models; ``iter_refs(names=[...])`` picks which."""
@@ -80,6 +103,8 @@ class TestingSource(Source):
         import torch
 
         kind = (ref.config or {}).get("name", ref.name)  # renamed refs (fine-tunes of a tiny model) build it too
+        if kind == "setorder":
+            return Built(_set_order_model(), (torch.empty(2, 4, device="meta"),), builder="testing")
         if kind in BAD_MODELS:
             return Built(_Misbehave.module(kind), (torch.empty(2, 4, device="meta"),), builder="testing")
         module, args = tiny_model(kind)

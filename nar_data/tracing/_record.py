@@ -68,18 +68,44 @@ def _recorder_base() -> type:
 
 
 class _ModuleStack:
-    """Tracks the innermost running module with global forward hooks."""
+    """Tracks the innermost running module with global forward hooks.
+
+    ``names`` maps ``id(module)`` to the module and its dotted name, and so keeps every module it has seen
+    alive: a module freed during forward cannot hand its ``id`` to a new one (BigBird replaces each layer's
+    attention in forward; with ids alone a new attention took the name of a freed one of another layer, or not,
+    depending on the allocator: another graph run to run, tracer < 2.2). A module not in the tree at the start
+    (made or swapped in during forward) is looked up in the model's tree when it first runs, and otherwise
+    belongs to the module that called it.
+    """
+
+    #: Re-reads of the module tree per forward at most (a model making modules in forward each call).
+    MAX_REFRESH = 32
 
     def __init__(self, model: torch.nn.Module) -> None:
-        self.names = {id(m): name for name, m in model.named_modules()}
+        self.model = model
+        self.names: dict[int, tuple[torch.nn.Module, str | None]] = {
+            id(m): (m, name) for name, m in model.named_modules()}
         self.stack: list[str] = [""]
         self._handles: list[Any] = []
+        self._refreshes = 0
+
+    def name(self, m: torch.nn.Module) -> str | None:
+        """``m``'s dotted name in the model (None: not in the tree)."""
+        entry = self.names.get(id(m))
+        if entry is None:
+            if self._refreshes < self.MAX_REFRESH:
+                self._refreshes += 1
+                for name, sub in self.model.named_modules():
+                    self.names.setdefault(id(sub), (sub, name))
+            entry = self.names.setdefault(id(m), (m, None))
+        return entry[1]
 
     def __enter__(self) -> "_ModuleStack":
         from torch.nn.modules import module as mod
 
         def pre(m: torch.nn.Module, *_: Any) -> None:
-            self.stack.append(self.names.get(id(m), self.stack[-1]))
+            name = self.name(m)
+            self.stack.append(self.stack[-1] if name is None else name)
 
         def post(m: torch.nn.Module, *_: Any) -> None:
             if len(self.stack) > 1:

@@ -201,3 +201,54 @@ def test_nothing_to_trace_starts_no_worker() -> None:
 
     pool = TracePool(workers=2)
     assert list(pool.imap([])) == [] and pool._pool == []
+
+
+# ------------------------------------------------------------------------------------- hash seed
+
+
+_SEED_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import nar_data.testing
+    from nar_data.dataset import trace_to_dataset
+    from nar_data.fingerprint import graph_digest
+    from nar_data.parquet import read_graphs
+    from nar_data.sources import get_source
+    pin = sys.argv[2]
+    refs = list(get_source("testing").iter_refs(names=["setorder"]))
+    s = trace_to_dataset(refs, sys.argv[1], preload=("nar_data.testing",), flush_seconds=0.0, methods=("dispatch",),
+                         **({} if pin == "default" else {"hash_seed": pin}))
+    print(json.dumps({"digest": [graph_digest(g) for g in read_graphs(sys.argv[1])][0], "seed": s.hash_seed}))
+""")
+
+
+def _trace_setorder(out: Path, parent_seed: str, pin: str) -> dict:
+    import json
+
+    env = {**os.environ, "PYTHONHASHSEED": parent_seed}
+    env.pop("NAR_TRACE_HASH_SEED", None)
+    done = subprocess.run([sys.executable, "-c", _SEED_SCRIPT, str(out), pin], env=env, capture_output=True,
+                          text=True, timeout=300, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _set_orders_differ() -> None:
+    from nar_data.testing import SET_ORDER_KINDS
+
+    order = [subprocess.run([sys.executable, "-c", f"print(list(set({SET_ORDER_KINDS!r})))"], text=True,
+                            capture_output=True, env={**os.environ, "PYTHONHASHSEED": s}, check=True).stdout
+             for s in ("1", "2")]
+    assert order[0] != order[1], "precondition: the two parent seeds iterate the set in another order"
+
+
+def test_workers_pin_the_hash_seed_so_set_order_models_trace_the_same_in_every_run(tmp_path: Path) -> None:
+    _set_orders_differ()
+    pinned = [_trace_setorder(tmp_path / f"p{s}", s, "default") for s in ("1", "2")]
+    assert pinned[0] == pinned[1] and pinned[0]["seed"] == "0"
+
+
+@pytest.mark.slow
+def test_unpinned_workers_follow_the_callers_seed(tmp_path: Path) -> None:
+    """The control of the test above: without the pin the graph follows the parent's seed."""
+    _set_orders_differ()
+    loose = [_trace_setorder(tmp_path / f"l{s}", s, "") for s in ("1", "2")]
+    assert loose[0]["digest"] != loose[1]["digest"] and [x["seed"] for x in loose] == ["1", "2"]
