@@ -63,6 +63,10 @@ METHODS = {
                                        "dim": 256, "token_shares": "", "token_smooth_k": 0, "token_size_depth": False,
                                        "token_blocks": ""}),
     "nar/no-basis": Method("nar/no-basis", "wl_tokens"),
+    # the stored 512-dim `nar` vector's top 50 re-ranked by its own training-free tokens (issue 16 item 5: a
+    # training-free channel re-ranking a shortlist, its own row, never the stored embedding)
+    "nar+rerank50": Method("nar+rerank50", "nar", rerank="wl_tokens", shortlist=50),
+    "nar+rerank20": Method("nar+rerank20", "nar", rerank="wl_tokens", shortlist=20),
     "nar/dim256": Method("nar/dim256", "nar", {"dim": 256}),
     "nar/supervised": Method("nar/supervised", "nar", {"token_epochs": 60}),
     "nar/supervised-family-only": Method("nar/supervised-family-only", "nar", {"token_epochs": 60, "ce_weight": 0.0}),
