@@ -83,7 +83,7 @@ METHODS = {
 BASELINES = ("wl", "wl_motif")
 ABLATIONS = ("nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
              "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
-DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
+DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,nar+rerank50,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 
 
 def method_json(r: dict[str, Any]) -> dict[str, Any]:
