@@ -63,6 +63,10 @@ METHODS = {
                                        "dim": 256, "token_shares": "", "token_smooth_k": 0, "token_size_depth": False,
                                        "token_blocks": ""}),
     "nar/no-basis": Method("nar/no-basis", "wl_tokens"),
+    # the stored 512-dim `nar` vector's top 50 re-ranked by its own training-free tokens (issue 16 item 5: a
+    # training-free channel re-ranking a shortlist, its own row, never the stored embedding)
+    "nar+rerank50": Method("nar+rerank50", "nar", rerank="wl_tokens", shortlist=50),
+    "nar+rerank20": Method("nar+rerank20", "nar", rerank="wl_tokens", shortlist=20),
     "nar/dim256": Method("nar/dim256", "nar", {"dim": 256}),
     "nar/supervised": Method("nar/supervised", "nar", {"token_epochs": 60}),
     "nar/supervised-family-only": Method("nar/supervised-family-only", "nar", {"token_epochs": 60, "ce_weight": 0.0}),
@@ -79,7 +83,7 @@ METHODS = {
 BASELINES = ("wl", "wl_motif")
 ABLATIONS = ("nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
              "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
-DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
+DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,nar+rerank50,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 
 
 def method_json(r: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import numpy as np
 from .config import EncoderConfig
 from .data import GraphSet
 from .encoders import get_encoder
-from .metrics import KS, bootstrap_ci, graded_scores, twin_ranks
+from .metrics import KS, bootstrap_ci, graded_scores, shortlist_scores, twin_ranks
 from .relevance import Relevance, default_relevance, query_groups
 from .splits import UNKNOWN, family_kfold, family_split, split_units
 
@@ -41,11 +41,19 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Method:
-    """A row of the table: ``label`` shown, ``encoder`` registry name, config ``overrides``."""
+    """A row of the table: ``label`` shown, ``encoder`` registry name, config ``overrides``.
+
+    With ``rerank`` (an encoder name, fit on the same training side with ``rerank_overrides``) each
+    query's ``shortlist`` best by ``encoder`` are re-ordered by ``rerank``'s cosine (`shortlist_scores`):
+    a row of its own, not the stored embedding.
+    """
 
     label: str
     encoder: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    rerank: str | None = None
+    rerank_overrides: dict[str, Any] = field(default_factory=dict)
+    shortlist: int = 50
 
 
 @dataclass
@@ -136,17 +144,24 @@ def run_protocol(graphs: GraphSet, methods: Sequence[Method], config: EncoderCon
             for train, test in proto.splits(folds, s, test_fraction):
                 enc = get_encoder(method.encoder, config.replace(seed=s), **method.overrides)
                 t0 = time.perf_counter()
-                enc.fit(proto.train_set(train, test if transductive else None), progress=progress)
+                train_set = proto.train_set(train, test if transductive else None)
+                enc.fit(train_set, progress=progress)
+                second = None
+                if method.rerank:
+                    second = get_encoder(method.rerank, config.replace(seed=s), **method.rerank_overrides)
+                    second.fit(train_set, progress=progress)
                 t1 = time.perf_counter()
                 emb = enc.embed(graphs.graphs)
+                emb2 = second.embed(graphs.graphs) if second is not None else None
                 fit_s += t1 - t0
                 embed_ms += 1000 * (time.perf_counter() - t1) / max(len(graphs), 1)
                 runs += 1
                 queries = [int(i) for i in test if proto.relevance.family[int(i)] != UNKNOWN]
-                sc = graded_scores(emb, proto.grades, proto.groups, queries, ks)
+                full = None if emb2 is None else shortlist_scores(emb, emb2, queries, method.shortlist)
+                sc = graded_scores(emb, proto.grades, proto.groups, queries, ks, scores=full)
                 for n, q in enumerate(sc["query"]):
                     per_q.setdefault(int(q), []).append({k: float(v[n]) for k, v in sc.items() if k != "query"})
-                tq, tr = twin_ranks(emb, proto.twins, proto.groups, queries)
+                tq, tr = twin_ranks(emb, proto.twins, proto.groups, queries, scores=full)
                 pair_of = _pair_keys(proto.twins, proto.groups, queries)
                 for key, r in zip(pair_of, tr):
                     twin_q.setdefault(key, []).append(int(r))
@@ -181,7 +196,8 @@ def _summarise(method: Method, per_q: dict[int, list[dict[str, float]]], twin_q:
     return {"standard": {k: c[1] for k, c in cis.items()}, "ci": {k: [c[0], c[2]] for k, c in cis.items()},
             "per_query": {k: v.tolist() for k, v in arrays.items()}, "query": qs.tolist(), "twins": twins,
             "twin_ranks": ranks.tolist(), "queries": len(qs),
-            "fit_s": fit_s, "embed_ms": embed_ms, "encoder": method.encoder, "overrides": method.overrides}
+            "fit_s": fit_s, "embed_ms": embed_ms, "encoder": method.encoder, "overrides": method.overrides,
+            **({"rerank": method.rerank, "shortlist": method.shortlist} if method.rerank else {})}
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], metric: str = "map@20", resamples: int = 2000,

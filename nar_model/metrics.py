@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = ["KS", "ap_at_k", "bootstrap_ci", "evaluate", "graded_scores", "mrr_at_k", "ndcg_at_k", "rank_database",
+           "shortlist_scores",
            "twin_ranks"]
 
 KS = (20, 50, 100)
@@ -108,13 +109,15 @@ def evaluate(embeddings: np.ndarray, labels: Sequence[str], queries: Sequence[in
 
 
 def graded_scores(embeddings: np.ndarray, grades: np.ndarray, groups: np.ndarray, queries: Sequence[int],
-                  ks: Sequence[int] = KS, min_grade: int = 2) -> dict[str, np.ndarray]:
+                  ks: Sequence[int] = KS, min_grade: int = 2, scores: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per-query MRR/MAP/NDCG@k with graded relevance and query groups.
 
     For query ``q`` the candidates are every graph outside ``q``'s group (its own group takes no
     rank). MAP and MRR count a candidate relevant when its grade is ``>= min_grade``, with ``R`` such
     candidates (AP normalised by ``min(R, k)``); NDCG uses gains ``2**grade - 1`` and the ideal
-    ordering of the candidates' grades, cut at ``k``. Queries with ``R = 0`` are skipped.
+    ordering of the candidates' grades, cut at ``k``. Queries with ``R = 0`` are skipped. ``scores``
+    (optional, (N, N), row ``q`` filled for every query) replaces the cosine of the embeddings, e.g.
+    a shortlist re-ranked by a second embedding (`shortlist_scores`).
 
     Returns:
         ``{"query": (Q,) indices kept, "mrr@20": (Q,), "map@20": (Q,), "ndcg@20": (Q,), ...}``
@@ -135,8 +138,8 @@ def graded_scores(embeddings: np.ndarray, grades: np.ndarray, groups: np.ndarray
         if R < 1:
             continue
         idx = np.flatnonzero(cand)
-        scores = emb[idx] @ emb[q]
-        top = idx[np.argsort(-scores, kind="stable")[:kmax]]
+        sq = emb[idx] @ emb[q] if scores is None else scores[q, idx]
+        top = idx[np.argsort(-sq, kind="stable")[:kmax]]
         rel, gain = rel_all[top], (2.0 ** g[top]) - 1.0
         ideal = np.sort((2.0 ** g[idx]) - 1.0)[::-1][:kmax]
         kept.append(q)
@@ -152,12 +155,12 @@ def graded_scores(embeddings: np.ndarray, grades: np.ndarray, groups: np.ndarray
 
 
 def twin_ranks(embeddings: np.ndarray, pairs: np.ndarray, groups: np.ndarray,
-               queries: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+               queries: Sequence[int] | None = None, scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rank of the twin when the other member of a pair is the query, both directions.
 
     The candidates of query ``q`` are the graphs outside its group (as in `graded_scores`); ties go
     to the smaller index. Pairs inside one group (collapsed twins) are skipped; with ``queries`` only
-    those members act as the query.
+    those members act as the query; ``scores`` as in `graded_scores`.
 
     Returns:
         ``(query, rank)``: (T,) query indices and (T,) 1-based ranks.
@@ -174,12 +177,35 @@ def twin_ranks(embeddings: np.ndarray, pairs: np.ndarray, groups: np.ndarray,
             if allowed is not None and int(q) not in allowed:
                 continue
             cand = groups != groups[q]
-            s = emb @ emb[q]
+            s = emb @ emb[q] if scores is None else scores[q]
             idx = np.arange(len(s))
             better = cand & ((s > s[t]) | ((s == s[t]) & (idx < t)))
             qs.append(int(q))
             ranks.append(int(better.sum()) + 1)
     return np.asarray(qs, dtype=np.int64), np.asarray(ranks, dtype=np.int64)
+
+
+def shortlist_scores(first: np.ndarray, second: np.ndarray, rows: Sequence[int], shortlist: int = 50) -> np.ndarray:
+    """(N, N) scores (rows ``rows`` filled, others 0): each row's ``shortlist`` best by the cosine of
+    ``first`` re-ordered by the cosine of ``second`` and put ahead of the rest, which keep their
+    ``first`` order (the row itself counts as a shortlist member; query groups are dropped later).
+    """
+    def unit(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    a, b = unit(first), unit(second)
+    rows = np.asarray(list(rows), dtype=np.int64)
+    out = np.zeros((len(a), len(a)), dtype=np.float32)
+    if not len(rows):
+        return out
+    s1 = a[rows] @ a.T
+    k = min(int(shortlist), s1.shape[1])
+    top = np.argpartition(-s1, k - 1, axis=1)[:, :k]
+    s2 = np.take_along_axis(b[rows] @ b.T, top, axis=1)
+    s1[np.arange(len(rows))[:, None], top] = 3.0 + s2  # cosines lie in [-1, 1]: the shortlist goes first
+    out[rows] = s1
+    return out
 
 
 def bootstrap_ci(values: np.ndarray, resamples: int = 2000, seed: int = 0,

@@ -28,3 +28,17 @@ def test_protocol_reports_cis_twins_and_paired_differences(tiny_graphs):
     assert mid == pytest.approx(np.mean(res["nar"]["per_query"]["map@5"]) - np.mean(res["wl"]["per_query"]["map@5"]))
     json.dumps(res)  # plain types only
     assert "| nar |" in table1_markdown({"tiny": res}, ks=(5,))
+
+
+def test_rerank_row_fits_both_encoders_and_differs_from_the_plain_row(tiny_graphs):
+    gs = GraphSet(tiny_graphs)
+    proto = Protocol.build(gs)
+    rows = [Method("nar", "nar"), Method("nar+rerank", "nar", rerank="wl_tokens", shortlist=5),
+            Method("nar+rerank-all", "nar", rerank="wl_tokens", shortlist=len(gs)),
+            Method("wl_tokens", "wl_tokens")]
+    res = run_protocol(gs, rows, TINY, folds=3, seeds=[0], ks=(5,), protocol=proto, resamples=100)
+    assert res["nar+rerank"]["rerank"] == "wl_tokens" and res["nar+rerank"]["shortlist"] == 5
+    # a shortlist of the whole database is the re-ranker's own order
+    assert res["nar+rerank-all"]["per_query"]["map@5"] == pytest.approx(res["wl_tokens"]["per_query"]["map@5"])
+    assert res["nar+rerank-all"]["twin_ranks"] == res["wl_tokens"]["twin_ranks"]
+    json.dumps(res)

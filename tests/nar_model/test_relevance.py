@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nar_data.testing import hand_graph
-from nar_model.metrics import bootstrap_ci, graded_scores, twin_ranks
+from nar_model.metrics import bootstrap_ci, graded_scores, shortlist_scores, twin_ranks
 from nar_model.relevance import Relevance, default_relevance, head_base, modality, query_groups
 from nar_model.splits import family_kfold, split_units
 
@@ -77,3 +77,20 @@ def test_split_units_keep_linked_families_together():
     for train, test in family_kfold(units, 2, seed=0):
         held = {fams[i] for i in test}
         assert ("a" in held) == ("b" in held)
+
+
+def test_shortlist_scores_reorder_only_the_shortlist():
+    # query 0: by `first` the order is 1, 2, 3, 4; `second` prefers 2 over 1 and 4 most of all, but 4 is
+    # outside the shortlist of 3 (0 itself, 1, 2), so it stays behind them; 3 keeps its `first` place
+    first = np.array([[1, 0], [0.9, 0.1], [0.8, 0.2], [0.5, 0.5], [0.0, 1.0]], dtype=np.float32)
+    second = np.array([[1, 0], [0.2, 0.8], [0.6, 0.4], [0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    s = shortlist_scores(first, second, [0], shortlist=3)
+    assert (s[1:] == 0).all()
+    assert np.argsort(-s[0])[1:].tolist() == [2, 1, 3, 4]
+    groups = np.arange(5)
+    grades = np.array([[2, 2, 0, 0, 0]] * 5, dtype=np.int8)
+    plain = graded_scores(first, grades, groups, [0], ks=(1,))
+    rer = graded_scores(first, grades, groups, [0], ks=(1,), scores=s)
+    assert plain["mrr@1"][0] == 1.0 and rer["mrr@1"][0] == 0.0  # item 1 (relevant) lost rank 1 to item 2
+    assert twin_ranks(first, np.array([[0, 1]]), groups, [0])[1].tolist() == [1]
+    assert twin_ranks(first, np.array([[0, 1]]), groups, [0], scores=s)[1].tolist() == [2]
