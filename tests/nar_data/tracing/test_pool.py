@@ -240,6 +240,31 @@ def _set_orders_differ() -> None:
     assert order[0] != order[1], "precondition: the two parent seeds iterate the set in another order"
 
 
+def test_a_worker_starts_with_the_pinned_hash_seed_and_the_parent_keeps_its_own(monkeypatch) -> None:
+    """The fast half of the pin (the end-to-end trace at two parent seeds is the slow test below)."""
+    from nar_data.pool import _hash_seed
+
+    monkeypatch.setenv("PYTHONHASHSEED", "7")
+    with _hash_seed("0"):
+        assert os.environ["PYTHONHASHSEED"] == "0"  # what a worker (or the fork server) starts with
+    assert os.environ["PYTHONHASHSEED"] == "7"
+    monkeypatch.delenv("PYTHONHASHSEED")
+    with _hash_seed("0"):
+        assert os.environ["PYTHONHASHSEED"] == "0"
+    assert "PYTHONHASHSEED" not in os.environ
+    with _hash_seed(""):  # no pin: the caller's environment as it is
+        assert "PYTHONHASHSEED" not in os.environ
+
+
+def test_a_worker_refuses_to_trace_under_another_hash_seed(monkeypatch) -> None:
+    from nar_data.pool import _worker_main
+
+    monkeypatch.setenv("PYTHONHASHSEED", "3")
+    with pytest.raises(RuntimeError, match="PYTHONHASHSEED='3', not the pinned '0'"):
+        _worker_main(None, (), (), hash_seed="0")  # type: ignore[arg-type] - refuses before touching the pipe
+
+
+@pytest.mark.slow
 def test_workers_pin_the_hash_seed_so_set_order_models_trace_the_same_in_every_run(tmp_path: Path) -> None:
     _set_orders_differ()
     pinned = [_trace_setorder(tmp_path / f"p{s}", s, "default") for s in ("1", "2")]
