@@ -26,8 +26,9 @@ from ..sources import Built, ModelRef, Source, register_source
 __all__ = ["TINY_MODELS", "BAD_MODELS", "TestingSource", "hand_graph", "make_graph", "tiny_model"]
 
 BAD_MODELS = ("raise", "sleep", "oom", "segfault")
-#: Branch names of ``setorder``: eight, so that two hash seeds almost surely iterate them in another order.
-SET_ORDER_KINDS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "softsign", "mish")
+#: Branches of ``setorder`` (``torch.nn`` activation classes): eight, so that two hash seeds almost surely iterate
+#: them in another order.
+SET_ORDER_KINDS = ("ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "ELU", "Softsign", "Mish")
 
 
 def make_graph(name: str = "mlp", **fields: Any) -> Graph:
@@ -79,9 +80,7 @@ def _set_order_model() -> Any:
         def __init__(self) -> None:
             super().__init__()
             kinds = set(SET_ORDER_KINDS)  # iteration order follows the interpreter's hash seed
-            self.branches = nn.ModuleDict({k: nn.Sequential(nn.Linear(4, 4), getattr(nn, {
-                "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU", "silu": "SiLU", "elu": "ELU",
-                "softsign": "Softsign", "mish": "Mish"}[k])()) for k in kinds})
+            self.branches = nn.ModuleDict({k: nn.Sequential(nn.Linear(4, 4), getattr(nn, k)()) for k in kinds})
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.cat([b(x) for b in self.branches.values()], dim=-1)

@@ -112,10 +112,11 @@ def nbg_compare(dataset: str = "cora", budget: int = 500, seeds: int = 20, tops:
         thr = float(np.quantile(vals, 1 - frac))
         he, hr = evo >= thr, rnd >= thr
         # paired exact test on the discordant seeds (McNemar's exact form = a sign test)
+        only_evo, only_rnd = int((he & ~hr).sum()), int((hr & ~he).sum())
         out[f"top{frac:g}"] = {"threshold": thr, "evolution_hits": int(he.sum()),
                                "random_hits": int(hr.sum()),
                                "random_expected": seeds * (1 - (1 - frac) ** budget),
-                               "discordant_evolution_random": [int((he & ~hr).sum()), int((hr & ~he).sum())],
-                               "mcnemar_exact_p": sign_test(int((he & ~hr).sum()), int((hr & ~he).sum())),
+                               "discordant_evolution_random": [only_evo, only_rnd],
+                               "mcnemar_exact_p": sign_test(only_evo, only_rnd),
                                "evolution_best_mean": float(evo.mean()), "random_best_mean": float(rnd.mean())}
     return out
