@@ -1,5 +1,8 @@
 """Imported by the tracing fork server (and by each worker): make the first real trace as fast as the rest.
 
+It also sets up the process for tracing (one thread, quiet library warnings, torch's C++ meta kernels where its
+Python ones shadow them: `nar_data.build.meta_kernels`), so it is for trace processes, not a user's.
+
 The first trace in a process imports and initialises much of torch (``torch._dispatch``, fake tensors,
 the python dispatcher): seconds that must not be billed to, or time out, the first model.
 """
@@ -16,6 +19,9 @@ def warm_up() -> None:
     import torch
 
     torch.set_num_threads(1)  # one core per worker; also no OpenMP pool exists before the fork
+    from .build.meta_kernels import prefer_native_meta_kernels
+
+    prefer_native_meta_kernels()  # C++ meta kernels where torch's Python ones shadow them (a trace process only)
     import logging
     import warnings
 
