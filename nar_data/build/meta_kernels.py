@@ -44,7 +44,7 @@ def _python_meta_table() -> dict[Any, Any]:
             table.setdefault(op, fn)
     kept = {}
     for op, fn in table.items():
-        if not isinstance(op, OpOverload) or op in registrations.cpp_meta_supports_symint_ops:
+        if not isinstance(op, OpOverload) or op in getattr(registrations, "cpp_meta_supports_symint_ops", ()):
             continue
         name = op.name()
         if not name.startswith("aten::") or name in _SKIPPED or op.is_view or \
@@ -70,7 +70,12 @@ def prefer_native_meta_kernels() -> int:
         logger.info("torch's Python meta library not found; meta kernels left as they are")
         _state["native"] = 0
         return 0
-    table = _python_meta_table()
+    try:
+        table = _python_meta_table()
+    except Exception as e:  # noqa: BLE001 - torch's internals moved: slower traces, never wrong ones
+        logger.info("torch's meta registrations not understood (%s); meta kernels left as they are", e)
+        _state["native"] = 0
+        return 0
     library.m.reset()  # every Python Meta kernel of that library goes; the C++ ones it shadowed come back
     replacement = torch.library.Library("aten", "IMPL", "Meta")
     native = 0
