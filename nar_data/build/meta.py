@@ -66,16 +66,18 @@ _INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
 _FAN_INIT_FUNCTIONS = ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_")
 
 
-def _value_only(t: Any, watched: bool = True) -> bool:
+def _value_only(t: Any, watched: bool = True, min_dim: int = 0) -> bool:
     """Whether writing values into ``t`` can be skipped: a floating-point meta tensor that autograd does not watch
     (an in-place op on a leaf that requires grad, with grad on, must still raise as it would have). With
-    ``watched=False`` autograd is not asked: for the ``torch.nn.init`` functions, which write under ``no_grad``."""
+    ``watched=False`` autograd is not asked: for the ``torch.nn.init`` functions, which write under ``no_grad``;
+    ``min_dim``: the fewest dimensions ``t`` may have (the fan-based ``nn.init`` functions need 2)."""
     import torch
 
     if not isinstance(t, torch.Tensor):
         return False
     with torch._C.DisableTorchFunction():  # attribute reads need not pass through ``torch.device``'s function mode
-        return t.is_meta and t.is_floating_point() and not (watched and t.requires_grad and torch.is_grad_enabled())
+        return t.is_meta and t.is_floating_point() and not (watched and t.requires_grad and torch.is_grad_enabled()) \
+            and (min_dim == 0 or t.dim() >= min_dim)
 
 
 @contextlib.contextmanager
@@ -118,7 +120,7 @@ def skip_meta_init() -> Iterator[None]:
 
         def skip(tensor: Any, *args: Any, **kwargs: Any) -> Any:
             # nn.init writes under no_grad, so a parameter (a leaf that requires grad) is skipped too
-            if _value_only(tensor, watched=False) and tensor.dim() >= min_dim:
+            if _value_only(tensor, watched=False, min_dim=min_dim):
                 return tensor
             return original(tensor, *args, **kwargs)
 

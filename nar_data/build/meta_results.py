@@ -45,21 +45,32 @@ def _inplace_on_self(func: Any) -> bool:
 
 _SCALAR_KINDS = frozenset(_KEY_SCALARS)
 _STRIDED = torch.strided
+_TENSOR = torch.Tensor
 
 
 def _key_of(obj: Any, parts: list[Any]) -> bool:
-    """Append ``obj``'s part of a cache key to ``parts``; False where it cannot be keyed."""
+    """Append ``obj``'s part of a cache key to ``parts``; False where it cannot be keyed.
+
+    A sequence's scalars and tensors (all an op's arguments nearly always are) are keyed in its own loop, not by a
+    call each: this runs for every op below the recorder. The parts are the same either way."""
     kind = type(obj)
     if kind is tuple or kind is list:
         parts.append(("(", len(obj)))
         for x in obj:  # a loop, not all(generator): this runs for every op of a forward
-            if not _key_of(x, parts):
+            k = type(x)
+            if k in _SCALAR_KINDS:
+                parts.append((k, x))
+            elif isinstance(x, _TENSOR):
+                if not x.is_meta or x.layout is not _STRIDED or x.is_conj() or x.is_neg():
+                    return False
+                parts.append((x.shape, x.stride(), x.dtype, x.storage_offset()))
+            elif not _key_of(x, parts):
                 return False
         return True
     if kind in _SCALAR_KINDS:
         parts.append((kind, obj))
         return True
-    if isinstance(obj, torch.Tensor):
+    if isinstance(obj, _TENSOR):
         if not obj.is_meta or obj.layout is not _STRIDED or obj.is_conj() or obj.is_neg():
             return False  # a real tensor has values a result may depend on (a boolean mask's count)
         parts.append((obj.shape, obj.stride(), obj.dtype, obj.storage_offset()))

@@ -45,7 +45,7 @@ class RawGraph:
         idx = len(self.ops)
         first = value if isinstance(value, torch.Tensor) else next(iter(tensor_leaves(value)), None)
         self.ops.append(op)
-        self.shapes.append([int(s) for s in first.shape] if first is not None else [])
+        self.shapes.append(list(first.shape) if first is not None else [])  # a meta tensor's sizes are ints
         self.dtypes.append(_dtype_name(first.dtype) if first is not None else "")
         self.modules.append(module)
         self.flops.append(int(flops))
@@ -309,11 +309,15 @@ def record(model: torch.nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str,
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
             kwargs = kwargs or {}
             out = _run_op(func, args, kwargs)
-            outs = tensor_leaves(out)
+            outs = [out] if type(out) is torch.Tensor else tensor_leaves(out)
             if not outs:
                 return out
-            ins = tensor_leaves((args, kwargs))
-            preds = list(dict.fromkeys(producer[id(t)] for t in ins if id(t) in producer))
+            ins = tensor_leaves((args, kwargs) if kwargs else args)  # the same tensors, in the same order
+            preds = []
+            for t in ins:  # the producers of the inputs, each once, in order (a loop: this runs for every op)
+                p = producer.get(id(t))
+                if p is not None and p not in preds:
+                    preds.append(p)
             name, flops, attrs = _op_info(func)
             idx = graph.add(name, outs[0], modules.current, preds,
                             op_flops(name, [tuple(t.shape) for t in ins], tuple(outs[0].shape)) if flops else 0,

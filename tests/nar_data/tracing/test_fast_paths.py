@@ -363,3 +363,31 @@ def test_skip_meta_init_skips_nn_init_on_parameters_without_computing_fans(monke
         monkeypatch.undo()
         with pytest.raises(ValueError, match="fewer than 2 dimensions"):
             nn.init.xavier_uniform_(nn.Parameter(torch.empty(5)))  # still needs 2 dimensions
+
+
+def test_meta_results_key_of_a_sequence_is_its_elements_keys_in_order() -> None:
+    """The loop that keys a sequence's scalars and tensors in place gives the parts each element gives alone, and
+    a real tensor anywhere (even nested) makes the call unkeyable."""
+    from nar_data.build.meta_results import _call_key, _key_of
+
+    a = torch.empty(2, 3, device="meta")
+    b = torch.empty(4, device="meta", dtype=torch.int64).as_strided((2,), (2,), 1)
+    p = nn.Parameter(torch.empty(5, device="meta"))
+    args = (a, 1, 2.0, None, [b, (p, True)], torch.float16, "x")
+    whole: list = []
+    assert _key_of(args, whole)
+    one_by_one: list = [("(", len(args))]
+    for x in args:
+        if isinstance(x, list):
+            one_by_one.append(("(", 2))
+            assert _key_of(x[0], one_by_one)
+            one_by_one.append(("(", 2))
+            assert _key_of(x[1][0], one_by_one) and _key_of(x[1][1], one_by_one)
+        else:
+            assert _key_of(x, one_by_one)
+    assert whole == one_by_one
+    assert (b.shape, (2,), torch.int64, 1) in whole and (p.shape, (1,), torch.float32, 0) in whole
+    assert _call_key(torch.ops.aten.add.Tensor, (a, [torch.empty(2)]), {}) is None
+    assert _call_key(torch.ops.aten.add.Tensor, (a, (a, [torch.zeros(1)])), {}) is None
+    assert _call_key(torch.ops.aten.add.Tensor, (a, object()), {}) is None
+    assert _call_key(torch.ops.aten.add.Tensor, (a, a), {"alpha": 2}) != _call_key(torch.ops.aten.add.Tensor, (a, a), {})
