@@ -37,9 +37,13 @@ METHODS = {
     "gat": Method("gat", "gat"),
     "gin": Method("gin", "gin"),
     "nar": Method("nar", "nar"),
-    # ablations of the shipped encoder (v4: level-2 canonical view: op / motif / size tokens, size tokens with their
+    # ablations of the shipped encoder (v5: the v4 encoder below on the level-3 canonical view; v4: level-2 canonical view: op / motif / size tokens, size tokens with their
     # depth class, + the stored graph's op tokens and the input shapes; binary presence; shares 1 / 1 / 2.5 / 1 / 0.25;
     # SVD basis per block of channels of the graphs given to fit, 512 dims; no neighbourhood stage)
+    # the previous shipped encoder (v4: the level-2 canonical view, token state version 4)
+    "nar/v4": Method("nar/v4", "nar", {"token_canon_level": 2}),
+    "nar/v4+rerank50": Method("nar/v4+rerank50", "nar", {"token_canon_level": 2}, rerank="wl_tokens",
+                              rerank_overrides={"token_canon_level": 2}, shortlist=50),
     "nar/v3": Method("nar/v3", "nar", {"token_canon_level": 1, "token_size_depth": False,
                                        "token_channels": "op,motif,size,raw", "token_shares": "size=1.5",
                                        "token_blocks": "", "token_smooth_k": 3}),
@@ -81,7 +85,7 @@ METHODS = {
                                   {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
 }
 BASELINES = ("wl", "wl_motif")
-ABLATIONS = ("nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
+ABLATIONS = ("nar/v4,nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
              "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
 DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,nar+rerank50,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 
@@ -238,6 +242,15 @@ def main() -> None:
         results[name] = run_protocol(graphs, [METHODS[name]], config, folds=args.folds, seeds=seeds,
                                      ks=(20,), protocol=proto, transductive=args.transductive)[name]
         r = results[name]
+        if args.json:  # the rows so far, so that a run stopped early still leaves them (to `--reuse`)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({
+                "dataset": str(args.data), "queries": int(r["queries"]), "partial": True,
+                "methods": {n: method_json(x) for n, x in results.items()},
+                "protocol": {"folds": args.folds, "seeds": seeds, "transductive": args.transductive,
+                             "near_twin": args.near_twin, "graphs": len(graphs),
+                             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                             "load": os.getloadavg()[0]}}, indent=1, default=float))
         print(f"- {name}: MRR {r['standard']['mrr@20']:.3f} MAP {r['standard']['map@20']:.3f} "
               f"{r['ci']['map@20']} NDCG {r['standard']['ndcg@20']:.3f} twins {r['twins']} "
               f"({time.perf_counter() - t:.0f}s)", flush=True)
