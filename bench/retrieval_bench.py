@@ -194,6 +194,9 @@ def main() -> None:
     ap.add_argument("--reuse", type=Path, action="append", default=[], metavar="PATH",
                     help="an earlier --json of the same protocol (dataset basename, folds, seeds, transductive, "
                          "queries): its rows of --methods are copied in instead of re-run (repeatable)")
+    ap.add_argument("--reuse-methods", default=None, metavar="NAMES",
+                    help="only these rows are taken from --reuse (default: every row of --methods it holds; a row "
+                         "whose code changed since that run must be re-run, not reused)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.log else logging.WARNING)
     torch.set_num_threads(args.threads)
@@ -230,7 +233,8 @@ def main() -> None:
         n_queries = protocol_queries(proto, args.folds)
         key = protocol_key(args.data, args.folds, seeds, args.transductive)
         for path in args.reuse:
-            for name, r in reuse_rows(path, key, n_queries, names).items():
+            wanted = [n for n in names if args.reuse_methods is None or n in args.reuse_methods.split(",")]
+            for name, r in reuse_rows(path, key, n_queries, wanted).items():
                 reused.setdefault(name, r)
         for name, r in reused.items():
             print(f"- {name}: reused from {r['reused_from']} (MAP {r['standard']['map@20']:.3f})", flush=True)
