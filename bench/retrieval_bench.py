@@ -37,9 +37,13 @@ METHODS = {
     "gat": Method("gat", "gat"),
     "gin": Method("gin", "gin"),
     "nar": Method("nar", "nar"),
-    # ablations of the shipped encoder (v4: level-2 canonical view: op / motif / size tokens, size tokens with their
+    # ablations of the shipped encoder (v5: the v4 encoder below on the level-3 canonical view; v4: level-2 canonical view: op / motif / size tokens, size tokens with their
     # depth class, + the stored graph's op tokens and the input shapes; binary presence; shares 1 / 1 / 2.5 / 1 / 0.25;
     # SVD basis per block of channels of the graphs given to fit, 512 dims; no neighbourhood stage)
+    # the previous shipped encoder (v4: the level-2 canonical view, token state version 4)
+    "nar/v4": Method("nar/v4", "nar", {"token_canon_level": 2}),
+    "nar/v4+rerank50": Method("nar/v4+rerank50", "nar", {"token_canon_level": 2}, rerank="wl_tokens",
+                              rerank_overrides={"token_canon_level": 2}, shortlist=50),
     "nar/v3": Method("nar/v3", "nar", {"token_canon_level": 1, "token_size_depth": False,
                                        "token_channels": "op,motif,size,raw", "token_shares": "size=1.5",
                                        "token_blocks": "", "token_smooth_k": 3}),
@@ -81,16 +85,70 @@ METHODS = {
                                   {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
 }
 BASELINES = ("wl", "wl_motif")
-ABLATIONS = ("nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
+ABLATIONS = ("nar/v4,nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
              "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
 DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,nar+rerank50,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 
 
 def method_json(r: dict[str, Any]) -> dict[str, Any]:
     m, ci = r["standard"], r["ci"]
-    return {"mrr@20": m["mrr@20"], "map@20": m["map@20"], "ndcg@20": m["ndcg@20"],
-            "map@20_ci": ci["map@20"], "ndcg@20_ci": ci["ndcg@20"], "mrr@20_ci": ci["mrr@20"],
-            "twins": r["twins"], "fit_s": r["fit_s"], "embed_ms": r["embed_ms"]}
+    out = {"mrr@20": m["mrr@20"], "map@20": m["map@20"], "ndcg@20": m["ndcg@20"],
+           "map@20_ci": ci["map@20"], "ndcg@20_ci": ci["ndcg@20"], "mrr@20_ci": ci["mrr@20"],
+           "twins": r["twins"], "fit_s": r["fit_s"], "embed_ms": r["embed_ms"],
+           # per-query values, so that a later run can `--reuse` this row in its paired differences
+           "query": r.get("query"), "per_query": {k: r["per_query"][k] for k in ("map@20", "ndcg@20", "mrr@20")
+                                                  if k in r.get("per_query", {})}}
+    if r.get("reused_from"):
+        out["reused_from"] = r["reused_from"]
+    return out
+
+
+def protocol_key(data: Path, folds: int, seeds: list[int], transductive: bool) -> dict[str, Any]:
+    """What two runs must share for a row of one to stand in the other (queries are checked once known)."""
+    return {"dataset": Path(data).name, "folds": int(folds), "seeds": [int(s) for s in seeds],
+            "transductive": bool(transductive)}
+
+
+def protocol_queries(proto: Protocol, folds: int) -> int | None:
+    """The queries a run of ``proto`` answers: with k-fold every labelled graph with a relevant candidate outside
+    its group (what `graded_scores` keeps); ``None`` for one split (known only once a row has run)."""
+    if folds < 2:
+        return None
+    fam, g = proto.relevance.family, proto.groups
+    return int(sum(1 for q in range(len(fam)) if fam[q] != "unknown"
+                   and bool(((proto.grades[q] >= 2) & (g != g[q])).any())))
+
+
+def reuse_rows(path: Path, key: dict[str, Any], queries: int | None, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The rows of ``names`` that an earlier ``--json`` file at ``path`` measured under the same protocol, as
+    `run_protocol` results (``reused_from`` set; ``per_query`` only when that file stored it, else the row
+    takes no part in paired differences). Raises ``SystemExit`` with a one-line reason when the protocol differs."""
+    try:
+        old = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"--reuse {path}: cannot read it ({e.__class__.__name__})")
+    p = old.get("protocol", {})
+    theirs = {"dataset": Path(str(old.get("dataset", ""))).name, "folds": p.get("folds"),
+              "seeds": [int(s) for s in p.get("seeds", [])], "transductive": bool(p.get("transductive"))}
+    for field_name in ("dataset", "folds", "seeds", "transductive"):
+        if theirs[field_name] != key[field_name]:
+            raise SystemExit(f"--reuse {path}: other protocol ({field_name} {theirs[field_name]!r}, "
+                             f"this run {key[field_name]!r}); not reused")
+    if queries is not None and int(old.get("queries", -1)) != int(queries):
+        raise SystemExit(f"--reuse {path}: other protocol (queries {old.get('queries')}, this run {queries}); not reused")
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        row = old.get("methods", {}).get(name)
+        if row is None:
+            continue
+        r = {"standard": {k: row[k] for k in ("mrr@20", "map@20", "ndcg@20")},
+             "ci": {k: row[f"{k}_ci"] for k in ("mrr@20", "map@20", "ndcg@20") if f"{k}_ci" in row},
+             "twins": row.get("twins", {}), "queries": int(old["queries"]), "fit_s": row.get("fit_s", 0.0),
+             "embed_ms": row.get("embed_ms", 0.0), "reused_from": str(path)}
+        if row.get("query") and row.get("per_query"):
+            r["query"], r["per_query"] = row["query"], row["per_query"]
+        out[name] = r
+    return out
 
 
 def hgnas_rows(n: int, root: Path, json_path: Path | None) -> dict[str, Any]:
@@ -133,6 +191,12 @@ def main() -> None:
     ap.add_argument("--transductive", action="store_true",
                     help="hand the test graphs to fit unlabelled (as `nar build` fits on a whole dataset)")
     ap.add_argument("--log", action="store_true", help="log each method's figures as it finishes")
+    ap.add_argument("--reuse", type=Path, action="append", default=[], metavar="PATH",
+                    help="an earlier --json of the same protocol (dataset basename, folds, seeds, transductive, "
+                         "queries): its rows of --methods are copied in instead of re-run (repeatable)")
+    ap.add_argument("--reuse-methods", default=None, metavar="NAMES",
+                    help="only these rows are taken from --reuse (default: every row of --methods it holds; a row "
+                         "whose code changed since that run must be re-run, not reused)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.log else logging.WARNING)
     torch.set_num_threads(args.threads)
@@ -164,11 +228,33 @@ def main() -> None:
           flush=True)
     config = EncoderConfig() if args.epochs is None else EncoderConfig(epochs=args.epochs)
     results: dict[str, dict[str, Any]] = {}
+    reused: dict[str, dict[str, Any]] = {}
+    if args.reuse:
+        n_queries = protocol_queries(proto, args.folds)
+        key = protocol_key(args.data, args.folds, seeds, args.transductive)
+        for path in args.reuse:
+            wanted = [n for n in names if args.reuse_methods is None or n in args.reuse_methods.split(",")]
+            for name, r in reuse_rows(path, key, n_queries, wanted).items():
+                reused.setdefault(name, r)
+        for name, r in reused.items():
+            print(f"- {name}: reused from {r['reused_from']} (MAP {r['standard']['map@20']:.3f})", flush=True)
     for name in names:
+        if name in reused:
+            results[name] = reused[name]
+            continue
         t = time.perf_counter()
         results[name] = run_protocol(graphs, [METHODS[name]], config, folds=args.folds, seeds=seeds,
                                      ks=(20,), protocol=proto, transductive=args.transductive)[name]
         r = results[name]
+        if args.json:  # the rows so far, so that a run stopped early still leaves them (to `--reuse`)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({
+                "dataset": str(args.data), "queries": int(r["queries"]), "partial": True,
+                "methods": {n: method_json(x) for n, x in results.items()},
+                "protocol": {"folds": args.folds, "seeds": seeds, "transductive": args.transductive,
+                             "near_twin": args.near_twin, "graphs": len(graphs),
+                             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                             "load": os.getloadavg()[0]}}, indent=1, default=float))
         print(f"- {name}: MRR {r['standard']['mrr@20']:.3f} MAP {r['standard']['map@20']:.3f} "
               f"{r['ci']['map@20']} NDCG {r['standard']['ndcg@20']:.3f} twins {r['twins']} "
               f"({time.perf_counter() - t:.0f}s)", flush=True)
@@ -181,6 +267,9 @@ def main() -> None:
         print(f"\n## Paired difference to the best training-free row ({best}), bootstrap 95 % CI\n")
         print("| method | MAP@20 diff [lo, hi] | NDCG@20 diff [lo, hi] |\n|---|---|---|")
         for name, r in results.items():
+            if "per_query" not in r or "per_query" not in results[best]:
+                print(f"| {name} | (reused without per-query values: not paired) | |")
+                continue
             d = {m: list(compare(r, results[best], m)) for m in ("map@20", "ndcg@20")}
             diffs[name] = d
             print(f"| {name} | {d['map@20'][1]:+.3f} [{d['map@20'][0]:+.3f}, {d['map@20'][2]:+.3f}] | "
@@ -191,6 +280,9 @@ def main() -> None:
         print("| nar minus | MAP@20 diff [lo, hi] | NDCG@20 diff [lo, hi] |\n|---|---|---|")
         for name, r in results.items():
             if name == "nar":
+                continue
+            if "per_query" not in r or "per_query" not in results["nar"]:
+                print(f"| {name} | (reused without per-query values: not paired) | |")
                 continue
             d = {m: list(compare(results["nar"], r, m)) for m in ("map@20", "ndcg@20")}
             nar_vs[name] = d
@@ -210,6 +302,7 @@ def main() -> None:
                                "fit_saw": ("train graphs labelled + test graphs unlabelled" if args.transductive
                                            else "train graphs only"),
                                "seeds": seeds, "near_twin": args.near_twin,
+                               "reused": {n: r["reused_from"] for n, r in results.items() if r.get("reused_from")},
                                "relevance": source, "graphs": len(graphs), "twin_pairs": len(proto.twins),
                                "near_twin_pairs": proto.near_pairs, "split_units": len(units),
                                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

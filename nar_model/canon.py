@@ -39,7 +39,11 @@ __all__ = ["CANON_LEVELS", "HEAD_OPS", "LAYOUT", "SHAPE_ONLY", "SYNONYMS", "cano
 #: (heads and poolers dropped, shape-only mask builders dropped, padding and attention bookkeeping attributes
 #: dropped, merged copies keep their summed width, a ``cat`` of one tensor's slices contracted, NHWC / token
 #: means as global pools, the query scale folded into attention).
-CANON_LEVELS = (1, 2)
+#: 3 = also an L2 normalisation (``linalg_vector_norm -> clamp_min -> div``, ``F.normalize``) as one
+#: ``l2_normalize`` node, and parallel copies merged until nothing changes, a projection's copies matched through
+#: the normalisations they feed (cosine attention: swinv2's q and k normalised apart, as
+#: ``q, k, v = qkv(x)`` in timm or three ``nn.Linear`` in transformers).
+CANON_LEVELS = (1, 2, 3)
 
 #: Ops that only reshape, reorder, copy, cast, slice or pad a tensor (or are the identity at inference).
 LAYOUT = frozenset({
@@ -72,6 +76,9 @@ _MATMUL = frozenset({"matmul", "bmm", "einsum", "baddbmm"})
 #: What may sit between the score matmul and the softmax of eager attention: scale, bias, mask.
 _SCORE_OPS = frozenset({"mul", "div", "add", "sub", "masked_fill", "where", "to"})
 _MAX_SCORE_OPS = 4
+_NORM_OPS = frozenset({"linalg_vector_norm", "norm"})
+_CLAMP_OPS = frozenset({"clamp_min", "clamp"})
+_L2_NORMALIZE = "l2_normalize"
 
 
 def _relabel(g: Graph, i: int, preds: list[int], level: int = 1) -> tuple[str, str]:
@@ -181,6 +188,27 @@ def _fuse_attention(labels: dict[int, tuple[str, str]], preds: dict[int, list[in
         labels[out[0]] = (_ATTENTION, json.dumps(attrs, sort_keys=True, separators=(",", ":")))
 
 
+def _fuse_l2_normalize(labels: dict[int, tuple[str, str]], preds: dict[int, list[int]],
+                       succs: dict[int, set[int]], q: _Quotient) -> None:
+    """Level 3: ``div(x, clamp_min(norm(x)))`` (``F.normalize``; the clamp optional) becomes one ``l2_normalize``
+    node whose only input is ``x``."""
+    for d, (op, _) in list(labels.items()):
+        if op != "div" or len(preds.get(d, [])) != 2:
+            continue
+        for c in preds[d]:
+            x = [p for p in preds[d] if p != c]
+            chain, cur = [], c
+            if labels[cur][0] in _CLAMP_OPS and len(preds.get(cur, [])) == 1 and succs.get(cur, set()) == {d}:
+                chain.append(cur)
+                cur = preds[cur][0]
+            if (len(x) == 1 and labels[cur][0] in _NORM_OPS and preds.get(cur, []) == x
+                    and succs.get(cur, set()) <= {d, *chain}):
+                for m in [*chain, cur]:
+                    q.union(d, m)
+                labels[d] = (_L2_NORMALIZE, "")
+                break
+
+
 def _head_nodes(g: Graph, preds: list[list[int]], order: np.ndarray) -> np.ndarray:
     """(N,) bool: the classification head / pooler next to the output (`HEAD_OPS`, at most `_HEAD_DEPTH` of
     them on a path to an ``output`` node, layout ops in between passed through)."""
@@ -248,6 +276,8 @@ def canonical_graph(g: Graph, level: int = 1) -> Graph:
     labels = {i: _relabel(g, i, preds[i], level) for i in kept}
     q = _Quotient(kept)
     _fuse_attention(labels, kpreds, ksucc, q, g if level >= 2 else None)
+    if level >= 3:
+        _fuse_l2_normalize(labels, kpreds, ksucc, q)
     qpreds: dict[int, set[int]] = defaultdict(set)
     qsucc: dict[int, set[int]] = defaultdict(set)
     for d in kept:
@@ -256,16 +286,39 @@ def canonical_graph(g: Graph, level: int = 1) -> Graph:
             if a != b:
                 qpreds[b].add(a)
                 qsucc[a].add(b)
-    # 4. parallel copies: same op, same predecessors, same successors -> one node
+    # 4. parallel copies: same op, same predecessors, same successors -> one node (level 3: repeated until
+    # nothing changes, a node's successors read through the l2_normalize nodes it alone feeds)
     roots = [i for i in kept if q.find(i) == i]
-    seen: dict[tuple, int] = {}
     merged: dict[int, list[int]] = defaultdict(list)
-    for i in roots:
-        if qpreds[i]:
-            key = (labels[i][0], tuple(sorted(qpreds[i])), tuple(sorted(qsucc[i])))
-            first = seen.setdefault(key, i)
-            q.union(first, i)
-            merged[first].append(i)
+    for _ in range(8 if level >= 3 else 1):
+        seen: dict[tuple, int] = {}
+        before = len(roots)
+        for i in roots:
+            ps = {q.find(p) for p in qpreds[i]} if level >= 3 else qpreds[i]
+            if ps:
+                ss = {q.find(t) for t in qsucc[i]} if level >= 3 else qsucc[i]
+                if level >= 3:
+                    ss = {q.find(next(iter(qsucc[t]))) if labels[t][0] == _L2_NORMALIZE and len(qsucc[t]) == 1
+                          and {q.find(p) for p in qpreds[t]} == {i} else t for t in ss}
+                key = (labels[i][0], tuple(sorted(ps)), tuple(sorted(ss)))
+                first = seen.setdefault(key, i)
+                if first != i:
+                    q.union(first, i)
+                    merged[first] += merged.pop(i, [i])
+                    merged[first] = sorted(set(merged[first]) | {first})
+                else:
+                    merged.setdefault(first, [first])
+        roots = [i for i in roots if q.find(i) == i]
+        if len(roots) == before:
+            break
+        if level >= 3:  # the merged nodes' edges, for the next pass
+            for i in list(qpreds):
+                qpreds[i] = {q.find(p) for p in qpreds[i]}
+            for i in list(qsucc):
+                qsucc[i] = {q.find(t) for t in qsucc[i]}
+            for i in roots:
+                qpreds[i] = set().union(*[{q.find(p) for p in qpreds[m]} for m in merged.get(i, [i])]) - {i}
+                qsucc[i] = set().union(*[{q.find(t) for t in qsucc[m]} for m in merged.get(i, [i])]) - {i}
     if level >= 2:  # merged q / k / v projections are one fused projection: their widths add up
         for first, copies in merged.items():
             if len(copies) > 1 and labels[first][0] == "linear":

@@ -49,8 +49,10 @@ __all__ = ["NAR_STATE_VERSION", "NAREncoder", "TokenNet", "block_basis", "parse_
 #: vectors are not comparable with today's.
 #: 4 = the level-2 canonical view, depth-classed size tokens, the input channel and a basis per block of
 #: channels (the featuriser's and the basis' state say so; a version-3 state reads as it was written).
-NAR_STATE_VERSION = 4
-READABLE_VERSIONS = (2, 3, 4)
+#: 5 = the level-3 canonical view (``l2_normalize`` fused, parallel copies merged through it: cosine attention);
+#: a version-4 state carries canon level 2 in its featuriser and reads and scores as it was written.
+NAR_STATE_VERSION = 5
+READABLE_VERSIONS = (2, 3, 4, 5)
 
 
 def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np.ndarray:

@@ -162,7 +162,7 @@ def test_level_2_drops_shape_only_mask_builders_and_cats_of_one_tensor():
                         attrs=["", LIN, "", "", "", "", ""])
     assert canonical_graph(merged, 2).op_name == ["input", "linear", "relu", "output"]
     with pytest.raises(ValueError, match="level"):
-        canonical_graph(merged, 3)
+        canonical_graph(merged, 4)
 
 
 def test_level_2_reads_a_channels_last_or_token_mean_as_the_global_pool():
@@ -174,3 +174,50 @@ def test_level_2_reads_a_channels_last_or_token_mean_as_the_global_pool():
     rms = hand_graph(["input", "pow", "mean", "output"], [(0, 1), (1, 2), (2, 3)],
                      shapes=[[1, 49, 8], [1, 49, 8], [1, 49, 1], [1, 49, 1]])
     assert canonical_graph(rms, 2).op_name[2] == "mean"  # a norm's mean over the channels is not a pool
+
+
+def _swinv2_pair():
+    """The stored graphs of timm's swinv2_tiny_window8_256 and transformers' Swinv2Model (data/all, tracer 2.0):
+    one design, cosine attention written as a fused qkv in timm and three projections in transformers."""
+    import gzip
+    from pathlib import Path
+
+    from nar_data.schema import Graph
+
+    rows = json.loads(gzip.open(Path(__file__).parents[1] / "fixtures" / "swinv2_pair.json.gz", "rt").read())
+    return [Graph.from_row(r) for r in rows]
+
+
+def test_level_3_reads_swinv2_cosine_attention_from_timm_and_transformers_as_one_design():
+    timm, hf = _swinv2_pair()
+    a, b = canonical_graph(timm, 3), canonical_graph(hf, 3)
+    assert a.op_name == b.op_name and a.attrs == b.attrs
+    out = a.op_name.index("output")  # transformers also returns the last hidden state: one more output edge
+    assert {e for e in signature(a)[1] if e[1] != out} == {e for e in signature(b)[1] if e[1] != out}
+    assert a.op_name.count("l2_normalize") == 12 and "linalg_vector_norm" not in a.op_name  # one per block
+    # level 2 leaves transformers' q, k, v apart (their normalisations make the consumers differ)
+    a2, b2 = canonical_graph(timm, 2), canonical_graph(hf, 2)
+    assert a2.op_name != b2.op_name and len(b2.op_name) > len(b.op_name)
+    cos = {}
+    for level in (2, 3):
+        f = TokenFeaturizer(canon=True, canon_level=level, idf=False, channels=("op", "size"), tf="binary")
+        x = f.fit_transform([timm, hf]).reshape(2, 2, -1)
+        cos[level] = (x[0] * x[1]).sum(-1) / np.linalg.norm(x[0], axis=-1) / np.linalg.norm(x[1], axis=-1)
+    assert cos[3].min() > 0.9 and cos[2].max() < 0.7  # op and size tokens: .92 / .98 at level 3, .35 / .63 at 2
+
+
+def test_level_3_fuses_f_normalize_and_merges_copies_through_it():
+    lin = LIN
+    # input -> ln -> {q, k, v}; q, k -> norm -> clamp_min -> div; sdpa(q', k', v) -> out
+    ops = ["input", "layer_norm", "linear", "linear", "linear", "linalg_vector_norm", "clamp_min", "div",
+           "linalg_vector_norm", "clamp_min", "div", "scaled_dot_product_attention", "relu", "output"]
+    edges = [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (5, 6), (6, 7), (2, 7), (3, 8), (8, 9), (9, 10), (3, 10),
+             (7, 11), (10, 11), (4, 11), (11, 12), (12, 13)]
+    split = canonical_graph(hand_graph(ops, edges, attrs=["", "", lin, lin, lin] + [""] * 6 + [ATT, "", ""]), 3)
+    assert split.op_name == ["input", "layer_norm", "linear", "l2_normalize", "scaled_dot_product_attention",
+                             "relu", "output"]
+    assert json.loads(split.attrs[2])["out"] == 24
+    # a division by something else is not a normalisation
+    other = canonical_graph(hand_graph(["input", "relu", "linalg_vector_norm", "div", "output"],
+                                       [(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)]), 3)
+    assert "l2_normalize" not in other.op_name and "div" in other.op_name

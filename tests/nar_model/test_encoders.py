@@ -134,7 +134,7 @@ def test_nar_refuses_a_checkpoint_of_the_paper_network_with_a_hint(tiny_graphs):
 
 def test_nar_refuses_a_token_checkpoint_of_an_earlier_version_with_a_hint(tiny_graphs):
     state = get_encoder("nar", TINY.replace(token_epochs=0)).fit(GraphSet(tiny_graphs)).state()
-    assert state["version"] == 4
+    assert state["version"] == 5
     old = {k: v for k, v in state.items() if k != "version"}  # written before the canonical view
     with pytest.raises(ValueError, match="version 1.*Re-train"):
         get_encoder("nar", TINY).load_state(old)
@@ -189,3 +189,23 @@ def test_the_neighbourhood_stage_adds_the_nearest_fitted_graphs_and_survives_a_c
     assert np.allclose(back.embed(gs.graphs), emb, atol=1e-6)
     one = back.embed(gs.graphs[:1])  # a graph embedded alone reads the same fitted neighbours
     assert np.allclose(one, emb[:1], atol=1e-6)
+
+
+def test_a_version_4_token_checkpoint_reads_and_scores_as_it_was_written(tiny_graphs):
+    from nar_model.tokens import _VIEWS
+
+    gs = GraphSet(tiny_graphs)
+    v4 = get_encoder("nar", TINY.replace(token_epochs=0, token_canon_level=2)).fit(gs)
+    state = v4.state()
+    state["version"] = 4  # what a version-4 checkpoint holds: canon level 2 in its featuriser
+    assert state["features"]["canon_level"] == 2
+    _VIEWS.clear()
+    back = get_encoder("nar", TINY).load_state(state)
+    assert back.features.canon_level == 2
+    assert np.allclose(back.embed(gs.graphs), v4.embed(gs.graphs), atol=1e-6)
+    from tests.nar_model.test_canon import _swinv2_pair
+
+    pair = _swinv2_pair()  # graphs whose level-3 view differs from their level-2 one
+    _VIEWS.clear()
+    assert np.allclose(back.embed(pair), v4.embed(pair), atol=1e-6)
+    assert get_encoder("nar", TINY.replace(token_epochs=0)).fit(gs).state()["version"] == 5

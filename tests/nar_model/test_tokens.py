@@ -61,7 +61,7 @@ def test_fit_transform_equals_fit_then_transform_and_the_config_names_the_shippe
     b = TokenFeaturizer.from_config(c).fit(tiny_graphs)
     assert np.allclose(rows, b.transform(tiny_graphs))
     assert a.channels == ("op", "motif", "size", "raw", "input") and a.tf == "binary" and a.canon
-    assert a.canon_level == 2 and a.size_depth
+    assert a.canon_level == 3 and a.size_depth
     assert EncoderConfig.from_dict({"dim": 256}).token_tf == "log1p"  # a checkpoint from before token_tf
 
 
