@@ -128,8 +128,8 @@ def reuse_rows(path: Path, key: dict[str, Any], queries: int | None, names: list
     except (OSError, ValueError) as e:
         raise SystemExit(f"--reuse {path}: cannot read it ({e.__class__.__name__})")
     p = old.get("protocol", {})
-    theirs = {"dataset": Path(str(old.get("dataset", ""))).name, "folds": p.get("folds"),
-              "seeds": [int(s) for s in p.get("seeds", [])], "transductive": bool(p.get("transductive"))}
+    theirs = protocol_key(Path(str(old.get("dataset", ""))), p.get("folds", -1), p.get("seeds", []),
+                          p.get("transductive", False))
     for field_name in ("dataset", "folds", "seeds", "transductive"):
         if theirs[field_name] != key[field_name]:
             raise SystemExit(f"--reuse {path}: other protocol ({field_name} {theirs[field_name]!r}, "
@@ -149,6 +149,17 @@ def reuse_rows(path: Path, key: dict[str, Any], queries: int | None, names: list
             r["query"], r["per_query"] = row["query"], row["per_query"]
         out[name] = r
     return out
+
+
+def paired_row(name: str, a: dict[str, Any], b: dict[str, Any], into: dict[str, dict[str, list[float]]]) -> None:
+    """Print the table row ``name`` of ``a - b`` (paired bootstrap CI of MAP@20 and NDCG@20) and keep it in
+    ``into[name]``; a row reused without per-query values cannot be paired and says so."""
+    if "per_query" not in a or "per_query" not in b:
+        print(f"| {name} | (reused without per-query values: not paired) | |")
+        return
+    d = into[name] = {m: list(compare(a, b, m)) for m in ("map@20", "ndcg@20")}
+    print(f"| {name} | {d['map@20'][1]:+.3f} [{d['map@20'][0]:+.3f}, {d['map@20'][2]:+.3f}] | "
+          f"{d['ndcg@20'][1]:+.3f} [{d['ndcg@20'][0]:+.3f}, {d['ndcg@20'][2]:+.3f}] |")
 
 
 def hgnas_rows(n: int, root: Path, json_path: Path | None) -> dict[str, Any]:
@@ -229,11 +240,23 @@ def main() -> None:
     config = EncoderConfig() if args.epochs is None else EncoderConfig(epochs=args.epochs)
     results: dict[str, dict[str, Any]] = {}
     reused: dict[str, dict[str, Any]] = {}
+
+    def protocol_json() -> dict[str, Any]:
+        """The JSON's ``protocol``: what `reuse_rows` compares, how the fits saw the data, when and at what load."""
+        return {"folds": args.folds, "epochs": config.epochs, "transductive": args.transductive,
+                "fit_saw": ("train graphs labelled + test graphs unlabelled" if args.transductive
+                            else "train graphs only"),
+                "seeds": seeds, "near_twin": args.near_twin,
+                "reused": {n: r["reused_from"] for n, r in results.items() if r.get("reused_from")},
+                "relevance": source, "graphs": len(graphs), "twin_pairs": len(proto.twins),
+                "near_twin_pairs": proto.near_pairs, "split_units": len(units),
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()[0]}
+
     if args.reuse:
         n_queries = protocol_queries(proto, args.folds)
         key = protocol_key(args.data, args.folds, seeds, args.transductive)
+        wanted = [n for n in names if args.reuse_methods is None or n in args.reuse_methods.split(",")]
         for path in args.reuse:
-            wanted = [n for n in names if args.reuse_methods is None or n in args.reuse_methods.split(",")]
             for name, r in reuse_rows(path, key, n_queries, wanted).items():
                 reused.setdefault(name, r)
         for name, r in reused.items():
@@ -250,11 +273,8 @@ def main() -> None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({
                 "dataset": str(args.data), "queries": int(r["queries"]), "partial": True,
-                "methods": {n: method_json(x) for n, x in results.items()},
-                "protocol": {"folds": args.folds, "seeds": seeds, "transductive": args.transductive,
-                             "near_twin": args.near_twin, "graphs": len(graphs),
-                             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                             "load": os.getloadavg()[0]}}, indent=1, default=float))
+                "methods": {n: method_json(x) for n, x in results.items()}, "protocol": protocol_json()},
+                indent=1, default=float))
         print(f"- {name}: MRR {r['standard']['mrr@20']:.3f} MAP {r['standard']['map@20']:.3f} "
               f"{r['ci']['map@20']} NDCG {r['standard']['ndcg@20']:.3f} twins {r['twins']} "
               f"({time.perf_counter() - t:.0f}s)", flush=True)
@@ -267,27 +287,14 @@ def main() -> None:
         print(f"\n## Paired difference to the best training-free row ({best}), bootstrap 95 % CI\n")
         print("| method | MAP@20 diff [lo, hi] | NDCG@20 diff [lo, hi] |\n|---|---|---|")
         for name, r in results.items():
-            if "per_query" not in r or "per_query" not in results[best]:
-                print(f"| {name} | (reused without per-query values: not paired) | |")
-                continue
-            d = {m: list(compare(r, results[best], m)) for m in ("map@20", "ndcg@20")}
-            diffs[name] = d
-            print(f"| {name} | {d['map@20'][1]:+.3f} [{d['map@20'][0]:+.3f}, {d['map@20'][2]:+.3f}] | "
-                  f"{d['ndcg@20'][1]:+.3f} [{d['ndcg@20'][0]:+.3f}, {d['ndcg@20'][2]:+.3f}] |")
+            paired_row(name, r, results[best], diffs)
     nar_vs: dict[str, dict[str, list[float]]] = {}
     if "nar" in results and len(results) > 1:
         print("\n## Paired difference of the shipped `nar` to every other row (what each stage is worth)\n")
         print("| nar minus | MAP@20 diff [lo, hi] | NDCG@20 diff [lo, hi] |\n|---|---|---|")
         for name, r in results.items():
-            if name == "nar":
-                continue
-            if "per_query" not in r or "per_query" not in results["nar"]:
-                print(f"| {name} | (reused without per-query values: not paired) | |")
-                continue
-            d = {m: list(compare(results["nar"], r, m)) for m in ("map@20", "ndcg@20")}
-            nar_vs[name] = d
-            print(f"| {name} | {d['map@20'][1]:+.3f} [{d['map@20'][0]:+.3f}, {d['map@20'][2]:+.3f}] | "
-                  f"{d['ndcg@20'][1]:+.3f} [{d['ndcg@20'][0]:+.3f}, {d['ndcg@20'][2]:+.3f}] |")
+            if name != "nar":
+                paired_row(name, results["nar"], r, nar_vs)
     if args.json:
         shipped = results.get("nar")
         report = {"dataset": str(args.data), "queries": int(next(iter(results.values()))["queries"]) if results else 0,
@@ -298,15 +305,7 @@ def main() -> None:
                   "diff_vs_best_baseline": ({m: [diffs["nar"][m][0], diffs["nar"][m][1], diffs["nar"][m][2]]
                                              for m in ("map@20", "ndcg@20")} if best and "nar" in diffs else {}),
                   "diffs": diffs, "nar_minus": nar_vs,
-                  "protocol": {"folds": args.folds, "epochs": config.epochs, "transductive": args.transductive,
-                               "fit_saw": ("train graphs labelled + test graphs unlabelled" if args.transductive
-                                           else "train graphs only"),
-                               "seeds": seeds, "near_twin": args.near_twin,
-                               "reused": {n: r["reused_from"] for n, r in results.items() if r.get("reused_from")},
-                               "relevance": source, "graphs": len(graphs), "twin_pairs": len(proto.twins),
-                               "near_twin_pairs": proto.near_pairs, "split_units": len(units),
-                               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                               "load": os.getloadavg()[0]}}
+                  "protocol": protocol_json()}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, default=float))
         print(f"\nwrote {args.json}")
