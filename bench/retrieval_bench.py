@@ -37,13 +37,16 @@ METHODS = {
     "gat": Method("gat", "gat"),
     "gin": Method("gin", "gin"),
     "nar": Method("nar", "nar"),
-    # ablations of the shipped encoder (v5: the v4 encoder below on the level-3 canonical view; v4: level-2 canonical view: op / motif / size tokens, size tokens with their
-    # depth class, + the stored graph's op tokens and the input shapes; binary presence; shares 1 / 1 / 2.5 / 1 / 0.25;
+    # ablations of the shipped encoder (v6: the level-3 canonical view: op / motif / size tokens, size tokens with their
+    # depth class, + the stored graph's op tokens and the input shapes; binary presence; shares 1 / 1 / 2.5 / 0.75 / 0.25;
     # SVD basis per block of channels of the graphs given to fit, 512 dims; no neighbourhood stage)
-    # the previous shipped encoder (v4: the level-2 canonical view, token state version 4)
-    "nar/v4": Method("nar/v4", "nar", {"token_canon_level": 2}),
-    "nar/v4+rerank50": Method("nar/v4+rerank50", "nar", {"token_canon_level": 2}, rerank="wl_tokens",
-                              rerank_overrides={"token_canon_level": 2}, shortlist=50),
+    # the previous shipped encoders: v5 (the stored graph's op channel `raw` at share 1, token state version 5) and
+    # v4 (v5 on the level-2 canonical view, token state version 4)
+    "nar/v5": Method("nar/v5", "nar", {"token_shares": "size=2.5,input=0.25"}),
+    "nar/v4": Method("nar/v4", "nar", {"token_canon_level": 2, "token_shares": "size=2.5,input=0.25"}),
+    "nar/v4+rerank50": Method("nar/v4+rerank50", "nar", {"token_canon_level": 2, "token_shares": "size=2.5,input=0.25"},
+                              rerank="wl_tokens", shortlist=50,
+                              rerank_overrides={"token_canon_level": 2, "token_shares": "size=2.5,input=0.25"}),
     "nar/v3": Method("nar/v3", "nar", {"token_canon_level": 1, "token_size_depth": False,
                                        "token_channels": "op,motif,size,raw", "token_shares": "size=1.5",
                                        "token_blocks": "", "token_smooth_k": 3}),
@@ -51,7 +54,7 @@ METHODS = {
     "nar/canon-v1": Method("nar/canon-v1", "nar", {"token_canon_level": 1}),
     "nar/no-depth": Method("nar/no-depth", "nar", {"token_size_depth": False}),
     "nar/no-input": Method("nar/no-input", "nar", {"token_channels": "op,motif,size,raw"}),
-    "nar/size-1.5": Method("nar/size-1.5", "nar", {"token_shares": "size=1.5,input=0.25"}),
+    "nar/size-1.5": Method("nar/size-1.5", "nar", {"token_shares": "size=1.5,input=0.25,raw=0.75"}),
     "nar/+smooth": Method("nar/+smooth", "nar", {"token_smooth_k": 3}),
     "nar/v2": Method("nar/v2", "nar", {"token_channels": "op,motif,size", "token_tf": "log1p", "dim": 256,
                                        "token_shares": "", "token_smooth_k": 0, "token_canon_level": 1,
@@ -85,7 +88,7 @@ METHODS = {
                                   {"hist_weight": 0.0, "motif_epochs": 0, "epochs": 0}),
 }
 BASELINES = ("wl", "wl_motif")
-ABLATIONS = ("nar/v4,nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
+ABLATIONS = ("nar/v5,nar/v4,nar/v3,nar/joint-basis,nar/canon-v1,nar/no-depth,nar/no-input,nar/size-1.5,nar/+smooth,nar/v2,nar/log1p,nar/equal-shares,nar/no-raw,nar/+rmotif,nar/no-canon,nar/no-size,nar/v1,nar/no-basis,nar/dim256,"
              "nar/supervised,nar/supervised-family-only,nar/random-basis,nar/idf,nar/no-attrs,nar/op-tokens-only")
 DEFAULT = f"wl,wl_motif,gcn,gat,gin,nar,nar+rerank50,{ABLATIONS},nar-paper,nar-paper/no-motif-stage,nar-paper/untrained"
 
@@ -103,10 +106,11 @@ def method_json(r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def protocol_key(data: Path, folds: int, seeds: list[int], transductive: bool) -> dict[str, Any]:
+def protocol_key(data: Path, folds: int, seeds: list[int], transductive: bool,
+                 relevance: str = SOURCE) -> dict[str, Any]:
     """What two runs must share for a row of one to stand in the other (queries are checked once known)."""
     return {"dataset": Path(data).name, "folds": int(folds), "seeds": [int(s) for s in seeds],
-            "transductive": bool(transductive)}
+            "transductive": bool(transductive), "relevance": str(relevance)}
 
 
 def protocol_queries(proto: Protocol, folds: int) -> int | None:
@@ -129,8 +133,8 @@ def reuse_rows(path: Path, key: dict[str, Any], queries: int | None, names: list
         raise SystemExit(f"--reuse {path}: cannot read it ({e.__class__.__name__})")
     p = old.get("protocol", {})
     theirs = protocol_key(Path(str(old.get("dataset", ""))), p.get("folds", -1), p.get("seeds", []),
-                          p.get("transductive", False))
-    for field_name in ("dataset", "folds", "seeds", "transductive"):
+                          p.get("transductive", False), p.get("relevance", "?"))
+    for field_name in ("dataset", "folds", "seeds", "transductive", "relevance"):
         if theirs[field_name] != key[field_name]:
             raise SystemExit(f"--reuse {path}: other protocol ({field_name} {theirs[field_name]!r}, "
                              f"this run {key[field_name]!r}); not reused")
@@ -299,7 +303,8 @@ def main() -> None:
         shipped = results.get("nar")
         report = {"dataset": str(args.data), "queries": int(next(iter(results.values()))["queries"]) if results else 0,
                   "methods": {n: method_json(r) for n, r in results.items()},
-                  "twins": ({k: shipped["twins"][k] for k in ("hit@1", "hit@5", "median_rank", "pairs")}
+                  "twins": ({k: shipped["twins"][k] for k in ("hit@1", "hit@5", "median_rank", "pairs", "raw_hit@1",
+                                                               "raw_hit@5", "raw_median_rank") if k in shipped["twins"]}
                             if shipped else {}),
                   "best_baseline": best,
                   "diff_vs_best_baseline": ({m: [diffs["nar"][m][0], diffs["nar"][m][1], diffs["nar"][m][2]]

@@ -10,7 +10,8 @@ Embeddings are cached under data/diag/ per VARIANT name (delete them after chang
 import sys, os, pickle, time, json
 import numpy as np
 from nar_model.data import load_graphs, GraphSet
-from nar.relevance import catalog_relevance
+import hashlib
+from nar.relevance import SOURCE, catalog_relevance
 from nar_model.evaluation import Protocol
 from nar_model.config import EncoderConfig
 from nar_model.encoders import get_encoder
@@ -23,7 +24,7 @@ for kv in sys.argv[3:]:
     k, v = kv.split('=', 1)
     over[k] = int(v) if v.lstrip('-').isdigit() else (v == 'True' if v in ('True', 'False') else v)
 os.makedirs('data/diag', exist_ok=True)
-pc = f'data/diag/proto-{os.path.basename(data)}.pkl'
+pc = f'data/diag/proto-{os.path.basename(data)}-{hashlib.sha1(SOURCE.encode()).hexdigest()[:6]}.pkl'  # per label set
 if os.path.exists(pc):
     gs, proto = pickle.load(open(pc, 'rb'))
 else:
@@ -42,9 +43,11 @@ fam = proto.relevance.family
 queries = [i for i in range(len(gs)) if fam[i] != UNKNOWN]
 sc = graded_scores(emb, proto.grades, proto.groups, queries, (20,))
 np.save(f'data/diag/pq-{os.path.basename(data)}-{variant}.npy', np.stack([sc['query'], sc['map@20'], sc['ndcg@20']]))
-tq, tr = twin_ranks(emb, proto.twins, proto.groups, queries)
-print(f'{variant}: MAP {sc["map@20"].mean():.4f} NDCG {sc["ndcg@20"].mean():.4f} twins {len(tr)} hit@1 {np.mean(tr<=1):.3f} '
-      f'hit@5 {np.mean(tr<=5):.3f} ({int((tr<=5).sum())}/{len(tr)})')
+tq, tr = twin_ranks(emb, proto.twins, proto.groups, queries)  # raw: every candidate counts
+_, tf = twin_ranks(emb, proto.twins, proto.groups, queries, grades=proto.grades)  # filtered, as the bench reports
+print(f'{variant}: MAP {sc["map@20"].mean():.4f} NDCG {sc["ndcg@20"].mean():.4f} twins {len(tr)} '
+      f'filtered hit@1 {np.mean(tf<=1):.3f} hit@5 {np.mean(tf<=5):.3f} ({int((tf<=5).sum())}/{len(tf)}); '
+      f'raw hit@1 {np.mean(tr<=1):.3f} hit@5 {np.mean(tr<=5):.3f} ({int((tr<=5).sum())}/{len(tr)})')
 base = f'data/diag/pq-{os.path.basename(data)}-v4.npy'
 if variant != 'v4' and os.path.exists(base):
     b = np.load(base)
@@ -58,7 +61,7 @@ for a, b2 in proto.twins:
 e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 ids = [g.model_id for g in gs.graphs]
 seen = {}
-for q in tq.tolist():
+for q, f in zip(tq.tolist(), tf.tolist()):
     seen[q] = seen.get(q, -1) + 1
     t = pair_t[q][seen[q]]
     s = e @ e[q]; cand = proto.groups != proto.groups[q]
@@ -66,5 +69,5 @@ for q in tq.tolist():
     r = len(better) + 1
     if r > 5 or os.environ.get('TWIN_DIAG_ALL'):
         top = better[np.argsort(-s[better])][:6]
-        print(f'MISS r={r:3d} {ids[q]} -> {ids[t]} ({s[t]:.3f}) above: ' +
+        print(f'MISS r={r:3d} filtered {f:3d} {ids[q]} -> {ids[t]} ({s[t]:.3f}) above: ' +
               ', '.join(f'{ids[i]}({s[i]:.3f},g{proto.grades[q, i]})' for i in top))

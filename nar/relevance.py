@@ -15,7 +15,8 @@ from nar_model.relevance import Relevance, twin_pairs
 __all__ = ["SOURCE", "catalog_relevance"]
 
 #: How the labels were made, as the bench's JSON records it.
-SOURCE = "nar_data.taxonomy (+ same-name timm/torchvision twins)"
+#: A change of what the labels mean changes it, so that `retrieval_bench.py --reuse` refuses older rows.
+SOURCE = "nar_data.taxonomy twin groups (+ same-name timm/torchvision twins)"
 
 
 def catalog_relevance(graphs: Sequence[Graph]) -> Relevance:

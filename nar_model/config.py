@@ -49,7 +49,7 @@ class EncoderConfig:
     token_canon: bool = True  # read tokens from the canonical view (nar_model/canon.py: layout ops contracted, ...)
     token_canon_level: int = 3  # 1 = the first canonical view; 2 = + heads, masks, padding, widths; 3 = + l2_normalize
     # fused and copies merged through it (cosine attention) (canon.CANON_LEVELS)
-    token_shares: str = "size=2.5,input=0.25"  # share of the cosine per channel: "" = equal, "size=1.5" = named (others 1),
+    token_shares: str = "size=2.5,input=0.25,raw=0.75"  # share of the cosine per channel: "" = equal, "size=1.5" = named (others 1),
     # or one positional weight per token_channels entry (tokens.parse_shares)
     token_basis: str = "svd"  # svd = top singular vectors of the fit graphs' tokens | random = JL sketch
     # the basis per block of channels ("op+raw=160,..." = an SVD of the op and raw columns with 160 dims, ...; the

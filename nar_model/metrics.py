@@ -155,12 +155,17 @@ def graded_scores(embeddings: np.ndarray, grades: np.ndarray, groups: np.ndarray
 
 
 def twin_ranks(embeddings: np.ndarray, pairs: np.ndarray, groups: np.ndarray,
-               queries: Sequence[int] | None = None, scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               queries: Sequence[int] | None = None, scores: np.ndarray | None = None,
+               grades: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rank of the twin when the other member of a pair is the query, both directions.
 
     The candidates of query ``q`` are the graphs outside its group (as in `graded_scores`); ties go
     to the smaller index. Pairs inside one group (collapsed twins) are skipped; with ``queries`` only
     those members act as the query; ``scores`` as in `graded_scores`.
+
+    With ``grades`` the rank is **filtered** (as filtered ranks in link prediction): the query's other
+    twins (grade 3) and the twin's own group (its head variants, ``arch_id`` duplicates) are not counted
+    above it, since each is as right an answer as the twin itself. Without, every candidate counts (raw).
 
     Returns:
         ``(query, rank)``: (T,) query indices and (T,) 1-based ranks.
@@ -177,6 +182,8 @@ def twin_ranks(embeddings: np.ndarray, pairs: np.ndarray, groups: np.ndarray,
             if allowed is not None and int(q) not in allowed:
                 continue
             cand = groups != groups[q]
+            if grades is not None:
+                cand &= (np.asarray(grades[q]) < 3) & (groups != groups[t])
             s = emb @ emb[q] if scores is None else scores[q]
             idx = np.arange(len(s))
             better = cand & ((s > s[t]) | ((s == s[t]) & (idx < t)))

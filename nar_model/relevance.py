@@ -6,7 +6,9 @@
   a hit nor a miss, and it takes no rank): finding your own body under another head says nothing.
 * **Grades** (NDCG gains ``2**g - 1``): 3 = twin (the same architecture in another library, or a
   registry model and its Hub checkpoint), 2 = same architecture family, 1 = same coarse kind and
-  modality, 0 = other. MAP and MRR count grade >= 2 as relevant.
+  modality, 0 = other. MAP and MRR count grade >= 2 as relevant. Twin pairs join transitively into
+  twin groups (`Relevance.twin_groups`), as the catalog defines them: when ``ViTModel`` and
+  ``ViTMSNModel`` are both twins of ``torchvision:vit_b_16``, they are twins of each other.
 * **Labels** come from a `Relevance` object. The default (`default_relevance`) reads the fields every
   graph carries (``family``, ``coarse``, ``task``) and finds twins by registry name (``timm:vgg11`` and
   ``torchvision:vgg11``). The product layer passes the curated taxonomy and twin table instead;
@@ -114,16 +116,48 @@ class Relevance:
     kind: list[str]
     twins: list[tuple[str, str]] = field(default_factory=list)
 
-    def grades(self, graphs: Sequence[Graph]) -> np.ndarray:
-        """(N, N) int8 grades 0..3 (diagonal included; callers drop the query's group)."""
+    def grades(self, graphs: Sequence[Graph], groups: np.ndarray | None = None) -> np.ndarray:
+        """(N, N) int8 grades 0..3 (diagonal included; callers drop the query's group). With the query
+        ``groups`` (`query_groups`), a twin group holds every head variant of its members."""
         fam = np.asarray(self.family, dtype=object)
         kind = np.asarray(self.kind, dtype=object)
         known = fam != UNKNOWN
         g = np.where(kind[:, None] == kind[None, :], 1, 0).astype(np.int8)
         g[(fam[:, None] == fam[None, :]) & known[:, None] & known[None, :]] = 2
-        for i, j in self.twin_index(graphs):
-            g[i, j] = g[j, i] = 3
+        group = self.twin_groups(graphs, groups)
+        twin = (group[:, None] == group[None, :]) & (group[:, None] >= 0)
+        g[twin] = 3
         return g
+
+    def twin_groups(self, graphs: Sequence[Graph], groups: np.ndarray | None = None) -> np.ndarray:
+        """(N,) twin group of each graph (-1 = in no pair): the listed pairs joined transitively over model ids,
+        members absent from ``graphs`` included (a Hub checkpoint can join two registry models), and with
+        ``groups`` over the query groups (``BeitForImageClassification`` joins ``BeitModel``'s twins)."""
+        parent: dict[object, object] = {}
+
+        def root(m: object) -> object:
+            while parent.setdefault(m, m) != m:
+                parent[m] = parent[parent[m]]
+                m = parent[m]
+            return m
+
+        def join(a: object, b: object) -> None:
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[ra] = rb
+
+        for a, b in self.twins:
+            join(("id", a), ("id", b))
+        listed = [("id", g.model_id) in parent for g in graphs]
+        if groups is not None:
+            for i, gid in enumerate(np.asarray(groups).tolist()):
+                if listed[i]:
+                    join(("group", gid), ("id", graphs[i].model_id))
+        roots = [root(("group", gid)) if groups is not None and ("group", gid) in parent
+                 else root(("id", g.model_id)) if listed[i] else None
+                 for i, (g, gid) in enumerate(zip(graphs, groups if groups is not None else [None] * len(graphs)))]
+        ids = {r: n for n, r in enumerate(dict.fromkeys(r for r in roots if r is not None))}
+        return np.asarray([ids[r] if r is not None else -1 for r in roots], dtype=np.int64)
 
     def twin_index(self, graphs: Sequence[Graph]) -> np.ndarray:
         """(P, 2) index pairs of the twins whose both members are in ``graphs`` (each pair once)."""

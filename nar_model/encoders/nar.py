@@ -51,8 +51,10 @@ __all__ = ["NAR_STATE_VERSION", "NAREncoder", "TokenNet", "block_basis", "parse_
 #: channels (the featuriser's and the basis' state say so; a version-3 state reads as it was written).
 #: 5 = the level-3 canonical view (``l2_normalize`` fused, parallel copies merged through it: cosine attention);
 #: a version-4 state carries canon level 2 in its featuriser and reads and scores as it was written.
-NAR_STATE_VERSION = 5
-READABLE_VERSIONS = (2, 3, 4, 5)
+#: 6 = the stored graph's op channel (``raw``) at share 0.75 instead of 1 (the shares are part of the
+#: featuriser's state, so a version-5 state reads and scores as it was written).
+NAR_STATE_VERSION = 6
+READABLE_VERSIONS = (2, 3, 4, 5, 6)
 
 
 def token_basis(x: np.ndarray, dim: int, kind: str = "svd", seed: int = 0) -> np.ndarray:

@@ -41,6 +41,40 @@ def test_grades_and_twins():
     assert Relevance(["a"] * 4, ["k"] * 4, [("timm:vgg11", "nowhere")]).twin_index(graphs).shape == (0, 2)
 
 
+def test_twin_pairs_join_transitively_even_through_an_absent_member():
+    graphs = [_g(f"lib:{n}", ("conv2d",) * (i + 1)) for i, n in enumerate("abcde")]
+    # a-b and b-c listed: a and c are twins; d and e are twins only through a Hub checkpoint not in the set
+    rel = Relevance(["f"] * 5, ["k"] * 5, [("lib:a", "lib:b"), ("lib:c", "lib:b"), ("lib:d", "hf:x"), ("hf:x", "lib:e")])
+    groups = rel.twin_groups(graphs)
+    assert groups[0] == groups[1] == groups[2] != groups[3] == groups[4]
+    g = rel.grades(graphs)
+    assert g[0, 2] == g[2, 0] == 3 and g[3, 4] == 3 and g[0, 3] == 2
+    assert rel.twin_index(graphs).tolist() == [[0, 1], [1, 2]]  # the benchmark keeps the listed pairs only
+    assert (Relevance(["f"] * 5, ["k"] * 5).twin_groups(graphs) == -1).all()
+    # with the query groups, a twin's head variant (same group, never listed) joins its twin group
+    head = np.array([0, 1, 2, 3, 2])  # e is c's head variant
+    alone = Relevance(["f"] * 5, ["k"] * 5, [("lib:a", "lib:c")])
+    assert alone.twin_groups(graphs)[4] == -1 and alone.grades(graphs)[0, 4] == 2
+    grouped = alone.twin_groups(graphs, head)
+    assert grouped[0] == grouped[2] == grouped[4] != grouped[1] and alone.grades(graphs, head)[0, 4] == 3
+
+
+def test_filtered_twin_ranks_skip_the_querys_other_twins_and_the_twins_own_group():
+    # query 0 with twins 1 and 2 (one twin group); 3 is 2's head variant (same group); 4 is a sibling
+    emb = np.array([[1, 0], [0.9, 0.44], [0.95, 0.31], [0.97, 0.24], [0.93, 0.37]], dtype=np.float32)
+    groups = np.array([0, 1, 2, 2, 4])
+    grades = np.full((5, 5), 2, dtype=np.int8)
+    grades[np.ix_([0, 1, 2, 3], [0, 1, 2, 3])] = 3  # 3 is also a twin of 0 through its group
+    grades[3, :] = grades[:, 3] = 2
+    grades[3, 3] = 3
+    pairs = np.array([[0, 1], [0, 2]])
+    # by cosine to 0: 3 (.97), 2 (.95), 4 (.93), 1 (.90)
+    assert twin_ranks(emb, pairs, groups, [0])[1].tolist() == [4, 2]  # raw: every candidate counts
+    # filtered: twin 1 has only the sibling 4 above it (2 is another twin of 0, 3 is in 2's group, not 1's:
+    # it is not a twin of 0 here, so it counts); twin 2 loses nothing to its own head variant 3
+    assert twin_ranks(emb, pairs, groups, [0], grades=grades)[1].tolist() == [3, 1]
+
+
 def test_graded_scores_by_hand_and_own_group_takes_no_rank():
     # query 0; 1 is its own group (never ranked); candidates ranked 2 (family), 3 (kind), 4 (family)
     emb = np.array([[1, 0], [1, 0], [0.9, 0.1], [0.8, 0.2], [0.1, 0.9]], dtype=np.float32)

@@ -17,13 +17,18 @@ def bench():
     return mod
 
 
+def bench_source():
+    from nar.relevance import SOURCE
+    return SOURCE
+
+
 def earlier(tmp_path, per_query=True, **protocol):
     row = {"mrr@20": .9, "map@20": .6, "ndcg@20": .7, "map@20_ci": [.5, .7], "ndcg@20_ci": [.6, .8],
            "mrr@20_ci": [.8, .95], "twins": {"pairs": 4, "hit@1": .25, "hit@5": .5, "median_rank": 5.0},
            "fit_s": 3.0, "embed_ms": 1.0}
     if per_query:
         row |= {"query": [0, 1], "per_query": {"map@20": [.5, .7], "ndcg@20": [.6, .8], "mrr@20": [1., .8]}}
-    p = {"folds": 3, "seeds": [0], "transductive": True, **protocol}
+    p = {"folds": 3, "seeds": [0], "transductive": True, "relevance": bench_source(), **protocol}
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"dataset": "/somewhere/else/all-full", "queries": 2,
                                 "methods": {"gcn": row, "wl": row}, "protocol": p}))
@@ -44,7 +49,9 @@ def test_rows_of_the_same_protocol_are_copied_with_their_per_query_values(bench,
 
 
 @pytest.mark.parametrize("change, what", [({"folds": 5}, "folds"), ({"seeds": [0, 1]}, "seeds"),
-                                          ({"transductive": False}, "transductive")])
+                                          ({"transductive": False}, "transductive"),
+                                          ({"relevance": "nar_data.taxonomy (+ same-name timm/torchvision twins)"},
+                                           "relevance")])
 def test_another_protocol_is_refused_in_one_line(bench, tmp_path, change, what):
     key = bench.protocol_key(Path("data/all-full"), 3, [0], True)
     with pytest.raises(SystemExit, match=what) as e:
