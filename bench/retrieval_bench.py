@@ -209,12 +209,18 @@ def main() -> None:
     ap.add_argument("--reuse", type=Path, action="append", default=[], metavar="PATH",
                     help="an earlier --json of the same protocol (dataset basename, folds, seeds, transductive, "
                          "queries): its rows of --methods are copied in instead of re-run (repeatable)")
+    ap.add_argument("--pair", action="append", default=[], metavar="A,B",
+                    help="also print and store the paired difference A - B of two rows (repeatable), e.g. "
+                         "--pair nar-paper,nar-paper/no-motif-stage for what one stage adds")
     ap.add_argument("--reuse-methods", default=None, metavar="NAMES",
                     help="only these rows are taken from --reuse (default: every row of --methods it holds; a row "
                          "whose code changed since that run must be re-run, not reused)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.log else logging.WARNING)
     torch.set_num_threads(args.threads)
+    bad = [p for p in args.pair if len(p.split(",")) != 2 or not set(p.split(",")) <= set(METHODS)]
+    if bad:
+        raise SystemExit(f"--pair takes two method names, A,B: {bad}")
     unknown = [m for m in args.methods.split(",") if m and m not in METHODS]
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; valid: {', '.join(METHODS)}")
@@ -299,6 +305,16 @@ def main() -> None:
         for name, r in results.items():
             if name != "nar":
                 paired_row(name, results["nar"], r, nar_vs)
+    pairs: dict[str, dict[str, list[float]]] = {}
+    asked = [tuple(p.split(",", 1)) for p in args.pair]
+    if asked:
+        print("\n## Paired differences asked for (--pair)\n")
+        print("| A minus B | MAP@20 diff [lo, hi] | NDCG@20 diff [lo, hi] |\n|---|---|---|")
+        for a, b in asked:
+            if a in results and b in results:
+                paired_row(f"{a} - {b}", results[a], results[b], pairs)
+            else:
+                print(f"| {a} - {b} | (not both in this run) | |")
     if args.json:
         shipped = results.get("nar")
         report = {"dataset": str(args.data), "queries": int(next(iter(results.values()))["queries"]) if results else 0,
@@ -309,7 +325,7 @@ def main() -> None:
                   "best_baseline": best,
                   "diff_vs_best_baseline": ({m: [diffs["nar"][m][0], diffs["nar"][m][1], diffs["nar"][m][2]]
                                              for m in ("map@20", "ndcg@20")} if best and "nar" in diffs else {}),
-                  "diffs": diffs, "nar_minus": nar_vs,
+                  "diffs": diffs, "nar_minus": nar_vs, "pairs": pairs,
                   "protocol": protocol_json()}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, default=float))
