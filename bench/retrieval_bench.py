@@ -208,7 +208,7 @@ def main() -> None:
     ap.add_argument("--log", action="store_true", help="log each method's figures as it finishes")
     ap.add_argument("--reuse", type=Path, action="append", default=[], metavar="PATH",
                     help="an earlier --json of the same protocol (dataset basename, folds, seeds, transductive, "
-                         "queries): its rows of --methods are copied in instead of re-run (repeatable)")
+                         "relevance labels, queries): its rows of --methods are copied in instead of re-run (repeatable)")
     ap.add_argument("--pair", action="append", default=[], metavar="A,B",
                     help="also print and store the paired difference A - B of two rows (repeatable), e.g. "
                          "--pair nar-paper,nar-paper/no-motif-stage for what one stage adds")
