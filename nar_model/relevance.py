@@ -28,6 +28,8 @@ import numpy as np
 
 from nar_data.schema import Graph
 
+from .disjoint import DisjointSets
+
 __all__ = ["Relevance", "default_relevance", "head_base", "modality", "query_groups", "twin_pairs"]
 
 UNKNOWN = "unknown"
@@ -133,29 +135,17 @@ class Relevance:
         """(N,) twin group of each graph (-1 = in no pair): the listed pairs joined transitively over model ids,
         members absent from ``graphs`` included (a Hub checkpoint can join two registry models), and with
         ``groups`` over the query groups (``BeitForImageClassification`` joins ``BeitModel``'s twins)."""
-        parent: dict[object, object] = {}
-
-        def root(m: object) -> object:
-            while parent.setdefault(m, m) != m:
-                parent[m] = parent[parent[m]]
-                m = parent[m]
-            return m
-
-        def join(a: object, b: object) -> None:
-            ra, rb = root(a), root(b)
-            if ra != rb:
-                parent[ra] = rb
-
+        sets = DisjointSets()
         for a, b in self.twins:
-            join(("id", a), ("id", b))
-        listed = [("id", g.model_id) in parent for g in graphs]
-        if groups is not None:
-            for i, gid in enumerate(np.asarray(groups).tolist()):
-                if listed[i]:
-                    join(("group", gid), ("id", graphs[i].model_id))
-        roots = [root(("group", gid)) if groups is not None and ("group", gid) in parent
-                 else root(("id", g.model_id)) if listed[i] else None
-                 for i, (g, gid) in enumerate(zip(graphs, groups if groups is not None else [None] * len(graphs)))]
+            sets.union(("id", b), ("id", a))
+        listed = [("id", g.model_id) in sets for g in graphs]
+        gids = np.asarray(groups).tolist() if groups is not None else [None] * len(graphs)
+        for i, gid in enumerate(gids):
+            if listed[i] and gid is not None:
+                sets.union(("id", graphs[i].model_id), ("group", gid))
+        roots = [sets.find(("group", gid)) if ("group", gid) in sets
+                 else sets.find(("id", g.model_id)) if listed[i] else None
+                 for i, (g, gid) in enumerate(zip(graphs, gids))]
         ids = {r: n for n, r in enumerate(dict.fromkeys(r for r in roots if r is not None))}
         return np.asarray([ids[r] if r is not None else -1 for r in roots], dtype=np.int64)
 

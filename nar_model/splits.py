@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .disjoint import DisjointSets
+
 __all__ = ["family_kfold", "family_split", "split_units"]
 
 UNKNOWN = "unknown"
@@ -73,22 +75,14 @@ def split_units(families: Sequence[str], links: "np.ndarray | Sequence[tuple[int
     joined with ``+``, so a family without links keeps its own name.
     """
     names = sorted({f for f in families if f and f != UNKNOWN})
-    parent = {n: n for n in names}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    sets = DisjointSets(names)
     for i, j in np.asarray(links, dtype=np.int64).reshape(-1, 2):
         a, b = families[int(i)], families[int(j)]
-        if a in parent and b in parent and a != b:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+        if a in sets and b in sets and a != b:
+            ra, rb = sets.find(a), sets.find(b)
+            sets.union(min(ra, rb), max(ra, rb))
     members: dict[str, list[str]] = {}
     for n in names:
-        members.setdefault(find(n), []).append(n)
-    label = {n: "+".join(members[find(n)]) for n in names}
+        members.setdefault(sets.find(n), []).append(n)
+    label = {n: "+".join(members[sets.find(n)]) for n in names}
     return [label.get(f, f) for f in families]
